@@ -1,0 +1,98 @@
+"""`create_app(settings)`: the ASGI application, assembled from small parts.
+
+Middleware, outermost first: security headers -> tenant from host -> locale -> signed
+session. Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
+"""
+
+from __future__ import annotations
+
+from a2wsgi import WSGIMiddleware
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from whitenoise import WhiteNoise
+
+from . import static_build
+from .csrf import CsrfSigner
+from .db import Database
+from .errors import DomainError, NotFound
+from .i18n import translate
+from .middleware.locale import LocaleMiddleware
+from .middleware.security import SecurityHeadersMiddleware
+from .middleware.tenant import TenantCache, TenantMiddleware
+from .ratelimit import DEFAULT_LIMITS, RateLimiter
+from .routes import api, assets, home, issue, report, search
+from .settings import Settings
+from .templating import Templates, render
+
+
+def _static_app(settings: Settings) -> WSGIMiddleware:
+    def not_found(environ, start_response):  # noqa: ANN001,ANN202 - WSGI signature
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"Not Found"]
+
+    def immutable(path: str, url: str) -> bool:
+        # Every built file but Leaflet's CSS-relative images carries a content hash.
+        return "/vendor/leaflet/images/" not in url and url.count(".") >= 2
+
+    whitenoise = WhiteNoise(not_found, root=str(settings.static_build_dir), prefix="",
+                            max_age=3600, immutable_file_test=immutable,
+                            add_headers_function=_cross_origin)
+    return WSGIMiddleware(whitenoise)
+
+
+def _cross_origin(headers, path: str, url: str) -> None:  # noqa: ANN001 - wsgiref Headers
+    # Widgets load these from other sites' pages, some with COEP.
+    headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    if isinstance(exc, NotFound):
+        status = 404
+    tenant = getattr(request.state, "tenant", None)
+    if tenant is None or not hasattr(request.state, "locale"):
+        return PlainTextResponse("Not Found" if status == 404 else "Error", status_code=status)
+    message = translate(exc.message) if isinstance(exc, DomainError) else None
+    return render(request, "error.html", {"status": status, "message": message}, status)
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url)
+    manifest = static_build.build(settings.static_build_dir)
+    tenant_cache = TenantCache(db)
+    routes = [
+        Route("/healthz", healthz),
+        Mount("/static", app=_static_app(settings)),
+        *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
+        *assets.routes,
+    ]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),
+        Middleware(LocaleMiddleware),
+        Middleware(SessionMiddleware, secret_key=settings.secret_key,
+                   session_cookie="reportal_session", same_site="lax",
+                   https_only=settings.https_only_cookies, max_age=180 * 24 * 3600),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _error_page, 405: _error_page, NotFound: _error_page},
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.templates = Templates(settings.themes_dir, manifest)
+    app.state.csrf = CsrfSigner(settings.secret_key)
+    app.state.tenants = tenant_cache
+    app.state.limiter = RateLimiter(DEFAULT_LIMITS, enabled=settings.rate_limits)
+    return app

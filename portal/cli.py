@@ -1,0 +1,151 @@
+"""The `portal` command: serve, migrate, load tenants, import history, seed a demo.
+
+Errors print as one clear line (no traceback) and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from .db import Database
+from .errors import ConfigError
+from .settings import Settings
+
+
+def _db(settings: Settings) -> Database:
+    return Database(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from . import catalogs
+    from .app import create_app
+
+    catalogs.compile_all()
+    app = create_app(settings)
+    with app.state.db.session() as session:
+        from .models import Tenant
+
+        for tenant in session.scalars(select(Tenant).order_by(Tenant.slug)):
+            print(f"  {tenant.slug:<12} http://{args.host}:{args.port}/t/{tenant.slug}/"
+                  f"   or http://{tenant.slug}.localhost:{args.port}/")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                proxy_headers=True)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from .migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is up to date")
+    return 0
+
+
+def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
+    from . import tenant_files
+    from .models import Tenant
+
+    db = _db(settings)
+    if args.action == "load":
+        folder = Path(args.path) if args.path else settings.tenants_dir
+        with db.session() as session:
+            bodies, portals = tenant_files.load_all(session, folder, settings.themes_dir)
+            print(f"loaded {len(bodies)} bodies and {len(portals)} portals from {folder}")
+    elif args.action == "list":
+        with db.session() as session:
+            for t in session.scalars(select(Tenant).order_by(Tenant.slug)):
+                hosts = ", ".join(h.host for h in t.hosts) or "-"
+                print(f"{t.slug:<14} {t.kind:<11} {','.join(t.languages):<30} {hosts}")
+    elif args.action == "dump":
+        if not args.slug:
+            raise ConfigError("tenants dump needs a portal slug")
+        with db.session() as session:
+            tenant = session.scalars(select(Tenant).where(Tenant.slug == args.slug)).first()
+            if tenant is None:
+                raise ConfigError(f"no portal called {args.slug!r}")
+            out = Path(args.path) if args.path else settings.tenants_dir / "portals" / tenant.slug
+            tenant_files.dump_portal(tenant, out)
+            print(f"wrote {out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from .importer import import_issues
+    from .models import Tenant
+
+    path = Path(args.csv)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}")
+    db = _db(settings)
+    with db.session() as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.slug == args.tenant)).first()
+        if tenant is None:
+            raise ConfigError(f"no portal called {args.tenant!r}")
+
+        def progress(done: int, total: int) -> None:
+            width = 30
+            filled = int(width * done / total) if total else width
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            sys.stderr.flush()
+
+        summary = import_issues(session, path, tenant, progress=progress)
+    sys.stderr.write("\n")
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo import seed_demo_issues
+
+    with _db(settings).session() as session:
+        added = seed_demo_issues(session, settings)
+    print(f"demo issues added: {added}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="portal", description="Reportal command line")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db_upgrade)
+    tenants = sub.add_parser("tenants", help="load, dump or list portals and bodies")
+    tenants.add_argument("action", choices=["load", "dump", "list"])
+    tenants.add_argument("slug", nargs="?")
+    tenants.add_argument("--path", help="folder to load from or dump to")
+    tenants.set_defaults(func=cmd_tenants)
+    imp = sub.add_parser("import-issues", help="import historical issues from a CSV file")
+    imp.add_argument("csv")
+    imp.add_argument("--tenant", required=True, help="portal whose area and types to use")
+    imp.set_defaults(func=cmd_import)
+    demo = sub.add_parser("demo", help="seed demo issues on every portal")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return args.func(args, settings)
+    except ConfigError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
+        print(f"portal: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

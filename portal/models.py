@@ -1,0 +1,269 @@
+"""The database schema as SQLAlchemy 2 typed models.
+
+Three things are kept apart (see docs/ARCHITECTURE.md): a `Body` fixes things, an `Issue` is a
+public record about a place, a `Tenant` is a portal (an audience and a brand). Which portals
+contain an issue is computed once, when the issue is written or a portal's area changes, and
+stored in `IssuePortal`; reads filter on it and on the indexed lat/lon, never point-in-polygon.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+STATUSES = ("open", "acknowledged", "closed", "archived")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON, datetime: DateTime(timezone=True)}
+
+
+class AreaMixin:
+    """A (multi)polygon kept as GeoJSON text plus its bounding box for cheap prefilters."""
+
+    area_geojson: Mapped[str] = mapped_column(Text)
+    min_lon: Mapped[float] = mapped_column(Float)
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+
+
+class Body(AreaMixin, Base):
+    """Who fixes things: a city department, a county, a state agency, campus facilities."""
+
+    __tablename__ = "bodies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[dict] = mapped_column(default=dict)
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    # Square degrees of the area: the smaller, the more local (routing prefers it).
+    area_size: Mapped[float] = mapped_column(Float, default=0.0)
+
+    request_types: Mapped[list[RequestType]] = relationship(
+        back_populates="body", cascade="all, delete-orphan", order_by="RequestType.id"
+    )
+
+
+class RequestType(Base):
+    """A category of problem a body accepts, with per-language name and help text."""
+
+    __tablename__ = "request_types"
+    __table_args__ = (UniqueConstraint("body_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[dict] = mapped_column(default=dict)
+    help: Mapped[dict] = mapped_column(default=dict)
+    questions: Mapped[list] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    body: Mapped[Body] = relationship(back_populates="request_types")
+
+    @property
+    def key(self) -> str:
+        """Stable public identifier `body-slug/code`, used in forms, filters and the API."""
+        return f"{self.body.slug}/{self.code}"
+
+
+class Tenant(AreaMixin, Base):
+    """A portal: a brand and an audience over an area. Its settings are data, see tenancy."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[dict] = mapped_column(default=dict)
+    area_name: Mapped[dict] = mapped_column(default=dict)
+    default_language: Mapped[str] = mapped_column(String(16), default="en")
+    languages: Mapped[list] = mapped_column(default=list)
+    theme: Mapped[str] = mapped_column(String(64), default="civic")
+    tokens: Mapped[dict] = mapped_column(default=dict)
+    logo_svg: Mapped[str] = mapped_column(Text, default="")
+    tile_url: Mapped[str] = mapped_column(String(500), default="")
+    tile_attribution: Mapped[str] = mapped_column(String(500), default="")
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    embed_origins: Mapped[list] = mapped_column(default=list)
+    # None: every request type of the bodies covering the area; else a list of type keys.
+    request_type_keys: Mapped[list | None] = mapped_column(JSON, nullable=True, default=None)
+    admin_token_hash: Mapped[str] = mapped_column(String(128), default="")
+
+    hosts: Mapped[list[TenantHost]] = relationship(
+        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"
+    )
+
+
+class TenantHost(Base):
+    __tablename__ = "tenant_hosts"
+
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    tenant: Mapped[Tenant] = relationship(back_populates="hosts")
+
+
+class Issue(Base):
+    """A public record about a place, routed to one body.
+
+    The reporter's contact fields are private: only the responsible body's staff see them.
+    """
+
+    __tablename__ = "issues"
+    __table_args__ = (
+        Index("ix_issues_lat_lon", "lat", "lon"),
+        Index("ix_issues_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id"), index=True)
+    request_type_id: Mapped[int] = mapped_column(ForeignKey("request_types.id"), index=True)
+    origin_tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"), nullable=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    title: Mapped[str] = mapped_column(String(120), default="")
+    description: Mapped[str] = mapped_column(Text)
+    answers: Mapped[dict] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reporter_name: Mapped[str] = mapped_column(String(100), default="")
+    reporter_email: Mapped[str] = mapped_column(String(254), default="")
+    show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    photo: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vote_count: Mapped[int] = mapped_column(Integer, default=0)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+
+    body: Mapped[Body] = relationship()
+    request_type: Mapped[RequestType] = relationship()
+    updates: Mapped[list[Update]] = relationship(
+        back_populates="issue", cascade="all, delete-orphan", order_by="Update.id"
+    )
+
+    @property
+    def public_name(self) -> str:
+        return self.reporter_name if self.show_name and self.reporter_name else ""
+
+
+class IssuePortal(Base):
+    """Which portals contain an issue: computed on write, read by every public query."""
+
+    __tablename__ = "issue_portals"
+    __table_args__ = (Index("ix_issue_portals_tenant_issue", "tenant_id", "issue_id"),)
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Update(Base):
+    """One change to an issue: who, when, what, an optional comment and photo."""
+
+    __tablename__ = "updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # created, status, comment, fixed
+    old_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    new_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(100), default="")
+    author_role: Mapped[str] = mapped_column(String(16), default="public")  # public, staff
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+
+    issue: Mapped[Issue] = relationship(back_populates="updates")
+
+
+class Vote(Base):
+    """One 'I want this fixed too' per person per issue."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("issue_id", "voter_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    voter_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """Mail waiting to be sent, written in the same transaction as what caused it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Announcement(Base):
+    """News from a portal or a body; per-language title and Markdown body."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    body_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bodies.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    title: Mapped[dict] = mapped_column(default=dict)
+    body_md: Mapped[dict] = mapped_column(default=dict)
+    area_geojson: Mapped[str | None] = mapped_column(Text, nullable=True)
+    publish_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expire_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnnouncementPortal(Base):
+    """Which portals an announcement touches, computed when it is written."""
+
+    __tablename__ = "announcement_portals"
+
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -1,0 +1,59 @@
+"""Mail that domain events cause, written to the outbox in the same transaction.
+
+Each message has an idempotency key naming the event and recipient, so writing the same
+notice twice is impossible and a sender that crashes mid-batch never doubles a message.
+Messages are composed in the recipient's language.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .i18n import gettext as _
+from .i18n import use_locale
+from .localized import localized
+from .models import Body, Issue, OutboxMessage
+
+
+def enqueue(session: Session, *, key: str, kind: str, recipient: str, locale: str,
+            subject: str, body_text: str) -> OutboxMessage | None:
+    """Add one message unless a message with this key exists; returns the new row or None."""
+    if session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+        return None
+    message = OutboxMessage(key=key, kind=kind, recipient=recipient, locale=locale,
+                            subject=subject, body_text=body_text)
+    session.add(message)
+    return message
+
+
+def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
+    """The responsible body's copy of a new report, with the reporter's contact when given."""
+    body: Body = issue.body if issue.body is not None else session.get(Body, issue.body_id)
+    if not body.contact_email:
+        return None
+    locale = body.language or "en"
+    with use_locale(locale):
+        type_name = localized(issue.request_type.name, locale)
+        lines = [
+            _("A new report was sent to %(body)s.", body=localized(body.name, locale)),
+            "",
+            _("Request type: %(type)s", type=type_name),
+            _("Title: %(title)s", title=issue.title or "-"),
+            _("Place: %(lat)s, %(lon)s", lat=issue.lat, lon=issue.lon),
+        ]
+        if issue.address:
+            lines.append(_("Address: %(address)s", address=issue.address))
+        lines += ["", issue.description, ""]
+        if issue.reporter_name or issue.reporter_email:
+            lines.append(_("Reporter (private): %(name)s <%(email)s>",
+                           name=issue.reporter_name or "-", email=issue.reporter_email or "-"))
+        else:
+            lines.append(_("The reporter chose to stay anonymous."))
+        if issue.photo:
+            lines.append(_("A photo is attached on the issue page."))
+        lines.append(_("Issue number: %(id)s", id=issue.id))
+        subject = _("New report #%(id)s: %(type)s", id=issue.id, type=type_name)
+    return enqueue(session, key=f"new-report:{issue.id}:{body.id}", kind="new_report",
+                   recipient=body.contact_email, locale=locale, subject=subject,
+                   body_text="\n".join(lines))

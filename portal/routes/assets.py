@@ -1,0 +1,61 @@
+"""Per-portal assets: the theme's tokens as CSS, the logo, and stored photos."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .. import photos, themes
+from ..request_context import tenant
+
+DIGEST = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _cached(request: Request, body: str, media_type: str, max_age: int = 300) -> Response:
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
+    headers = {"etag": etag, "cache-control": f"public, max-age={max_age}",
+               "cross-origin-resource-policy": "cross-origin"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def theme_css(request: Request) -> Response:
+    portal = tenant(request)
+    settings = request.app.state.settings
+    tokens = themes.resolved_tokens(settings.themes_dir, portal.theme, portal.tokens)
+    return _cached(request, themes.css_custom_properties(tokens), "text/css")
+
+
+async def logo(request: Request) -> Response:
+    portal = tenant(request)
+    if not portal.logo_svg:
+        return PlainTextResponse("Not Found", 404)
+    response = _cached(request, portal.logo_svg, "image/svg+xml")
+    # An SVG opened directly must not run script.
+    response.headers["content-security-policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+async def media(request: Request) -> Response:
+    name = request.path_params["name"]
+    digest, _, variant = name.partition("-")
+    if not DIGEST.match(digest) or variant not in ("", "thumb"):
+        return PlainTextResponse("Not Found", 404)
+    path = photos.path_for(request.app.state.settings.media_dir, digest, variant or "display")
+    if not path.is_file():
+        return PlainTextResponse("Not Found", 404)
+    return FileResponse(path, media_type="image/jpeg", headers={
+        "cache-control": "public, max-age=31536000, immutable",
+        "cross-origin-resource-policy": "cross-origin"})
+
+
+routes = [
+    Route("/theme.css", theme_css, name="theme_css"),
+    Route("/logo.svg", logo, name="logo"),
+    Route("/media/{name}.jpg", media, name="media"),
+]

@@ -1,0 +1,43 @@
+"""The portal home (map, list, filters, announcements) and the plain list view."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import announcements, geo, listing
+from ..markdown_render import render_markdown
+from ..request_context import tenant
+from ..templating import render
+
+
+def _list_context(request: Request, per_page: int) -> dict:
+    portal = tenant(request)
+    filters = listing.parse_filters(request.query_params, per_page)
+    with request.app.state.db.session() as session:
+        issues, total = listing.fetch_page(session, portal, filters)
+        types = listing.offered_types(session, portal)
+        news = announcements.current_for_portal(session, portal)
+    lat, lon = geo.centre(portal.area_geojson)
+    return {
+        "issues": issues, "total": total, "filters": filters, "types": types,
+        "announcements": news, "markdown": render_markdown,
+        "centre": (lat, lon), "bbox": (portal.min_lon, portal.min_lat, portal.max_lon,
+                                       portal.max_lat),
+        "pages": max(1, -(-total // filters.per_page)),
+    }
+
+
+async def home_page(request: Request) -> Response:
+    return render(request, "home.html", _list_context(request, per_page=20))
+
+
+async def list_page(request: Request) -> Response:
+    return render(request, "issues.html", _list_context(request, per_page=50))
+
+
+routes = [
+    Route("/", home_page, name="home"),
+    Route("/issues", list_page, name="issues"),
+]

@@ -1,0 +1,125 @@
+"""The issue page and what anyone may do there: vote, comment, say it is fixed."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import selectinload
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import status, voting
+from ..errors import N_, Message, ValidationError
+from ..models import Issue, RequestType
+from ..request_context import (
+    client_ip,
+    csrf_token,
+    csrf_valid,
+    ensure_visitor,
+    new_submission_key,
+    tenant,
+    visitor_key,
+)
+from ..scoping import get_public_issue, public_issues
+from ..templating import render, url
+
+
+def _load(session, request: Request, issue_id: int) -> Issue:  # noqa: ANN001
+    stmt = public_issues(tenant(request)).where(Issue.id == issue_id).options(
+        selectinload(Issue.updates), selectinload(Issue.request_type).selectinload(
+            RequestType.body))
+    issue = session.scalars(stmt).first()
+    return issue if issue is not None else get_public_issue(session, tenant(request), issue_id)
+
+
+def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = None,
+          values: dict | None = None, status_code: int = 200) -> Response:
+    with request.app.state.db.session() as session:
+        issue = _load(session, request, issue_id)
+        voted = voting.has_voted(session, issue, visitor_key(request))
+        history = status.public_history(issue)
+        _ = issue.body.name
+    ensure_visitor(request)
+    return render(request, "issue.html", {
+        "issue": issue, "history": history, "voted": voted, "errors": errors or {},
+        "values": values or {}, "csrf_token": csrf_token(request),
+        "submission_key": new_submission_key(),
+        "just_reported": request.query_params.get("new") == "1",
+        "notice": request.query_params.get("done", ""),
+    }, status_code)
+
+
+async def issue_page(request: Request) -> Response:
+    return _page(request, request.path_params["issue_id"])
+
+
+def _back(request: Request, issue_id: int, done: str) -> Response:
+    return RedirectResponse(url(request, "issue", issue_id=issue_id, _query={"done": done})
+                            + "#history", status_code=303)
+
+
+async def _checked_form(request: Request, action: str):  # noqa: ANN202
+    form = await request.form(max_files=1, max_fields=20,
+                              max_part_size=request.app.state.settings.max_photo_bytes + 1024)
+    if not csrf_valid(request, form):
+        return form, {"form": Message(N_("This form has expired. Please try again."))}
+    if not request.app.state.limiter.allow(tenant(request).slug, action, client_ip(request)):
+        return form, {"form": Message(N_("Too many requests from here just now. "
+                                         "Please wait a few minutes and try again."))}
+    return form, {}
+
+
+async def vote(request: Request) -> Response:
+    issue_id = request.path_params["issue_id"]
+    form, errors = await _checked_form(request, "vote")
+    if errors:
+        return _page(request, issue_id, errors, status_code=400)
+    with request.app.state.db.session() as session:
+        issue = get_public_issue(session, tenant(request), issue_id)
+        voting.vote(session, issue, visitor_key(request))
+    return _back(request, issue_id, "voted")
+
+
+async def comment(request: Request) -> Response:
+    issue_id = request.path_params["issue_id"]
+    form, errors = await _checked_form(request, "comment")
+    values = {"text": str(form.get("text", "")), "author": str(form.get("author", ""))}
+    if errors:
+        return _page(request, issue_id, errors, values, 400)
+    try:
+        with request.app.state.db.session() as session:
+            issue = get_public_issue(session, tenant(request), issue_id)
+            status.add_comment(session, issue, values["text"], values["author"],
+                               str(form.get("submission_key", "")))
+    except ValidationError as exc:
+        return _page(request, issue_id, exc.errors, values, 400)
+    return _back(request, issue_id, "commented")
+
+
+async def fixed(request: Request) -> Response:
+    issue_id = request.path_params["issue_id"]
+    form, errors = await _checked_form(request, "comment")
+    values = {"fixed_text": str(form.get("text", "")), "fixed_author": str(form.get("author", ""))}
+    if errors:
+        return _page(request, issue_id, errors, values, 400)
+    photo = form.get("photo")
+    data = await photo.read() if isinstance(photo, UploadFile) and photo.filename else None
+    settings = request.app.state.settings
+    try:
+        with request.app.state.db.session() as session:
+            issue = get_public_issue(session, tenant(request), issue_id)
+            status.report_fixed(session, issue, values["fixed_text"], values["fixed_author"],
+                                data, settings.media_dir, settings.max_photo_bytes,
+                                str(form.get("submission_key", "")))
+    except ValidationError as exc:
+        errors = {("fixed_" + k if k != "form" else k): v for k, v in exc.errors.items()}
+        return _page(request, issue_id, errors, values, 400)
+    return _back(request, issue_id, "fixed")
+
+
+routes = [
+    Route("/issues/{issue_id:int}", issue_page, methods=["GET"], name="issue"),
+    Route("/issues/{issue_id:int}/vote", vote, methods=["POST"], name="issue_vote"),
+    Route("/issues/{issue_id:int}/comments", comment, methods=["POST"], name="issue_comment"),
+    Route("/issues/{issue_id:int}/fixed", fixed, methods=["POST"], name="issue_fixed"),
+]

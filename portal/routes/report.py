@@ -1,0 +1,131 @@
+"""The report form, place first: GET shows it, POST files it through `submit_report`."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import geo
+from ..errors import N_, Message, ValidationError
+from ..reporting import (
+    ReportForm,
+    area_label,
+    check_place,
+    existing_submission,
+    parse_point,
+    submit_report,
+)
+from ..request_context import client_ip, csrf_token, csrf_valid, new_submission_key, tenant
+from ..routing import request_types_at
+from ..templating import render, url
+
+MAX_FORM_BYTES = 11 * 1024 * 1024  # above the photo limit so the photo check can speak
+
+
+async def read_report_form(request: Request, locale: str) -> tuple[ReportForm, object]:
+    form = await request.form(max_files=1, max_fields=50,
+                              max_part_size=request.app.state.settings.max_photo_bytes + 1024)
+    photo = form.get("photo")
+    data = None
+    if isinstance(photo, UploadFile) and photo.filename:
+        data = await photo.read(request.app.state.settings.max_photo_bytes + 1)
+    report = ReportForm(
+        lat=str(form.get("lat", "")), lon=str(form.get("lon", "")),
+        request_type=str(form.get("request_type", "")),
+        description=str(form.get("description", "")), title=str(form.get("title", "")),
+        name=str(form.get("name", "")), email=str(form.get("email", "")),
+        show_name=form.get("show_name") == "1", address=str(form.get("address", "")),
+        locale=locale, submission_key=str(form.get("submission_key", "")), photo=data,
+        answers={k[2:]: str(v) for k, v in form.multi_items() if k.startswith("q_")},
+    )
+    return report, form
+
+
+def form_context(request: Request, report: ReportForm, errors: dict[str, Message]) -> dict:
+    """Everything the form template needs, including the request types at the chosen place."""
+    portal = tenant(request)
+    types = []
+    lat, lon, point_errors = parse_point(report.lat, report.lon)
+    if report.lat and report.lon and not point_errors and not check_place(
+        portal, lat, lon, report.locale
+    ):
+        with request.app.state.db.session() as session:
+            types = request_types_at(session, portal, lat, lon)
+            for rt in types:
+                _ = rt.body.name  # loaded while the session is open
+    centre = geo.centre(portal.area_geojson)
+    return {
+        "form": report, "errors": errors, "types": types, "centre": centre,
+        "area": area_label(portal, report.locale),
+        "csrf_token": csrf_token(request),
+        "submission_key": report.submission_key or new_submission_key(),
+        "bbox": (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat),
+    }
+
+
+async def report_form(request: Request) -> Response:
+    q = request.query_params
+    report = ReportForm(lat=q.get("lat", ""), lon=q.get("lon", ""),
+                        request_type=q.get("type", ""), locale=request.state.locale)
+    errors: dict[str, Message] = {}
+    if report.lat or report.lon:
+        lat, lon, errors = parse_point(report.lat, report.lon)
+        if not errors:
+            errors = check_place(tenant(request), lat, lon, report.locale)
+    template = request.scope.get("report_template", "report.html")
+    return render(request, template, form_context(request, report, errors),
+                  status_code=400 if errors else 200,
+                  frame_ancestors=request.scope.get("frame_ancestors", "'self'"))
+
+
+async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - callable
+    """Shared by the portal form and the report widget: validate, file, or re-show errors."""
+    portal = tenant(request)
+    settings = request.app.state.settings
+    report, form = await read_report_form(request, request.state.locale)
+    template = request.scope.get("report_template", "report.html")
+    frame_ancestors = request.scope.get("frame_ancestors", "'self'")
+    if not csrf_valid(request, form):
+        errors = {"form": Message(N_("This form has expired. Please check it and send it again."))}
+        return render(request, template, form_context(request, report, errors), 400,
+                      frame_ancestors)
+    if form.get("website"):  # the honeypot only robots fill in
+        errors = {"form": Message(N_("This report looks automated and was not sent."))}
+        return render(request, template, form_context(request, report, errors), 400,
+                      frame_ancestors)
+    db = request.app.state.db
+    with db.session() as session:
+        if existing_submission(session, report.submission_key) is None and not (
+            request.app.state.limiter.allow(portal.slug, "report", client_ip(request))
+        ):
+            errors = {"form": Message(N_("Too many reports from here just now. "
+                                         "Please wait a few minutes and try again."))}
+            return render(request, template, form_context(request, report, errors), 429,
+                          frame_ancestors)
+    try:
+        with db.session() as session:
+            issue = submit_report(session, portal, report, settings.media_dir,
+                                  settings.max_photo_bytes)
+            issue_id = issue.id
+    except ValidationError as exc:
+        return render(request, template, form_context(request, report, exc.errors), 400,
+                      frame_ancestors)
+    except IntegrityError:
+        # The same submission arrived twice at once; the other request wrote it.
+        with db.session() as session:
+            issue_id = existing_submission(session, report.submission_key).id
+    return on_success(issue_id)
+
+
+async def report_submit(request: Request) -> Response:
+    return await submit(request, lambda issue_id: RedirectResponse(
+        url(request, "issue", issue_id=issue_id, _query={"new": "1"}), status_code=303))
+
+
+routes = [
+    Route("/report", report_form, methods=["GET"], name="report"),
+    Route("/report", report_submit, methods=["POST"], name="report_submit"),
+]

@@ -1,0 +1,99 @@
+/* Report form: set the place on a map (click, drag, or your location), then offer the request
+   types of the bodies responsible there. Without this file the form works with plain fields. */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  var form = document.querySelector("form.report-form");
+  if (!form) return;
+  var lat = form.querySelector("#lat"), lon = form.querySelector("#lon");
+  var options = form.querySelector("#type-options");
+  var status = form.querySelector("#place-status");
+  var mapEl = form.querySelector("#report-map");
+  var locate = form.querySelector("#use-location");
+  var marker = null, map = null;
+
+  function say(text) { if (status) status.textContent = text || ""; }
+
+  function typeOption(t, checkedKey) {
+    var label = document.createElement("label");
+    label.className = "type-option";
+    var input = document.createElement("input");
+    input.type = "radio"; input.name = "request_type"; input.value = t.key; input.required = true;
+    if (t.key === checkedKey) input.checked = true;
+    var name = document.createElement("span");
+    name.className = "type-name"; name.textContent = t.name;
+    label.appendChild(input); label.appendChild(name);
+    if (t.help) {
+      var help = document.createElement("span");
+      help.className = "type-help"; help.textContent = t.help;
+      label.appendChild(help);
+    }
+    var body = document.createElement("span");
+    body.className = "type-body";
+    body.textContent = (options.getAttribute("data-sent-to") || "%(body)s").replace("%(body)s", t.body);
+    label.appendChild(body);
+    return label;
+  }
+
+  function loadTypes() {
+    if (!lat.value || !lon.value || !mapEl) return;
+    var url = mapEl.getAttribute("data-types-url") + "?" + new URLSearchParams({ lat: lat.value, lon: lon.value, lang: document.documentElement.lang.replace("-", "_") });
+    var checked = form.querySelector("input[name=request_type]:checked");
+    var checkedKey = checked ? checked.value : null;
+    fetch(url).then(function (r) { return r.json(); }).then(function (data) {
+      if (data.errors) {
+        say(data.errors.lat || data.errors.lon || "");
+        return;
+      }
+      say(options.getAttribute("data-place-set") || "");
+      while (options.firstChild) options.removeChild(options.firstChild);
+      data.request_types.forEach(function (t) { options.appendChild(typeOption(t, checkedKey)); });
+      if (data.request_types.length === 1) options.querySelector("input").checked = true;
+    }).catch(function () {});
+  }
+
+  function place(latlng, pan) {
+    lat.value = latlng.lat.toFixed(6);
+    lon.value = latlng.lng.toFixed(6);
+    if (map) {
+      if (!marker) {
+        marker = L.marker(latlng, { draggable: true, autoPan: true, icon: L.divIcon({ className: "pin-you", iconSize: [24, 24], iconAnchor: [12, 24] }) }).addTo(map);
+        marker.on("dragend", function () { place(marker.getLatLng(), false); });
+      } else {
+        marker.setLatLng(latlng);
+      }
+      if (pan) map.panTo(latlng);
+    }
+    loadTypes();
+  }
+
+  if (mapEl && window.L && window.ReportalMap) {
+    map = window.ReportalMap.baseMap(mapEl);
+    map.on("click", function (e) { place(e.latlng, false); });
+    if (lat.value && lon.value && isFinite(+lat.value) && isFinite(+lon.value)) {
+      place(L.latLng(+lat.value, +lon.value), true);
+    }
+  }
+  [lat, lon].forEach(function (input) {
+    input.addEventListener("change", function () {
+      if (isFinite(parseFloat(lat.value)) && isFinite(parseFloat(lon.value))) {
+        place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), true);
+      }
+    });
+  });
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      say(locate.getAttribute("data-finding") || "");
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        place(L.latLng(pos.coords.latitude, pos.coords.longitude), true);
+      }, function () { say(locate.getAttribute("data-failed") || ""); }, { enableHighAccuracy: true, timeout: 10000 });
+    });
+  }
+  form.addEventListener("submit", function (e) {
+    var button = e.submitter;
+    if (button && button.getAttribute("formmethod") === "get") return;
+    if (form.getAttribute("data-sending")) { e.preventDefault(); return; }
+    form.setAttribute("data-sending", "1");
+  });
+})();

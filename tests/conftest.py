@@ -1,0 +1,99 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set),
+cleaned before every test, and test-only portals and bodies in the FixMyStreet style."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from portal import static_build
+from portal.app import create_app
+from portal.db import Database
+from portal.migrate import upgrade
+from portal.models import Base
+from portal.settings import REPO_ROOT, Settings
+from tests.worlds import World, build_world
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("static") / "build"
+    static_build.build(target)
+    return target
+
+
+@pytest.fixture
+def settings(database_url: str, static_dir: Path, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret",
+        base_domain="reportal.test",
+        public_url="http://reportal.test",
+        media_dir=tmp_path / "media",
+        static_build_dir=static_dir,
+        tenants_dir=REPO_ROOT / "tenants",
+        themes_dir=REPO_ROOT / "themes",
+        rate_limits=False,
+    )
+
+
+def _clean(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "sqlite":
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("DELETE FROM issues_fts"))
+        else:
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(settings: Settings):
+    database = Database(settings.database_url)
+    _clean(database)
+    yield database
+    database.engine.dispose()
+
+
+@pytest.fixture
+def session(db: Database):
+    with db.session() as s:
+        yield s
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings, tmp_path: Path) -> World:
+    """Test-only bodies and portals with overlapping and separate areas (see worlds.py)."""
+    with db.session() as s:
+        return build_world(s, tmp_path / "tenants", settings.themes_dir)
+
+
+@pytest.fixture
+def app(settings: Settings):
+    application = create_app(settings)
+    yield application
+    application.state.db.engine.dispose()
+
+
+def client_for(app, host: str) -> TestClient:  # noqa: ANN001
+    return TestClient(app, base_url=f"http://{host}", follow_redirects=False)
+
+
+@pytest.fixture
+def client(app, world: World) -> TestClient:  # noqa: ANN001
+    """A browser on the `northside` test portal."""
+    return client_for(app, "northside.reportal.test")
