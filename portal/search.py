@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, bindparam, text
+from sqlalchemy import Integer, Select, bindparam, column, text
 from sqlalchemy.orm import Session
 
 from .db import is_sqlite
@@ -42,7 +42,7 @@ def matching(session: Session, stmt: Select, query: str) -> Select:
         sub = text("SELECT rowid FROM issues_fts WHERE issues_fts MATCH :fts").bindparams(
             bindparam("fts", fts)
         )
-        return stmt.where(Issue.id.in_(sub.columns()))
+        return stmt.where(Issue.id.in_(sub.columns(column("rowid", Integer))))
     tsq = " & ".join(f"{w}:*" for w in words)
     return stmt.where(
         text("issues.search_vector @@ to_tsquery('simple', :tsq)").bindparams(

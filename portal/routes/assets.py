@@ -42,7 +42,7 @@ async def logo(request: Request) -> Response:
 
 
 async def media(request: Request) -> Response:
-    name = request.path_params["name"]
+    name = request.path_params["file"]
     digest, _, variant = name.partition("-")
     if not DIGEST.match(digest) or variant not in ("", "thumb"):
         return PlainTextResponse("Not Found", 404)
@@ -57,5 +57,5 @@ async def media(request: Request) -> Response:
 routes = [
     Route("/theme.css", theme_css, name="theme_css"),
     Route("/logo.svg", logo, name="logo"),
-    Route("/media/{name}.jpg", media, name="media"),
+    Route("/media/{file}.jpg", media, name="media"),
 ]
