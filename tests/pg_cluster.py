@@ -12,8 +12,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def pg_bin() -> str:
