@@ -8,6 +8,7 @@ committed; `make install` and start-up build them).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,14 @@ def extract() -> None:
             "--no-location", "--sort-output", "--project", "Reportal", "--no-wrap"]
     for keyword in KEYWORDS:
         args += ["-k", keyword]
-    CommandLineInterface().run([*args, "portal", "widgets"])
+    # Scan from the repo root so babel.cfg's patterns (portal/**, widgets/**, themes/**) apply;
+    # dot-folders such as .venv are skipped by Babel.
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        CommandLineInterface().run([*args, "."])
+    finally:
+        os.chdir(cwd)
 
 
 def po_path(locale: str) -> Path:

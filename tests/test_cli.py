@@ -1,0 +1,58 @@
+"""The `portal` command: tenants load/list/dump round-trip; errors are one clear line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.worlds import write_files
+
+
+def portal(settings, *args: str, tenants_dir=None) -> subprocess.CompletedProcess:  # noqa: ANN001
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
+           "THEMES_DIR": str(settings.themes_dir),
+           "TENANTS_DIR": str(tenants_dir or settings.tenants_dir)}
+    return subprocess.run([sys.executable, "-m", "portal.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_tenants_load_list_and_dump_round_trip(settings, db, tmp_path):
+    write_files(tmp_path / "tenants")
+    loaded = portal(settings, "tenants", "load", tenants_dir=tmp_path / "tenants")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "loaded 3 bodies and 3 portals" in loaded.stdout
+    again = portal(settings, "tenants", "load", tenants_dir=tmp_path / "tenants")
+    assert again.returncode == 0
+    listed = portal(settings, "tenants", "list").stdout
+    assert "northside" in listed and "northside.example.test" in listed
+    out = tmp_path / "dumped"
+    dumped = portal(settings, "tenants", "dump", "northside", "--path", str(out))
+    assert dumped.returncode == 0, dumped.stderr
+    data = json.loads((out / "portal.json").read_text())
+    assert data["slug"] == "northside" and data["languages"] == ["en", "es"]
+    assert data["embed_origins"] == ["http://127.0.0.2:8766"]  # normalised on load
+
+
+def test_errors_are_one_line_not_a_traceback(settings, db, tmp_path):
+    bad = tmp_path / "bad"
+    write_files(bad)
+    portal_json = bad / "portals" / "northside" / "portal.json"
+    data = json.loads(portal_json.read_text())
+    data["tokens"] = {"color-text": "#777777", "color-bg": "#888888"}
+    portal_json.write_text(json.dumps(data))
+    result = portal(settings, "tenants", "load", tenants_dir=bad)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "color-text #777777 on color-bg #888888" in result.stderr
+    assert "4.5:1" in result.stderr
+
+
+def test_dump_of_an_unknown_portal_says_so(settings, db):
+    result = portal(settings, "tenants", "dump", "nobody")
+    assert result.returncode == 1 and "no portal called 'nobody'" in result.stderr
+
+
+def test_import_of_a_missing_file_says_so(settings, db):
+    result = portal(settings, "import-issues", "/nope.csv", "--tenant", "x")
+    assert result.returncode == 1 and "no such file: /nope.csv" in result.stderr
