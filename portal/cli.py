@@ -1,6 +1,7 @@
 """The `portal` command: serve, migrate, load tenants, import history, seed a demo.
 
-Errors print as one clear line (no traceback) and exit non-zero.
+Errors print as one clear line (no traceback) and exit non-zero. Messages for operators are
+in the language of their environment (LC_ALL, LC_MESSAGES or LANG) when we ship it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .db import Database
-from .errors import ConfigError
+from .errors import N_, ConfigError
+from .i18n import gettext as _
+from .i18n import normalise, set_locale, translate
 from .settings import Settings
 
 
@@ -43,7 +46,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from .migrate import upgrade
 
     upgrade(settings.database_url)
-    print("database is up to date")
+    print(_("database is up to date"))
     return 0
 
 
@@ -56,7 +59,8 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
         folder = Path(args.path) if args.path else settings.tenants_dir
         with db.session() as session:
             bodies, portals = tenant_files.load_all(session, folder, settings.themes_dir)
-            print(f"loaded {len(bodies)} bodies and {len(portals)} portals from {folder}")
+            print(_("loaded %(bodies)s bodies and %(portals)s portals from %(folder)s",
+                    bodies=len(bodies), portals=len(portals), folder=folder))
     elif args.action == "list":
         with db.session() as session:
             for t in session.scalars(select(Tenant).order_by(Tenant.slug)):
@@ -64,14 +68,14 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{t.slug:<14} {t.kind:<11} {','.join(t.languages):<30} {hosts}")
     elif args.action == "dump":
         if not args.slug:
-            raise ConfigError("tenants dump needs a portal slug")
+            raise ConfigError(N_("tenants dump needs a portal slug"))
         with db.session() as session:
             tenant = session.scalars(select(Tenant).where(Tenant.slug == args.slug)).first()
             if tenant is None:
-                raise ConfigError(f"no portal called {args.slug!r}")
+                raise ConfigError(N_("no portal called %(slug)r"), slug=args.slug)
             out = Path(args.path) if args.path else settings.tenants_dir / "portals" / tenant.slug
             tenant_files.dump_portal(tenant, out)
-            print(f"wrote {out}")
+            print(_("wrote %(path)s", path=out))
     return 0
 
 
@@ -81,12 +85,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     path = Path(args.csv)
     if not path.is_file():
-        raise ConfigError(f"no such file: {path}")
+        raise ConfigError(N_("no such file: %(path)s"), path=str(path))
     db = _db(settings)
     with db.session() as session:
         tenant = session.scalars(select(Tenant).where(Tenant.slug == args.tenant)).first()
         if tenant is None:
-            raise ConfigError(f"no portal called {args.tenant!r}")
+            raise ConfigError(N_("no portal called %(slug)r"), slug=args.tenant)
 
         def progress(done: int, total: int) -> None:
             width = 30
@@ -106,7 +110,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     with _db(settings).session() as session:
         added = seed_demo_issues(session, settings)
-    print(f"demo issues added: {added}")
+    print(_("demo issues added: %(count)s", count=added))
     return 0
 
 
@@ -134,13 +138,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def operator_locale(environ: dict[str, str]) -> str:
+    """The operator's language from the usual variables ('fr_FR.UTF-8' -> 'fr')."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").split(".")[0]
+        if value and (found := normalise(value)):
+            return found
+    return "en"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    set_locale(operator_locale(dict(os.environ)))
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     try:
         return args.func(args, settings)
     except ConfigError as exc:
-        print(f"portal: {exc}", file=sys.stderr)
+        text = translate(exc.message)
+        print(f"portal: {exc.where}: {text}" if exc.where else f"portal: {text}",
+              file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
         print(f"portal: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -48,4 +48,25 @@ class ValidationError(DomainError):
 
 
 class ConfigError(Exception):
-    """A tenant, body or theme definition that cannot be loaded (operator-facing)."""
+    """A tenant, body or theme definition that cannot be loaded (operator-facing).
+
+    Carries a translatable message plus `where` (the file or folder at fault), so the CLI
+    can print one line in the operator's language.
+    """
+
+    def __init__(self, msgid: str, *, where: str = "", **params: object) -> None:
+        self.message = Message(msgid, params)
+        self.where = where
+        super().__init__(self._english())
+
+    def _english(self) -> str:
+        text = self.message.msgid % self.message.params if self.message.params else \
+            self.message.msgid
+        return f"{self.where}: {text}" if self.where else text
+
+    def at(self, where: object) -> ConfigError:
+        """Name the file or folder at fault, unless a deeper step already did."""
+        if not self.where:
+            self.where = str(where)
+            self.args = (self._english(),)
+        return self

@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from .errors import ConfigError
+from .errors import N_, ConfigError
 
 
 def geometry_from_geojson(data: dict | str) -> BaseGeometry:
@@ -25,14 +25,15 @@ def geometry_from_geojson(data: dict | str) -> BaseGeometry:
     if kind == "FeatureCollection":
         geoms = [shape(f["geometry"]) for f in obj.get("features", []) if f.get("geometry")]
         if not geoms:
-            raise ConfigError("the area has no features")
+            raise ConfigError(N_("the area has no features"))
         geom = shapely.union_all(geoms)
     elif kind == "Feature":
         geom = shape(obj["geometry"])
     else:
         geom = shape(obj)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise ConfigError(f"an area must be a Polygon or MultiPolygon, not {geom.geom_type}")
+        raise ConfigError(N_("an area must be a Polygon or MultiPolygon, not %(kind)s"),
+                          kind=geom.geom_type)
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     return geom

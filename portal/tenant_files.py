@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import geo, membership, themes
-from .errors import ConfigError
+from .errors import N_, ConfigError
 from .i18n import SUPPORTED
 from .models import Body, RequestType, Tenant, TenantHost
 
@@ -36,16 +36,17 @@ def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"missing file {path}") from None
+        raise ConfigError(N_("missing file"), where=str(path)) from None
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ConfigError(N_("not valid JSON (%(problem)s at line %(line)s)"), where=str(path),
+                          problem=exc.msg, line=exc.lineno) from None
 
 
 def _texts(value: object, where: str, required: bool = True) -> dict[str, str]:
     if isinstance(value, str):
         value = {"en": value}
     if not isinstance(value, dict) or (required and not value):
-        raise ConfigError(f"{where}: expected texts per language, like {{\"en\": \"…\"}}")
+        raise ConfigError(N_("expected texts per language, like {\"en\": \"…\"}"), where=where)
     return {str(k): str(v) for k, v in value.items()}
 
 
@@ -54,7 +55,8 @@ def normalise_origin(origin: str) -> str:
     raw = origin.strip()
     parts = urlsplit(raw if "://" in raw else f"https://{raw}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"embedding origin {origin!r} is not an http(s) origin")
+        raise ConfigError(N_("embedding origin %(origin)r is not an http(s) origin"),
+                          origin=origin)
     port = parts.port
     default = {"http": 80, "https": 443}[parts.scheme]
     host = parts.hostname.lower()
@@ -65,7 +67,7 @@ def _area(folder: Path) -> str:
     try:
         return geo.normalise_area(_read_json(folder / "area.geojson"))
     except ConfigError as exc:
-        raise ConfigError(f"{folder / 'area.geojson'}: {exc}") from None
+        raise exc.at(folder / "area.geojson") from None
 
 
 def _set_area(row: Body | Tenant, area_text: str) -> None:
@@ -77,11 +79,12 @@ def load_body(session: Session, folder: Path) -> Body:
     data = _read_json(folder / "body.json")
     slug = data.get("slug", folder.name)
     if not SLUG.match(slug):
-        raise ConfigError(f"{folder}: slug {slug!r} must be lower-case letters, digits, dashes")
+        raise ConfigError(N_("slug %(slug)r must be lower-case letters, digits, dashes"),
+                          where=str(folder), slug=slug)
     area_text = _area(folder)
     types = data.get("request_types") or []
     if not types:
-        raise ConfigError(f"{folder}: a body needs at least one request type")
+        raise ConfigError(N_("a body needs at least one request type"), where=str(folder))
     body = session.scalars(select(Body).where(Body.slug == slug)).first() or Body(slug=slug)
     body.name = _texts(data.get("name"), f"{folder} name")
     body.contact_email = str(data.get("contact_email", ""))
@@ -95,7 +98,8 @@ def load_body(session: Session, folder: Path) -> Body:
     for item in types:
         code = item.get("code", "")
         if not SLUG.match(code):
-            raise ConfigError(f"{folder}: request type code {code!r} is not a valid code")
+            raise ConfigError(N_("request type code %(code)r is not a valid code"),
+                              where=str(folder), code=code)
         rt = existing.get(code) or RequestType(body_id=body.id, code=code)
         rt.name = _texts(item.get("name"), f"{folder} request type {code} name")
         rt.help = _texts(item.get("help", {}), f"{folder} {code} help", required=False)
@@ -114,27 +118,32 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     data = _read_json(folder / "portal.json")
     slug = data.get("slug", folder.name)
     if not SLUG.match(slug):
-        raise ConfigError(f"{folder}: slug {slug!r} must be lower-case letters, digits, dashes")
+        raise ConfigError(N_("slug %(slug)r must be lower-case letters, digits, dashes"),
+                          where=str(folder), slug=slug)
     kind = data.get("kind", "other")
     if kind not in KINDS:
-        raise ConfigError(f"{folder}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise ConfigError(N_("kind %(kind)r is not one of %(kinds)s"), where=str(folder),
+                          kind=kind, kinds=", ".join(KINDS))
     languages = list(data.get("languages") or ["en"])
     unknown = [lang for lang in languages if lang not in SUPPORTED]
     if unknown:
-        raise ConfigError(f"{folder}: languages not shipped: {', '.join(unknown)}")
+        raise ConfigError(N_("languages not shipped: %(languages)s"), where=str(folder),
+                          languages=", ".join(unknown))
     default = data.get("default_language", languages[0])
     if default not in languages:
-        raise ConfigError(f"{folder}: default_language {default!r} is not in languages")
+        raise ConfigError(N_("default_language %(language)r is not in languages"),
+                          where=str(folder), language=default)
     theme = data.get("theme", "civic")
     tokens = {str(k): str(v) for k, v in (data.get("tokens") or {}).items()}
     try:
         themes.resolved_tokens(themes_dir, theme, tokens)
     except ConfigError as exc:
-        raise ConfigError(f"{folder}: {exc}") from None
+        raise exc.at(folder) from None
     hosts = [h.strip().lower() for h in data.get("hosts", [])]
     for host in hosts:
         if not HOST.match(host):
-            raise ConfigError(f"{folder}: host {host!r} is not a host name")
+            raise ConfigError(N_("host %(host)r is not a host name"), where=str(folder),
+                              host=host)
     area_text = _area(folder)
     logo_path = folder / data.get("logo", "logo.svg")
 
@@ -167,7 +176,7 @@ def _set_hosts(session: Session, tenant: Tenant, hosts: list[str]) -> None:
     for host in hosts:
         owner = session.get(TenantHost, host)
         if owner is not None and owner.tenant_id != tenant.id:
-            raise ConfigError(f"host {host} already belongs to another portal")
+            raise ConfigError(N_("host %(host)s already belongs to another portal"), host=host)
     for row in list(tenant.hosts):
         if row.host not in hosts:
             session.delete(row)

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import N_, ConfigError
 
 # Tokens every theme defines; CSS reads them as `--rp-<name>` custom properties.
 TOKENS = (
@@ -56,18 +56,22 @@ def check_tokens(tokens: dict[str, str], where: str) -> None:
     """Raise ConfigError naming the first unsafe value or failing colour pair."""
     for name, value in tokens.items():
         if name not in TOKENS:
-            raise ConfigError(f"{where}: unknown design token '{name}'")
+            raise ConfigError(N_("unknown design token %(token)r"), where=where, token=name)
         if name.startswith("color-") and not HEX.match(str(value)):
-            raise ConfigError(f"{where}: token '{name}' must be a #rrggbb colour, not {value!r}")
+            raise ConfigError(N_("token %(token)r must be a #rrggbb colour, not %(value)r"),
+                              where=where, token=name, value=value)
         if not SAFE_VALUE.match(str(value)):
-            raise ConfigError(f"{where}: token '{name}' has characters not allowed: {value!r}")
+            raise ConfigError(N_("token %(token)r has characters not allowed: %(value)r"),
+                              where=where, token=name, value=value)
     for fg, bg in TEXT_PAIRS:
         if fg in tokens and bg in tokens:
             ratio = contrast(tokens[fg], tokens[bg])
             if ratio < 4.5:
                 raise ConfigError(
-                    f"{where}: {fg} {tokens[fg]} on {bg} {tokens[bg]} has contrast "
-                    f"{ratio:.2f}:1, below the 4.5:1 that WCAG AA needs for text"
+                    N_("%(fg)s %(fg_value)s on %(bg)s %(bg_value)s has contrast %(ratio)s:1, "
+                       "below the 4.5:1 that WCAG AA needs for text"),
+                    where=where, fg=fg, fg_value=tokens[fg], bg=bg, bg_value=tokens[bg],
+                    ratio=f"{ratio:.2f}",
                 )
 
 
@@ -75,12 +79,13 @@ def check_tokens(tokens: dict[str, str], where: str) -> None:
 def load_theme(themes_dir: Path, name: str) -> dict[str, str]:
     path = themes_dir / name / "theme.json"
     if not path.is_file():
-        raise ConfigError(f"unknown theme '{name}' (no {path})")
+        raise ConfigError(N_("unknown theme %(theme)r (no %(path)s)"), theme=name, path=path)
     data = json.loads(path.read_text(encoding="utf-8"))
     tokens = data.get("tokens", {})
     missing = [t for t in TOKENS if t not in tokens]
     if missing:
-        raise ConfigError(f"theme '{name}' lacks tokens: {', '.join(missing)}")
+        raise ConfigError(N_("theme %(theme)r lacks tokens: %(tokens)s"), theme=name,
+                          tokens=", ".join(missing))
     check_tokens(tokens, f"theme '{name}'")
     return dict(tokens)
 

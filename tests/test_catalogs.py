@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from portal import catalogs
 from portal.i18n import SUPPORTED, TRANSLATIONS_DIR
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%[sd]")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]|%[sdr]")
 SHIPPED = [code for code in SUPPORTED if code != "en"]
 TEMPLATE_DIRS = [Path("portal/templates"), Path("widgets/templates")]
 
