@@ -6,6 +6,7 @@
   if (!window.L) return;
 
   var STATUSES = ["open", "acknowledged", "closed", "archived"];
+  var maps = [];
 
   function statusLabel(status) {
     var el = document.querySelector(".legend .status-" + status);
@@ -18,7 +19,12 @@
   }
 
   function baseMap(el) {
-    var map = L.map(el, { maxZoom: 19, minZoom: 9, scrollWheelZoom: false });
+    // Right-to-left pages put the controls on the other side, like the rest of the page.
+    var rtl = document.documentElement.dir === "rtl";
+    var map = L.map(el, { maxZoom: 19, minZoom: 9, scrollWheelZoom: false, zoomControl: false,
+      attributionControl: false });
+    L.control.zoom({ position: rtl ? "topright" : "topleft" }).addTo(map);
+    L.control.attribution({ position: rtl ? "bottomleft" : "bottomright", prefix: false }).addTo(map);
     var tiles = el.getAttribute("data-tile-url");
     if (tiles) {
       L.tileLayer(tiles, { maxZoom: 19, attribution: el.getAttribute("data-tile-attribution") || "" }).addTo(map);
@@ -27,6 +33,12 @@
     if (bbox.length === 4 && bbox.every(isFinite)) {
       map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]]);
     }
+    // A widget may ask for its own view (data-center="lat,lon", data-zoom).
+    var centre = (el.getAttribute("data-center") || "").split(",").map(Number);
+    if (centre.length === 2 && centre.every(isFinite)) {
+      map.setView(centre, +el.getAttribute("data-zoom") || map.getZoom());
+    }
+    maps.push(map);
     var areaUrl = el.getAttribute("data-area-url");
     if (areaUrl) {
       fetch(areaUrl).then(function (r) { return r.json(); }).then(function (area) {
@@ -126,5 +138,5 @@
 
   document.querySelectorAll(".map[data-issues-url]").forEach(issuesMap);
   document.querySelectorAll(".map[data-point]").forEach(pointMap);
-  window.ReportalMap = { baseMap: baseMap, pin: pin };
+  window.ReportalMap = { baseMap: baseMap, pin: pin, maps: maps };
 })();
