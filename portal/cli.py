@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from widgets import cli as widgets_cli
+
 from .db import Database
 from .errors import N_, ConfigError
 from .i18n import gettext as _
@@ -66,6 +68,19 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
             for t in session.scalars(select(Tenant).order_by(Tenant.slug)):
                 hosts = ", ".join(h.host for h in t.hosts) or "-"
                 print(f"{t.slug:<14} {t.kind:<11} {','.join(t.languages):<30} {hosts}")
+    elif args.action == "admin-token":
+        from . import admin_tokens
+
+        if not args.slug:
+            raise ConfigError(N_("tenants admin-token needs a portal slug"))
+        with db.session() as session:
+            tenant = session.scalars(select(Tenant).where(Tenant.slug == args.slug)).first()
+            if tenant is None:
+                raise ConfigError(N_("no portal called %(slug)r"), slug=args.slug)
+            token = admin_tokens.issue(tenant)
+        print(_("Admin token for %(slug)s (shown once; any earlier token no longer works):",
+                slug=args.slug))
+        print(token)
     elif args.action == "dump":
         if not args.slug:
             raise ConfigError(N_("tenants dump needs a portal slug"))
@@ -98,7 +113,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
             sys.stderr.flush()
 
-        summary = import_issues(session, path, tenant, progress=progress)
+        # Commit every batch: a long import that stops half-way keeps what it did, and a
+        # re-run skips those rows as duplicates. Unmatched records go to "other" where offered.
+        summary = import_issues(session, path, tenant, progress=progress,
+                                on_batch=session.commit, default_type="other")
     sys.stderr.write("\n")
     for line in summary.lines():
         print(line)
@@ -114,6 +132,48 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    """`portal users add|remove EMAIL --body SLUG|--tenant SLUG --role ROLE`, `users list`."""
+    from . import accounts
+    from .models import Body, Role, Tenant, User
+
+    with _db(settings).session() as session:
+        if args.action == "list":
+            for user in session.scalars(select(User).order_by(User.email)):
+                roles = []
+                for role in session.scalars(select(Role).where(Role.user_id == user.id)):
+                    place = (session.get(Body, role.body_id) if role.body_id
+                             else session.get(Tenant, role.tenant_id))
+                    kind = "body" if role.body_id else "portal"
+                    roles.append(f"{role.role}@{kind}:{place.slug if place else '?'}")
+                print(f"{user.email:<32} {', '.join(roles) or '-'}")
+            return 0
+        if not args.email or not args.role or bool(args.body) == bool(args.tenant):
+            raise ConfigError(f"users {args.action} needs EMAIL, --role and one of --body or "
+                              "--tenant")
+        body = tenant = None
+        if args.body:
+            body = session.scalars(select(Body).where(Body.slug == args.body)).first()
+            if body is None:
+                raise ConfigError(f"no body called {args.body!r}")
+        else:
+            tenant = session.scalars(select(Tenant).where(Tenant.slug == args.tenant)).first()
+            if tenant is None:
+                raise ConfigError(f"no portal called {args.tenant!r}")
+        where = f"body {body.slug}" if body else f"portal {tenant.slug}"
+        if args.action == "add":
+            try:
+                accounts.add_role(session, args.email, args.role, tenant=tenant, body=body)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            print(f"{accounts.normalise_email(args.email)} is now {args.role} of {where}")
+        else:
+            removed = accounts.remove_role(session, args.email, args.role, tenant=tenant,
+                                           body=body)
+            print(f"removed {removed} role(s) from {accounts.normalise_email(args.email)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description="Reportal command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -125,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db_upgrade)
     tenants = sub.add_parser("tenants", help="load, dump or list portals and bodies")
-    tenants.add_argument("action", choices=["load", "dump", "list"])
+    tenants.add_argument("action", choices=["load", "dump", "list", "admin-token"])
     tenants.add_argument("slug", nargs="?")
     tenants.add_argument("--path", help="folder to load from or dump to")
     tenants.set_defaults(func=cmd_tenants)
@@ -135,6 +195,16 @@ def parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo", help="seed demo issues on every portal")
     demo.set_defaults(func=cmd_demo)
+    widgets_cli.add_parser(sub)
+    users = sub.add_parser("users", help="give people roles: staff of a body, admin or "
+                                         "moderator of a portal")
+    users.add_argument("action", choices=["add", "remove", "list"])
+    users.add_argument("email", nargs="?")
+    users.add_argument("--role", choices=["staff", "admin", "moderator"])
+    place = users.add_mutually_exclusive_group()
+    place.add_argument("--body", help="body slug (for the staff role)")
+    place.add_argument("--tenant", help="portal slug (for the admin and moderator roles)")
+    users.set_defaults(func=cmd_users)
     return p
 
 

@@ -35,7 +35,14 @@ def geometry_from_geojson(data: dict | str) -> BaseGeometry:
         raise ConfigError(N_("an area must be a Polygon or MultiPolygon, not %(kind)s"),
                           kind=geom.geom_type)
     if not geom.is_valid:
-        geom = shapely.make_valid(geom)
+        # Repair can leave lines or points beside the polygons (a zero-width spike): keep
+        # only the polygons.
+        repaired = shapely.make_valid(geom)
+        parts = [g for g in shapely.get_parts(repaired)
+                 if g.geom_type in ("Polygon", "MultiPolygon")]
+        if not parts:
+            raise ConfigError(N_("the area has no polygon left after repair"))
+        geom = shapely.union_all(parts)
     return geom
 
 

@@ -7,10 +7,11 @@ filters, and `asset()` for hashed static URLs.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -35,7 +36,10 @@ class Templates:
         if theme not in self._envs:
             dirs = [*template_dirs(self.themes_dir, theme), PORTAL_TEMPLATES, WIDGET_TEMPLATES]
             env = Environment(
-                loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+                # "portal/base.html" always names the original, so a theme's override of
+                # base.html can extend it instead of copying it.
+                loader=ChoiceLoader([*(FileSystemLoader(str(d)) for d in dirs), PrefixLoader(
+                    {"portal": FileSystemLoader(str(PORTAL_TEMPLATES))})]),
                 autoescape=select_autoescape(["html", "xml"]),
                 extensions=["jinja2.ext.i18n"],
                 trim_blocks=True,
@@ -51,7 +55,7 @@ class Templates:
                 number=formatting.number, localized=self._localized,
                 pager_query=pager_query,
             )
-            env.globals.update(asset=self.asset, translate=i18n.translate,
+            env.globals.update(asset=self.asset, translate=i18n.translate, now=_now,
                                language_name=i18n.language_name)
             self._envs[theme] = env
         return self._envs[theme]
@@ -63,6 +67,10 @@ class Templates:
 
     def asset(self, name: str) -> str:
         return "/static/" + self.manifest.get(name, name)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def tile_origin(tile_url: str) -> str:

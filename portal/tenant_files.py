@@ -145,7 +145,9 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
             raise ConfigError(N_("host %(host)r is not a host name"), where=str(folder),
                               host=host)
     area_text = _area(folder)
-    logo_path = folder / data.get("logo", "logo.svg")
+    logo_path = (folder / data.get("logo", "logo.svg")).resolve()
+    if not logo_path.is_relative_to(folder.resolve()):
+        raise ConfigError(N_("the logo must be a file in the portal's folder"), where=str(folder))
 
     tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
     area_changed = tenant is None or tenant.area_geojson != area_text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from .errors import N_, ConfigError
@@ -75,12 +74,15 @@ def check_tokens(tokens: dict[str, str], where: str) -> None:
                 )
 
 
-@lru_cache(maxsize=32)
 def load_theme(themes_dir: Path, name: str) -> dict[str, str]:
     path = themes_dir / name / "theme.json"
     if not path.is_file():
         raise ConfigError(N_("unknown theme %(theme)r (no %(path)s)"), theme=name, path=path)
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(N_("not valid JSON (%(problem)s at line %(line)s)"), where=str(path),
+                          problem=exc.msg, line=exc.lineno) from None
     tokens = data.get("tokens", {})
     missing = [t for t in TOKENS if t not in tokens]
     if missing:

@@ -45,3 +45,15 @@ def test_theme_tokens_are_served_as_css_custom_properties(client):
     r = client.get("/theme.css")
     assert r.headers["content-type"].startswith("text/css")
     assert "--rp-color-primary:#" in r.text
+
+
+def test_a_theme_override_extends_the_base_template(app, db, settings):
+    from portal import tenant_files
+
+    with db.session() as s:
+        tenant_files.load_all(s, settings.tenants_dir, settings.themes_dir)
+    html = client_for(app, "register.reportal.test").get("/").text
+    assert "brand-masthead" in html and "Community desk" in html
+    assert 'href="/report"' in html  # the rest of the page is the shipped base
+    other = client_for(app, "new-haven.reportal.test").get("/").text
+    assert "brand-masthead" not in other
