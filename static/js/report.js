@@ -37,6 +37,8 @@
 
   function loadTypes() {
     if (!lat.value || !lon.value || !mapEl) return;
+    // The same place again (a change event after a drag, say): keep the list and the choice.
+    if (options.getAttribute("data-place") === lat.value + "," + lon.value) return;
     var url = mapEl.getAttribute("data-types-url") + "?" + new URLSearchParams({ lat: lat.value, lon: lon.value, lang: document.documentElement.lang.replace("-", "_") });
     var checked = form.querySelector("input[name=request_type]:checked");
     var checkedKey = checked ? checked.value : null;
@@ -49,6 +51,7 @@
       while (options.firstChild) options.removeChild(options.firstChild);
       data.request_types.forEach(function (t) { options.appendChild(typeOption(t, checkedKey)); });
       if (data.request_types.length === 1) options.querySelector("input").checked = true;
+      options.setAttribute("data-place", lat.value + "," + lon.value);
     }).catch(function () {});
   }
 
@@ -57,7 +60,9 @@
     lon.value = latlng.lng.toFixed(6);
     if (map) {
       if (!marker) {
-        marker = L.marker(latlng, { draggable: true, autoPan: true, icon: L.divIcon({ className: "pin-you", iconSize: [24, 24], iconAnchor: [12, 24] }) }).addTo(map);
+        var label = mapEl.getAttribute("data-pin-label") || "";
+        marker = L.marker(latlng, { draggable: true, autoPan: true, title: label, alt: label,
+          icon: L.divIcon({ className: "pin-you", iconSize: [24, 24], iconAnchor: [12, 24] }) }).addTo(map);
         marker.on("dragend", function () { place(marker.getLatLng(), false); });
       } else {
         marker.setLatLng(latlng);
@@ -67,17 +72,21 @@
     loadTypes();
   }
 
-  if (mapEl && window.L && window.ReportalMap) {
+  // The map starts now if Leaflet is on the page, or later (the report widget loads it on demand).
+  function startMap() {
+    if (map || !mapEl || !window.L || !window.ReportalMap) return;
     map = window.ReportalMap.baseMap(mapEl);
     map.on("click", function (e) { place(e.latlng, false); });
     if (lat.value && lon.value && isFinite(+lat.value) && isFinite(+lon.value)) {
-      place(L.latLng(+lat.value, +lon.value), true);
+      place({ lat: +lat.value, lng: +lon.value }, true);
     }
   }
+  startMap();
+  window.ReportalReport = { startMap: startMap };
   [lat, lon].forEach(function (input) {
     input.addEventListener("change", function () {
       if (isFinite(parseFloat(lat.value)) && isFinite(parseFloat(lon.value))) {
-        place(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), true);
+        place({ lat: parseFloat(lat.value), lng: parseFloat(lon.value) }, true);
       }
     });
   });
@@ -86,7 +95,7 @@
     locate.addEventListener("click", function () {
       say(locate.getAttribute("data-finding") || "");
       navigator.geolocation.getCurrentPosition(function (pos) {
-        place(L.latLng(pos.coords.latitude, pos.coords.longitude), true);
+        place({ lat: pos.coords.latitude, lng: pos.coords.longitude }, true);
       }, function () { say(locate.getAttribute("data-failed") || ""); }, { enableHighAccuracy: true, timeout: 10000 });
     });
   }
