@@ -7,22 +7,30 @@ Messages are composed in the recipient's language.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .i18n import gettext as _
 from .i18n import use_locale
 from .localized import localized
-from .models import Body, Issue, OutboxMessage
+from .models import Body, Issue, OutboxMessage, utcnow
 
 
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, locale: str,
-            subject: str, body_text: str) -> OutboxMessage | None:
-    """Add one message unless a message with this key exists; returns the new row or None."""
+            subject: str, body_text: str, tenant_id: int | None = None,
+            not_before: datetime | None = None) -> OutboxMessage | None:
+    """Add one message unless a message with this key exists; returns the new row or None.
+
+    `tenant_id` names the portal whose links (and unsubscribe page) the mail uses;
+    `not_before` holds a message back until then (an announcement published for later).
+    """
     if session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
         return None
     message = OutboxMessage(key=key, kind=kind, recipient=recipient, locale=locale,
-                            subject=subject, body_text=body_text)
+                            subject=subject, body_text=body_text, tenant_id=tenant_id,
+                            next_attempt_at=not_before or utcnow())
     session.add(message)
     return message
 
@@ -56,4 +64,4 @@ def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
         subject = _("New report #%(id)s: %(type)s", id=issue.id, type=type_name)
     return enqueue(session, key=f"new-report:{issue.id}:{body.id}", kind="new_report",
                    recipient=body.contact_email, locale=locale, subject=subject,
-                   body_text="\n".join(lines))
+                   body_text="\n".join(lines), tenant_id=issue.origin_tenant_id)
