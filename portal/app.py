@@ -16,6 +16,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from whitenoise import WhiteNoise
 
+from widgets import routes as widget_routes
+
 from . import static_build
 from .csrf import CsrfSigner
 from .db import Database
@@ -74,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Mount("/static", app=_static_app(settings)),
         *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
-        *assets.routes,
+        *assets.routes, *widget_routes.routes,
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),

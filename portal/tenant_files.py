@@ -54,12 +54,16 @@ def normalise_origin(origin: str) -> str:
     """'https://Example.org/news/' -> 'https://example.org'; keeps a non-default port."""
     raw = origin.strip()
     parts = urlsplit(raw if "://" in raw else f"https://{raw}")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = -1
+    # The origin goes into a CSP header: only a plain host name (or IPv4) and port may pass.
+    if parts.scheme not in ("http", "https") or not HOST.match(host) or port == -1:
         raise ConfigError(N_("embedding origin %(origin)r is not an http(s) origin"),
                           origin=origin)
-    port = parts.port
     default = {"http": 80, "https": 443}[parts.scheme]
-    host = parts.hostname.lower()
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 

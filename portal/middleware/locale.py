@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import i18n
 
 COOKIE = "lang"
+NO_COOKIE_PATHS = ("/w/", "/api/")
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -23,6 +24,12 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
+
+
+def _route_path(scope: Scope) -> str:
+    """The path without the `/t/{slug}` prefix, if the request has one."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root + "/") else path
 
 
 class LocaleMiddleware:
@@ -47,10 +54,14 @@ class LocaleMiddleware:
         locale = i18n.negotiate(offered, default, explicit, cookie,
                                 _header(scope, b"accept-language"))
         scope.setdefault("state", {})["locale"] = locale
-        remember = i18n.normalise(explicit) == locale and locale != cookie
+        # Widgets (and the API calls their pages make) set no cookie: a host page's consent
+        # banner need not mention us, and their ?lang= is the page's, not the visitor's choice.
+        remember = (i18n.normalise(explicit) == locale and locale != cookie
+                    and not _route_path(scope).startswith(NO_COOKIE_PATHS))
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and tenant is not None:
+                # Static files and the embed loader are the same in every language.
                 headers = MutableHeaders(scope=message)
                 headers.add_vary_header("Accept-Language")
                 headers.add_vary_header("Cookie")

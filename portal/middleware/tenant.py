@@ -2,8 +2,9 @@
 
 Lower-cased host -> `TenantHost`, else `{slug}.{base_domain}`, else the local-development
 prefix `/t/{slug}/`, which becomes the request's root path so every generated URL keeps it.
-An unknown host gets a plain 404 that names no tenant. Paths that need no tenant (static
-files, the embed loader, health) pass through with `tenant` unset.
+Widget pages `/w/{slug}/…` take the portal from the path (see `_widget_tenant`). An unknown
+host gets a plain 404 that names no tenant. Paths that need no tenant (static files, the embed
+loader, health) pass through with `tenant` unset.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ class TenantMiddleware:
         bare = host.split(":")[0]
         if tenant is None and bare.endswith("." + self.base_domain):
             tenant = self.cache.by_slug(bare[: -len(self.base_domain) - 1])
-        if tenant is None and path.startswith("/t/"):
+        if path.startswith("/w/"):
+            tenant = self._widget_tenant(scope, path, tenant)
+        elif tenant is None and path.startswith("/t/"):
             slug = path[3:].split("/", 1)[0]
             tenant = self.cache.by_slug(slug)
             if tenant is not None:
@@ -91,3 +94,16 @@ class TenantMiddleware:
             return
         scope.setdefault("state", {})["tenant"] = tenant
         await self.app(scope, receive, send)
+
+    def _widget_tenant(self, scope: Scope, path: str, host_tenant: Tenant | None) -> Tenant | None:
+        """Widget pages name their portal in the path: `/w/{slug}/map`.
+
+        On a portal's own host the slug must be that portal's. On any other host they work like
+        `/t/{slug}/`: URLs generated for them (API, theme, issue links) carry that prefix.
+        """
+        tenant = self.cache.by_slug(path[3:].split("/", 1)[0])
+        if host_tenant is not None:
+            return tenant if tenant is not None and tenant.id == host_tenant.id else None
+        if tenant is not None:
+            scope["root_path"] = scope.get("root_path", "") + f"/t/{tenant.slug}"
+        return tenant
