@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .errors import N_
 from .i18n import gettext as _
 from .i18n import use_locale
 from .localized import localized
-from .models import Body, Issue, OutboxMessage, utcnow
+from .models import Body, Issue, OutboxMessage, Update, utcnow
 
 
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, locale: str,
@@ -64,4 +65,38 @@ def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
         subject = _("New report #%(id)s: %(type)s", id=issue.id, type=type_name)
     return enqueue(session, key=f"new-report:{issue.id}:{body.id}", kind="new_report",
                    recipient=body.contact_email, locale=locale, subject=subject,
+                   body_text="\n".join(lines), tenant_id=issue.origin_tenant_id)
+
+
+STATUS_LABELS = {
+    "open": N_("Open"),
+    "acknowledged": N_("Acknowledged"),
+    "closed": N_("Closed (fixed)"),
+    "archived": N_("Archived"),
+}
+
+
+def status_changed(session: Session, issue: Issue, update: Update,
+                   issue_url: str = "") -> OutboxMessage | None:
+    """Tell the reporter (in the language they reported in) that their issue changed.
+
+    Internal updates and hidden issues send nothing; neither do anonymous reports without an
+    email. Watchers' copies are added next to this one, keyed per recipient.
+    """
+    if update.internal or update.kind != "status" or issue.hidden or not issue.reporter_email:
+        return None
+    locale = issue.locale or "en"
+    with use_locale(locale):
+        status = _(STATUS_LABELS.get(update.new_status or "", update.new_status or ""))
+        name = issue.title or localized(issue.request_type.name, locale)
+        subject = _("Your report #%(id)s is now: %(status)s", id=issue.id, status=status)
+        lines = [_("Your report \"%(name)s\" (#%(id)s) changed.", name=name, id=issue.id),
+                 _("New status: %(status)s", status=status)]
+        if update.text:
+            lines += ["", _("Comment from %(author)s:", author=update.author_name or _("Staff")),
+                      update.text]
+        if issue_url:
+            lines += ["", _("Follow it here: %(url)s", url=issue_url)]
+    return enqueue(session, key=f"status:{update.id}:reporter", kind="status_changed",
+                   recipient=issue.reporter_email, locale=locale, subject=subject,
                    body_text="\n".join(lines), tenant_id=issue.origin_tenant_id)

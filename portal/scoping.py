@@ -41,3 +41,29 @@ def get_public_issue(session: Session, tenant: Tenant, issue_id: int) -> Issue:
 def for_tenant(stmt: Select, model: type, tenant: Tenant) -> Select:
     """Scope tenant-private rows (anything with a `tenant_id`) to one tenant."""
     return stmt.where(model.tenant_id == tenant.id)
+
+
+def portal_issues_any(tenant: Tenant) -> Select:
+    """Issues in the portal's area *including hidden ones*: staff and moderators only.
+
+    Every staff read starts here, then narrows with `portal.permissions` decisions.
+    """
+    return (
+        select(Issue)
+        .join(IssuePortal, IssuePortal.issue_id == Issue.id)
+        .where(IssuePortal.tenant_id == tenant.id)
+    )
+
+
+def staff_issues(tenant: Tenant, body_ids: set[int], include_hidden: bool = False) -> Select:
+    """The staff queue's base: issues of `body_ids` that lie in this portal's area."""
+    stmt = portal_issues_any(tenant) if include_hidden else public_issues(tenant)
+    return stmt.where(Issue.body_id.in_(sorted(body_ids) or [-1]))
+
+
+def get_portal_issue(session: Session, tenant: Tenant, issue_id: int) -> Issue:
+    """One issue in this portal (hidden or not), else NotFound: the staff view's lookup."""
+    issue = session.scalars(portal_issues_any(tenant).where(Issue.id == issue_id)).first()
+    if issue is None:
+        raise NotFound(N_("There is no such issue on this portal."))
+    return issue

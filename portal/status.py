@@ -109,5 +109,23 @@ def change_status(session: Session, issue: Issue, new_status: str, *, author: st
     return update
 
 
+STAFF_KINDS = ("note", "reassigned", "duplicate")
+
+
+def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, text: str = "",
+                     internal: bool = False) -> Update:
+    """A staff entry that is not a status change: an internal `note`, a `reassigned` or a
+    `duplicate` marker. Notes are always internal; the others are public history."""
+    if kind not in STAFF_KINDS:
+        raise TransitionError(N_("Unknown kind of update."))
+    _check_text(text, author, required=kind == "note")
+    update = Update(issue_id=issue.id, kind=kind, author_name=author, author_role="staff",
+                    text=text.strip(), internal=internal or kind == "note")
+    session.add(update)
+    issue.updated_at = utcnow()
+    session.flush()
+    return update
+
+
 def public_history(issue: Issue) -> list[Update]:
     return [u for u in issue.updates if not u.internal and not u.hidden]
