@@ -23,11 +23,16 @@ from .csrf import CsrfSigner
 from .db import Database
 from .errors import DomainError, NotFound
 from .i18n import translate
+from .middleware.auth import AuthMiddleware
 from .middleware.locale import LocaleMiddleware
 from .middleware.security import SecurityHeadersMiddleware
 from .middleware.tenant import TenantCache, TenantMiddleware
 from .ratelimit import DEFAULT_LIMITS, RateLimiter
 from .routes import api, assets, home, issue, report, search
+from .routes import moderation as moderation_routes
+from .routes import signin as signin_routes
+from .routes import staff as staff_routes
+from .routes import staff_announcements as staff_announcement_routes
 from .settings import Settings
 from .templating import Templates, render
 
@@ -77,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", app=_static_app(settings)),
         *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
         *assets.routes, *widget_routes.routes,
+        *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
+        *staff_announcement_routes.routes,
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(SessionMiddleware, secret_key=settings.secret_key,
                    session_cookie="reportal_session", same_site="lax",
                    https_only=settings.https_only_cookies, max_age=180 * 24 * 3600),
+        Middleware(AuthMiddleware, db=db),
     ]
     app = Starlette(
         routes=routes,

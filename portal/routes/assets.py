@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .. import photos, themes
+from .. import moderation, photos, themes
 from ..request_context import tenant
 
 DIGEST = re.compile(r"^[0-9a-f]{40}$")
@@ -49,8 +49,12 @@ async def media(request: Request) -> Response:
     path = photos.path_for(request.app.state.settings.media_dir, digest, variant or "display")
     if not path.is_file():
         return PlainTextResponse("Not Found", 404)
+    with request.app.state.db.session() as session:
+        if not moderation.photo_visible(session, digest):  # taken down, or on a hidden issue
+            return PlainTextResponse("Not Found", 404)
+    # Content never changes, but moderators may take a photo down: caches recheck daily.
     return FileResponse(path, media_type="image/jpeg", headers={
-        "cache-control": "public, max-age=31536000, immutable",
+        "cache-control": "public, max-age=86400",
         "cross-origin-resource-policy": "cross-origin"})
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import status, voting
+from .. import status, triage, voting
 from ..errors import N_, Message, ValidationError
 from ..models import Issue, RequestType
 from ..request_context import (
@@ -38,6 +38,7 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         issue = _load(session, request, issue_id)
         voted = voting.has_voted(session, issue, visitor_key(request))
         history = status.public_history(issue)
+        duplicate_of = triage.original_of(session, issue.id)
         _ = issue.body.name
     ensure_visitor(request)
     return render(request, "issue.html", {
@@ -45,7 +46,7 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         "values": values or {}, "csrf_token": csrf_token(request),
         "submission_key": new_submission_key(),
         "just_reported": request.query_params.get("new") == "1",
-        "notice": request.query_params.get("done", ""),
+        "notice": request.query_params.get("done", ""), "duplicate_of": duplicate_of,
     }, status_code)
 
 

@@ -1,0 +1,154 @@
+"""Sign in with an emailed link, see your account, sign out (here or everywhere).
+
+The link's page does not sign in by itself: it shows a button that posts the token. Mail
+scanners that open links therefore cannot use up a single-use link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import accounts, links, permissions
+from ..errors import N_, Message, ValidationError
+from ..models import Body, Tenant
+from ..request_context import client_ip, csrf_token, tenant
+from ..templating import render, url
+from .guards import back, current_user, expired_form, read_form
+
+
+def _form_page(request: Request, email: str = "", errors: dict | None = None,
+               status_code: int = 200) -> Response:
+    return render(request, "signin.html", {
+        "email": email, "errors": errors or {}, "csrf_token": csrf_token(request),
+    }, status_code)
+
+
+async def signin_page(request: Request) -> Response:
+    return _form_page(request)
+
+
+def _link_for(request: Request):  # noqa: ANN202 - a callable
+    settings = request.app.state.settings
+    base = links.request_base(request.url.scheme, request.headers.get("host", ""),
+                              request.scope.get("root_path", ""), tenant(request),
+                              settings.base_domain, settings.public_url)
+    path = request.app.url_path_for("signin_confirm")
+    return lambda token: f"{base}{path}?token={token}"
+
+
+async def signin_submit(request: Request) -> Response:
+    form = await read_form(request)
+    if form is None:
+        return _form_page(request, errors={"form": Message(
+            N_("This form has expired. Please try again."))}, status_code=400)
+    email = str(form.get("email", ""))[:300]
+    portal = tenant(request)
+    limiter = request.app.state.limiter
+    email_key = "email:" + hashlib.sha256(accounts.normalise_email(email).encode()).hexdigest()
+    if not (limiter.allow(portal.slug, "signin", client_ip(request))
+            and limiter.allow(portal.slug, "signin", email_key)):
+        return _form_page(request, email, {"form": Message(N_(
+            "Too many sign-in requests just now. Please wait a few minutes and try again."))},
+            429)
+    settings = request.app.state.settings
+    try:
+        with request.app.state.db.session() as session:
+            accounts.request_sign_in(session, email=email, tenant=portal,
+                                     locale=request.state.locale,
+                                     secret_key=settings.secret_key,
+                                     link_for=_link_for(request))
+    except ValidationError as exc:
+        return _form_page(request, email, exc.errors, 400)
+    # The same answer whether or not the address is known.
+    return render(request, "signin_sent.html", {"email": accounts.normalise_email(email)})
+
+
+async def confirm_page(request: Request) -> Response:
+    token = request.query_params.get("token", "")
+    settings = request.app.state.settings
+    try:
+        accounts.read_link(settings.secret_key, token, tenant(request))
+    except accounts.SignInError as exc:
+        return render(request, "signin_confirm.html", {"error": exc.message}, 400)
+    return render(request, "signin_confirm.html", {
+        "token": token, "csrf_token": csrf_token(request), "error": None})
+
+
+async def confirm_submit(request: Request) -> Response:
+    form = await read_form(request)
+    if form is None:
+        return render(request, "signin_confirm.html", {"error": Message(
+            N_("This form has expired. Open the link from your email again."))}, 400)
+    settings = request.app.state.settings
+    try:
+        with request.app.state.db.session() as session:
+            user = accounts.confirm_sign_in(session, settings.secret_key,
+                                            str(form.get("token", "")), tenant(request))
+            user = accounts.load_user(session, user.id)
+            uid, generation = user.id, user.session_generation
+            has_role = permissions.has_any_role(user)
+    except accounts.SignInError as exc:
+        return render(request, "signin_confirm.html", {"error": exc.message}, 400)
+    request.session.clear()
+    request.session.update({"uid": uid, "gen": generation})
+    target = url(request, "staff_home") if has_role else url(
+        request, "account", _query={"done": "signed-in"})
+    return RedirectResponse(target, status_code=303)
+
+
+async def account_page(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse(url(request, "signin"), status_code=303)
+    with request.app.state.db.session() as session:
+        places = role_places(session, user)
+    return render(request, "account.html", {
+        "user": user, "places": places, "csrf_token": csrf_token(request),
+        "notice": request.query_params.get("done", ""),
+    })
+
+
+def role_places(session, user) -> list[dict]:  # noqa: ANN001
+    """Each role with the name of the place it is held in, for the account and staff pages."""
+    rows = []
+    for role in user.roles:
+        place = (session.get(Body, role.body_id) if role.body_id is not None
+                 else session.get(Tenant, role.tenant_id))
+        rows.append({"role": role.role, "kind": "body" if role.body_id else "portal",
+                     "name": place.name if place is not None else {}, "id": role.id,
+                     "body_id": role.body_id, "tenant_id": role.tenant_id})
+    return rows
+
+
+async def signout(request: Request) -> Response:
+    if await read_form(request) is None:
+        return expired_form(request)
+    request.session.clear()
+    return back(request, "home")
+
+
+async def signout_everywhere(request: Request) -> Response:
+    if await read_form(request) is None:
+        return expired_form(request)
+    user = current_user(request)
+    if user is not None:
+        with request.app.state.db.session() as session:
+            accounts.sign_out_everywhere(session, user.id)
+    request.session.clear()
+    return back(request, "signin", done="signed-out-everywhere")
+
+
+routes = [
+    Route("/signin", signin_page, methods=["GET"], name="signin"),
+    Route("/signin", signin_submit, methods=["POST"], name="signin_submit"),
+    Route("/signin/confirm", confirm_page, methods=["GET"], name="signin_confirm"),
+    Route("/signin/confirm", confirm_submit, methods=["POST"], name="signin_confirm_submit"),
+    Route("/account", account_page, methods=["GET"], name="account"),
+    Route("/signout", signout, methods=["POST"], name="signout"),
+    Route("/signout/everywhere", signout_everywhere, methods=["POST"],
+          name="signout_everywhere"),
+]
