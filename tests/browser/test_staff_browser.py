@@ -1,0 +1,55 @@
+"""A staff member in a real browser: sign in from the emailed link, work the queue, and the
+pages pass axe-core with no serious or critical violations."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import axe_violations, screenshot
+from tests.factories import file_report
+from tests.staff_support import grant, last_link
+
+
+def test_staff_sign_in_from_the_mail_and_work_the_queue(live_server, page, db):
+    with db.session() as s:
+        ids = [file_report(s, "northside", 1.6 + n * 0.1, 1.0, description=f"Hole {n}",
+                           email=f"reporter{n}@example.org").id for n in range(3)]
+    grant(db, "crew@city.test", "staff", body="city-works")
+    base = f"{live_server.url}/t/northside"
+
+    page.goto(f"{base}/signin")
+    assert axe_violations(page) == []
+    page.fill("#signin-email", "crew@city.test")
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.locator("h1")).to_have_text("Check your email")
+
+    link, token = last_link(db, "crew@city.test")
+    assert "/t/northside/signin/confirm?token=" in link  # the public URL, not the test host
+    page.goto(f"{base}/signin/confirm?token={token}")
+    page.click("#finish-signin")
+    expect(page).to_have_url(re.compile(r"/t/northside/staff$"))
+    page.get_by_role("link", name="Your bodies' issues in this portal's area").click()
+
+    expect(page.locator("table.queue tbody tr")).to_have_count(3)
+    violations = axe_violations(page)
+    assert violations == [], violations
+    page.get_by_label(f"Select issue {ids[0]}").check()
+    page.get_by_label(f"Select issue {ids[1]}").check()
+    page.get_by_label("Close as fixed").check()
+    page.get_by_label("Public comment (optional)").fill("Filled this morning")
+    page.click("#bulk-apply")
+    expect(page.locator("#bulk-result")).to_contain_text("Changed 2 issues; skipped 0")
+    expect(page.locator("table.queue tbody tr")).to_have_count(1)  # open work only
+    assert axe_violations(page) == []
+    screenshot(page, "staff-queue.png")
+
+    page.get_by_role("link", name=re.compile(f"#{ids[2]} ")).click()
+    expect(page.locator(".contact")).to_contain_text("reporter2@example.org")
+    violations = axe_violations(page)
+    assert violations == [], violations
+    page.get_by_label("Acknowledge").check()
+    page.get_by_role("button", name="Save status").click()
+    expect(page.locator(".notice-region")).to_contain_text("The status was changed")
+    assert not page.errors
