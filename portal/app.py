@@ -18,7 +18,7 @@ from whitenoise import WhiteNoise
 
 from widgets import routes as widget_routes
 
-from . import static_build
+from . import outbox, static_build
 from .csrf import CsrfSigner
 from .db import Database
 from .errors import DomainError, NotFound
@@ -28,7 +28,7 @@ from .middleware.locale import LocaleMiddleware
 from .middleware.security import SecurityHeadersMiddleware
 from .middleware.tenant import TenantCache, TenantMiddleware
 from .ratelimit import DEFAULT_LIMITS, RateLimiter
-from .routes import api, assets, home, issue, report, search
+from .routes import api, assets, feeds, home, issue, report, search, unsubscribe, watch
 from .routes import moderation as moderation_routes
 from .routes import signin as signin_routes
 from .routes import staff as staff_routes
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Mount("/static", app=_static_app(settings)),
+        *watch.routes, *feeds.routes, *unsubscribe.routes,
         *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         exception_handlers={404: _error_page, 405: _error_page, NotFound: _error_page},
+        lifespan=outbox.lifespan(db, settings),
     )
     app.state.settings = settings
     app.state.db = db

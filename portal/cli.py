@@ -174,6 +174,43 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Deliver the outbox over SMTP (and write yesterday's digests once a day)."""
+    from . import outbox
+
+    db = _db(settings)
+    if args.once:
+        report = outbox.run_once(db, settings, {})
+        print(_("sent %(sent)s, failed %(failed)s, suppressed %(suppressed)s",
+                sent=report.sent, failed=report.failed, suppressed=report.suppressed))
+        return 0
+    print(_("delivering mail to %(host)s:%(port)s; stop with Ctrl-C",
+            host=settings.smtp_host, port=settings.smtp_port))
+    try:
+        outbox.run_forever(db, settings, interval=args.interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+
+def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the daily digests for one day (UTC; default yesterday). Safe to run again."""
+    from datetime import date, timedelta
+
+    from . import watching
+    from .models import utcnow
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else (utcnow() - timedelta(days=1)).date()
+    except ValueError:
+        raise ConfigError(N_("--date must look like 2025-06-30")) from None
+    with _db(settings).session() as session:
+        count = watching.compose_digests(session, day)
+    print(_("digests written for %(day)s: %(count)s", day=day.isoformat(), count=count))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description="Reportal command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -205,6 +242,13 @@ def parser() -> argparse.ArgumentParser:
     place.add_argument("--body", help="body slug (for the staff role)")
     place.add_argument("--tenant", help="portal slug (for the admin and moderator roles)")
     users.set_defaults(func=cmd_users)
+    worker = sub.add_parser("worker", help="deliver the outbox over SMTP, with retries")
+    worker.add_argument("--once", action="store_true", help="send what is due, then stop")
+    worker.add_argument("--interval", type=float, default=5.0, help="seconds between runs")
+    worker.set_defaults(func=cmd_worker)
+    digest = sub.add_parser("digest", help="write the daily digest emails for watchers")
+    digest.add_argument("--date", help="the day to summarise (UTC), default yesterday")
+    digest.set_defaults(func=cmd_digest)
     return p
 
 

@@ -17,6 +17,7 @@ from .i18n import gettext as _
 from .i18n import use_locale
 from .localized import localized
 from .models import Body, Issue, OutboxMessage, Update, utcnow
+from .outbox import PORTAL_URL
 
 
 def enqueue(session: Session, *, key: str, kind: str, recipient: str, locale: str,
@@ -62,6 +63,10 @@ def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
         if issue.photo:
             lines.append(_("A photo is attached on the issue page."))
         lines.append(_("Issue number: %(id)s", id=issue.id))
+        # PORTAL_URL becomes the portal's address when the outbox sends the mail.
+        staff_link = f"{PORTAL_URL}/staff/issues/{issue.id}"
+        lines += ["", _("Open it in the staff area (sign in with this address): %(url)s",
+                        url=staff_link)]
         subject = _("New report #%(id)s: %(type)s", id=issue.id, type=type_name)
     return enqueue(session, key=f"new-report:{issue.id}:{body.id}", kind="new_report",
                    recipient=body.contact_email, locale=locale, subject=subject,

@@ -35,5 +35,6 @@ DEFAULT_LIMITS = {
     "vote": (60, 600.0),
     "comment": (20, 600.0),
     "signin": (5, 900.0),
+    "watch": (10, 900.0),
     "flag": (10, 600.0),
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import geo, membership, notifications, photos, search
+from . import geo, membership, notifications, photos, search, watching
 from .errors import N_, Message, ValidationError
 from .localized import localized
 from .models import Issue, Tenant, Update
@@ -185,5 +185,6 @@ def submit_report(
     membership.record_issue(session, issue)
     search.index_issue(session, issue)
     notifications.new_report(session, issue)
+    watching.notify_new_issue(session, issue)
     session.flush()
     return issue
