@@ -28,7 +28,18 @@ from .middleware.locale import LocaleMiddleware
 from .middleware.security import SecurityHeadersMiddleware
 from .middleware.tenant import TenantCache, TenantMiddleware
 from .ratelimit import DEFAULT_LIMITS, RateLimiter
-from .routes import api, assets, feeds, home, issue, report, search, unsubscribe, watch
+from .routes import (
+    api,
+    assets,
+    feeds,
+    home,
+    issue,
+    leaderboard,
+    report,
+    search,
+    unsubscribe,
+    watch,
+)
 from .routes import moderation as moderation_routes
 from .routes import signin as signin_routes
 from .routes import staff as staff_routes
@@ -80,7 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Mount("/static", app=_static_app(settings)),
-        *watch.routes, *feeds.routes, *unsubscribe.routes,
+        *watch.routes, *feeds.routes, *leaderboard.routes,
+        *unsubscribe.routes,
         *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,

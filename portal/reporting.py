@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import geo, membership, notifications, photos, search, watching
+from . import geo, membership, notifications, photos, points, search, watching
 from .errors import N_, Message, ValidationError
 from .localized import localized
 from .models import Issue, Tenant, Update
@@ -186,5 +186,6 @@ def submit_report(
     search.index_issue(session, issue)
     notifications.new_report(session, issue)
     watching.notify_new_issue(session, issue)
+    points.award_report(session, issue)
     session.flush()
     return issue

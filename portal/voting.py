@@ -6,6 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import points
 from .models import Issue, Vote
 
 
@@ -32,4 +33,5 @@ def vote(session: Session, issue: Issue, voter_key: str) -> bool:
         update(Issue).where(Issue.id == issue.id).values(vote_count=Issue.vote_count + 1)
     )
     session.refresh(issue, ["vote_count"])
+    points.award_vote(session, issue, voter_key)
     return True

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from .. import status, triage, voting
 from ..errors import N_, Message, ValidationError
 from ..models import Issue, RequestType
+from ..points import record_contribution
 from ..request_context import (
     client_ip,
     csrf_token,
@@ -90,8 +91,9 @@ async def comment(request: Request) -> Response:
     try:
         with request.app.state.db.session() as session:
             issue = get_public_issue(session, tenant(request), issue_id)
-            status.add_comment(session, issue, values["text"], values["author"],
-                               str(form.get("submission_key", "")))
+            update = status.add_comment(session, issue, values["text"], values["author"],
+                                        str(form.get("submission_key", "")))
+            record_contribution(session, update, visitor_key(request))
     except ValidationError as exc:
         return _page(request, issue_id, exc.errors, values, 400)
     return _back(request, issue_id, "commented")
@@ -109,9 +111,11 @@ async def fixed(request: Request) -> Response:
     try:
         with request.app.state.db.session() as session:
             issue = get_public_issue(session, tenant(request), issue_id)
-            status.report_fixed(session, issue, values["fixed_text"], values["fixed_author"],
-                                data, settings.media_dir, settings.max_photo_bytes,
-                                str(form.get("submission_key", "")))
+            update = status.report_fixed(session, issue, values["fixed_text"],
+                                         values["fixed_author"], data, settings.media_dir,
+                                         settings.max_photo_bytes,
+                                         str(form.get("submission_key", "")))
+            record_contribution(session, update, visitor_key(request))
     except ValidationError as exc:
         errors = {("fixed_" + k if k != "form" else k): v for k, v in exc.errors.items()}
         return _page(request, issue_id, errors, values, 400)

@@ -1,0 +1,21 @@
+"""The civic points leaderboard of a portal (see `portal.points` for what it shows)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import points
+from ..request_context import tenant
+from ..templating import render
+
+
+async def leaderboard_page(request: Request) -> Response:
+    with request.app.state.db.session() as session:
+        standings = points.leaderboard(session, tenant(request))
+    return render(request, "leaderboard.html", {
+        "standings": standings, "badges": points.BADGES, "points": points.POINTS})
+
+
+routes = [Route("/leaderboard", leaderboard_page, methods=["GET"], name="leaderboard")]
