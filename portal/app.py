@@ -31,6 +31,7 @@ from .ratelimit import DEFAULT_LIMITS, RateLimiter
 from .routes import (
     api,
     assets,
+    dashboard,
     feeds,
     home,
     issue,
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Mount("/static", app=_static_app(settings)),
-        *watch.routes, *feeds.routes, *leaderboard.routes,
+        *watch.routes, *feeds.routes, *dashboard.routes, *leaderboard.routes,
         *unsubscribe.routes,
         *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
         *assets.routes, *widget_routes.routes,
