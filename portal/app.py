@@ -1,7 +1,8 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
-Middleware, outermost first: security headers -> tenant from host -> locale -> signed
-session. Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
+Middleware, outermost first: security headers -> compression of data responses -> tenant
+from host -> locale -> signed session. Static files are WhiteNoise (WSGI) mounted through
+a2wsgi at /static.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .db import Database
 from .errors import DomainError, NotFound
 from .i18n import translate
 from .middleware.auth import AuthMiddleware
+from .middleware.compression import CompressionMiddleware
 from .middleware.locale import LocaleMiddleware
 from .middleware.security import SecurityHeadersMiddleware
 from .middleware.tenant import TenantCache, TenantMiddleware
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(CompressionMiddleware),
         Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),
         Middleware(LocaleMiddleware),
         Middleware(SessionMiddleware, secret_key=settings.secret_key,
