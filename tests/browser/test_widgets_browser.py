@@ -362,3 +362,26 @@ def test_messages_from_a_wrong_origin_are_ignored_and_early_ones_queued(portal, 
     assert reserved(page, "map") == 480
     assert page.locator("[data-reportal=map] iframe").get_attribute("title") == \
         "Issue map of Northside Portal"
+
+
+def test_staff_preview_runs_the_real_loader_on_the_portal(portal, page, session):
+    from portal import admin_tokens
+
+    token = admin_tokens.issue(tenant(session, "northside"))
+    session.commit()
+    watched(page).goto(f"{portal.url}/t/northside/staff/widgets")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.select_option("#kind", "report")
+    page.select_option("#lang", "es")
+    page.click(".snippet-options button[type=submit]")
+    expect(page.locator("#snippet-code")).to_contain_text('data-reportal="report"')
+    expect(page.locator("#csp-code")).to_have_text(
+        f"script-src {portal.url}\nframe-src {portal.url}")
+    page.locator(".snippet-preview").scroll_into_view_if_needed()
+    wait_ready(page, 1)
+    preview = frame(page, "/w/northside/report")
+    assert preview.evaluate("document.documentElement.lang") == "es"
+    for f in page.frames:
+        assert f.evaluate("window.__csp") == [], f.url
+    assert not page.errors
