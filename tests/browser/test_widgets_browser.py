@@ -193,7 +193,8 @@ def test_strict_csp_and_trusted_types_host_page_logs_no_violation(portal, host_s
     session.commit()
     csp = (f"default-src 'none'; script-src {portal.url}; frame-src {portal.url}; "
            "style-src 'self'; require-trusted-types-for 'script'")
-    body = (widget(portal, "map").full + widget(portal, "report").element
+    # The pinned loader: Subresource Integrity (and so CORS) under the same strict policy.
+    body = (widget(portal, "map").pinned + widget(portal, "report").element
             + widget(portal, "announcements").element)
     url = host_site.article("/strict.html", body, headers={"Content-Security-Policy": csp},
                             before="short")
