@@ -355,3 +355,15 @@ def test_admin_token_opens_the_snippet_generator(app, world, settings, monkeypat
     assert cli.main(["tenants", "admin-token", "northside"]) == 0
     app.state.tenants.clear()
     assert 'name="token"' in staff.get("/staff/widgets").text
+
+
+def test_every_released_loader_stays_servable_with_its_readme_sri(dev):
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    releases = sorted(loader.RELEASES.glob("embed.v1.*.js"))
+    assert any(r.name == f"embed.{loader.current().versioned_name}" for r in releases), \
+        "keep the published loader: python -m widgets.loader --release"
+    for kept in releases:
+        name = kept.name.removeprefix("embed.")
+        response = dev.get(f"/embed/{name}")
+        assert response.status_code == 200 and response.content == kept.read_bytes()
+        assert loader.build_bytes(kept.read_bytes()).sri in readme, name

@@ -6,8 +6,10 @@ source must end every statement with `;` and keep comments on lines of their own
 
 Two URLs serve it: `/embed.js` (evergreen, short max-age + ETag, so fixes roll out within
 minutes) and `/embed/v1.<hash>.js` (immutable, pinned with the SRI hash the README publishes).
-Older pinned versions stay servable from `widgets/releases/embed.v1.<hash>.js`: when the
-loader changes, copy the previous served file there (`python -m widgets.loader --release`).
+Pinned versions stay servable from `widgets/releases/embed.v1.<hash>.js`: every published
+version is kept there (`python -m widgets.loader --release` adds the current build), so
+editing `embed.js` never breaks a page that pinned an older one. Then add the new line that
+`python -m widgets.loader` prints to the README's table (a test checks it).
 """
 
 from __future__ import annotations
