@@ -10,14 +10,13 @@ Public history names the body, not the staff member: `author_name` is the body's
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from . import geo, notifications, photos, status
+from . import geo, notifications, photos, points, status, watching
 from .errors import N_, Message, ValidationError
 from .links import portal_base
 from .localized import localized
@@ -104,6 +103,9 @@ def set_status(session: Session, issue: Issue, new_status: str, actor: Actor, *,
     if new_status == "open":
         session.execute(delete(IssueDuplicate).where(IssueDuplicate.issue_id == issue.id))
     notifications.status_changed(session, issue, row, issue_url=_issue_url(session, issue, actor))
+    watching.notify_status_change(session, issue, row)
+    if new_status == "closed":
+        points.award_fix_confirmed(session, issue)
     session.flush()
     return row
 
@@ -207,19 +209,6 @@ def move_votes(session: Session, duplicate: Issue, original: Issue) -> None:
     _recount(session, original)
 
 
-def _move_watchers(session: Session, duplicate: Issue, original: Issue) -> bool:
-    """Hand watchers over through `portal.watching.move_watchers`, when that module exists."""
-    if importlib.util.find_spec("portal.watching") is None:
-        return False
-    from . import watching  # type: ignore[attr-defined]
-
-    mover = getattr(watching, "move_watchers", None)
-    if mover is None:
-        return False
-    mover(session, duplicate, original)
-    return True
-
-
 def mark_duplicate(session: Session, duplicate: Issue, original: Issue, actor: Actor, *,
                    text: str = "") -> Update:
     """Merge `duplicate` into `original`: link it, move votes and watchers, close it."""
@@ -243,12 +232,13 @@ def mark_duplicate(session: Session, duplicate: Issue, original: Issue, actor: A
                                   text="" if closing_needed else text)
     _record_author(session, row, actor)
     move_votes(session, duplicate, original)
-    _move_watchers(session, duplicate, original)
+    watching.move_watchers(session, duplicate, original)
     if closing_needed:
         closing = status.change_status(session, duplicate, "closed",
                                        author=author_for(session, duplicate), text=text)
         _record_author(session, closing, actor)
         notifications.status_changed(session, duplicate, closing,
                                      issue_url=_issue_url(session, original, actor))
+        watching.notify_status_change(session, duplicate, closing)
     session.flush()
     return row

@@ -5,13 +5,10 @@ hear about it, staff close it with a photo, and the closed pin stays on the map.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import re
 from urllib.parse import urlsplit
 
-import pytest
-
-from portal import accounts, outbox, triage
+from portal import accounts, outbox
 from portal.models import Body
 from tests.conftest import client_for
 from tests.factories import jpeg_bytes
@@ -24,14 +21,6 @@ STAFF = "crew@city-works.test"
 REPORTER = "resident@example.org"
 WATCHER = "neighbour@example.org"
 
-# Watchers hear of status changes once the staff status path calls
-# `watching.notify_status_change` (see portal/watching.py); until then this test is expected
-# to fail at step 5, and strictly so: it starts passing, and must pass, once that is wired.
-WATCHERS_WIRED = "notify_status_change" in inspect.getsource(triage)
-
-
-@pytest.mark.xfail(not WATCHERS_WIRED, strict=True,
-                   reason="triage.set_status does not call watching.notify_status_change yet")
 
 def test_report_acknowledge_close_with_real_mail(app, world, db, settings):
     box = Mailbox()
