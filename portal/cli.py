@@ -25,6 +25,15 @@ def _db(settings: Settings) -> Database:
     return Database(settings.database_url)
 
 
+def _portal(session, slug: str):  # noqa: ANN001,ANN202 - Session -> Tenant
+    from .models import Tenant
+
+    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    if tenant is None:
+        raise ConfigError(N_("no portal called %(slug)r"), slug=slug)
+    return tenant
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -74,9 +83,7 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
         if not args.slug:
             raise ConfigError(N_("tenants admin-token needs a portal slug"))
         with db.session() as session:
-            tenant = session.scalars(select(Tenant).where(Tenant.slug == args.slug)).first()
-            if tenant is None:
-                raise ConfigError(N_("no portal called %(slug)r"), slug=args.slug)
+            tenant = _portal(session, args.slug)
             token = admin_tokens.issue(tenant)
         print(_("Admin token for %(slug)s (shown once; any earlier token no longer works):",
                 slug=args.slug))
@@ -85,9 +92,7 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
         if not args.slug:
             raise ConfigError(N_("tenants dump needs a portal slug"))
         with db.session() as session:
-            tenant = session.scalars(select(Tenant).where(Tenant.slug == args.slug)).first()
-            if tenant is None:
-                raise ConfigError(N_("no portal called %(slug)r"), slug=args.slug)
+            tenant = _portal(session, args.slug)
             out = Path(args.path) if args.path else settings.tenants_dir / "portals" / tenant.slug
             tenant_files.dump_portal(tenant, out)
             print(_("wrote %(path)s", path=out))
@@ -96,16 +101,13 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from .importer import import_issues
-    from .models import Tenant
 
     path = Path(args.csv)
     if not path.is_file():
         raise ConfigError(N_("no such file: %(path)s"), path=str(path))
     db = _db(settings)
     with db.session() as session:
-        tenant = session.scalars(select(Tenant).where(Tenant.slug == args.tenant)).first()
-        if tenant is None:
-            raise ConfigError(N_("no portal called %(slug)r"), slug=args.tenant)
+        tenant = _portal(session, args.tenant)
 
         def progress(done: int, total: int) -> None:
             width = 30
@@ -191,7 +193,6 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
