@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from . import events, geo, reporting
 from .errors import N_, DomainError, Message, NotFound, ValidationError
 from .i18n import gettext as _
+from .i18n import ngettext
 from .i18n import use_locale
 from .localized import localized
 from .models import (
@@ -284,8 +285,10 @@ def _one_per_address(watches: list[Watch], skip: str = "") -> list[Watch]:
 def describe(watch: Watch, tenant: Tenant) -> str:
     """The watch in words, in the current language."""
     if watch.kind == "circle":
-        return _("Within %(radius)s metres of %(lat)s, %(lon)s",
-                 radius=int(watch.radius_m or 0), lat=watch.lat, lon=watch.lon)
+        radius = int(watch.radius_m or 0)
+        return ngettext("Within %(radius)s metre of %(lat)s, %(lon)s",
+                        "Within %(radius)s metres of %(lat)s, %(lon)s", radius,
+                        radius=radius, lat=watch.lat, lon=watch.lon)
     if watch.kind == "issue":
         return _("Issue #%(id)s", id=watch.issue_id)
     area = localized(tenant.area_name, watch.locale, tenant.default_language) or localized(

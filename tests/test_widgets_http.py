@@ -367,3 +367,18 @@ def test_every_released_loader_stays_servable_with_its_readme_sri(dev):
         response = dev.get(f"/embed/{name}")
         assert response.status_code == 200 and response.content == kept.read_bytes()
         assert loader.build_bytes(kept.read_bytes()).sri in readme, name
+
+
+def test_a_signed_in_portal_admin_opens_the_generator_without_a_token(app, world, db):
+    from tests.conftest import client_for
+    from tests.staff_support import grant, sign_in
+
+    grant(db, "admin@northside.test", "admin", portal="northside")
+    grant(db, "mod@northside.test", "moderator", portal="northside")
+    admin = client_for(app, "northside.reportal.test")
+    sign_in(admin, db, "admin@northside.test")
+    page = admin.get("/staff/widgets")
+    assert page.status_code == 200 and "data-reportal" in page.text
+    moderator = client_for(app, "northside.reportal.test")
+    sign_in(moderator, db, "mod@northside.test")
+    assert "data-reportal" not in moderator.get("/staff/widgets").text

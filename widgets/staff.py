@@ -1,7 +1,8 @@
 """The snippet generator page in the portal's staff area: `/staff/widgets`.
 
-Until staff sign-in exists it sits behind the portal's admin token (`portal tenants
-admin-token SLUG`): a correct token marks the signed session for this portal. The page shows
+The portal's admins (signed in, role `admin`) see it directly. The portal's admin token
+(`portal tenants admin-token SLUG`) still opens it too, for an operator who has set up no
+accounts yet: a correct token marks the signed session for this portal. The page shows
 the snippet, the pinned (SRI) variant, the iframe fallback, the plain link, the exact CSP
 lines, and a live preview that runs the real loader on this page.
 """
@@ -12,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal import admin_tokens
+from portal import admin_tokens, permissions
 from portal.errors import N_, Message
 from portal.i18n import use_locale
 from portal.localized import localized
@@ -30,6 +31,8 @@ def _session_key(request: Request) -> str:
 
 def _unlocked(request: Request) -> bool:
     portal = tenant(request)
+    if permissions.is_tenant_admin(getattr(request.state, "user", None), portal):
+        return True
     return bool(portal.admin_token_hash) and (
         request.session.get(_session_key(request)) == admin_tokens.session_marker(portal))
 
