@@ -32,8 +32,7 @@ from sqlalchemy.orm import Session
 from . import events, geo, reporting
 from .errors import N_, DomainError, Message, NotFound, ValidationError
 from .i18n import gettext as _
-from .i18n import ngettext
-from .i18n import use_locale
+from .i18n import ngettext, use_locale
 from .localized import localized
 from .models import (
     Announcement,

@@ -82,7 +82,9 @@ def test_catalogs_have_the_plural_rules_of_their_language(locale):
 
 
 BLOCKS = re.compile(
-    r"{#.*?#}|{%-?\s*trans\b.*?endtrans\s*-?%}|{%\s*block \w+_class\s*%}.*?{%\s*endblock\s*%}|{{.*?}}|{%.*?%}|<script.*?</script>|<style.*?</style>",
+    r"{#.*?#}|{%-?\s*trans\b.*?endtrans\s*-?%}"
+    r"|{%\s*block \w+_class\s*%}.*?{%\s*endblock\s*%}"
+    r"|{{.*?}}|{%.*?%}|<script.*?</script>|<style.*?</style>",
     re.S,
 )
 TAG = re.compile(r"<[^>]*>")
