@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import announcements, geo, permissions, watching
+from . import announcements, geo, permissions, watch_notices
 from .errors import N_, Message, ValidationError
 from .models import Announcement, Body, Tenant, User, utcnow
 
@@ -146,7 +146,7 @@ def withdraw(session: Session, user: User | None, tenant: Tenant,
     now = utcnow()
     if row.expire_at is None or _aware(row.expire_at) > now:
         row.expire_at = now
-    watching.cancel_announcement_mail(session, row)
+    watch_notices.cancel_announcement_mail(session, row)
     session.flush()
     return row
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import membership, watching
+from . import membership, watch_notices
 from .errors import N_, Message, ValidationError
 from .models import Announcement, AnnouncementPortal, Body, Tenant, utcnow
 
@@ -34,7 +34,7 @@ def publish(session: Session, *, title: dict[str, str], body_md: dict[str, str],
     membership.record_announcement(session, row.id, area_geojson,
                                    tenant.id if tenant else None, body)
     session.flush()
-    watching.notify_announcement(session, row)
+    watch_notices.notify_announcement(session, row)
     return row
 
 

@@ -199,7 +199,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Write the daily digests for one day (UTC; default yesterday). Safe to run again."""
     from datetime import date, timedelta
 
-    from . import watching
+    from . import digests
     from .models import utcnow
 
     try:
@@ -207,7 +207,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         raise ConfigError(N_("--date must look like 2025-06-30")) from None
     with _db(settings).session() as session:
-        count = watching.compose_digests(session, day)
+        count = digests.compose_digests(session, day)
     print(_("digests written for %(day)s: %(count)s", day=day.isoformat(), count=count))
     return 0
 

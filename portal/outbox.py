@@ -276,13 +276,13 @@ def drain(db: Database, settings: Settings, *, now: datetime | None = None,
 
 def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> RunReport:
     """One worker step: yesterday's digests (once per day), then everything due."""
-    from . import watching
+    from . import digests  # imports outbox: import here, not at the top
 
     if digest_state is not None:
         day = (utcnow() - timedelta(days=1)).date()
         if digest_state.get("day") != day:
             with db.session() as session:
-                watching.compose_digests(session, day)
+                digests.compose_digests(session, day)
             digest_state["day"] = day
     return drain(db, settings)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import geo, membership, notifications, photos, points, search, watching
+from . import geo, membership, notifications, photos, points, search, watch_notices
 from .errors import N_, Message, ValidationError
 from .localized import localized
 from .models import Issue, Tenant, Update
@@ -185,7 +185,7 @@ def submit_report(
     membership.record_issue(session, issue)
     search.index_issue(session, issue)
     notifications.new_report(session, issue)
-    watching.notify_new_issue(session, issue)
+    watch_notices.notify_new_issue(session, issue)
     points.award_report(session, issue)
     session.flush()
     return issue

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from . import geo, notifications, photos, points, status, watching
+from . import geo, notifications, photos, points, status, watch_notices, watching
 from .errors import N_, Message, ValidationError
 from .links import portal_base
 from .localized import localized
@@ -103,7 +103,7 @@ def set_status(session: Session, issue: Issue, new_status: str, actor: Actor, *,
     if new_status == "open":
         session.execute(delete(IssueDuplicate).where(IssueDuplicate.issue_id == issue.id))
     notifications.status_changed(session, issue, row, issue_url=_issue_url(session, issue, actor))
-    watching.notify_status_change(session, issue, row)
+    watch_notices.notify_status_change(session, issue, row)
     if new_status == "closed":
         points.award_fix_confirmed(session, issue)
     session.flush()
@@ -239,6 +239,6 @@ def mark_duplicate(session: Session, duplicate: Issue, original: Issue, actor: A
         _record_author(session, closing, actor)
         notifications.status_changed(session, duplicate, closing,
                                      issue_url=_issue_url(session, original, actor))
-        watching.notify_status_change(session, duplicate, closing)
+        watch_notices.notify_status_change(session, duplicate, closing)
     session.flush()
     return row

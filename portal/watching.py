@@ -23,26 +23,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import events, geo, reporting
+from . import geo, reporting
 from .errors import N_, DomainError, Message, NotFound, ValidationError
 from .i18n import gettext as _
 from .i18n import ngettext, use_locale
 from .localized import localized
 from .models import (
-    Announcement,
-    AnnouncementPortal,
-    Body,
     Issue,
     IssuePortal,
-    OutboxMessage,
     Tenant,
-    Update,
     Watch,
     utcnow,
 )
@@ -248,7 +242,7 @@ def bbox_of(watch: Watch) -> tuple[float, float, float, float]:
     return (watch.min_lon, watch.min_lat, watch.max_lon, watch.max_lat)
 
 
-def _active():  # noqa: ANN202 - SQL expression
+def active_watches():  # noqa: ANN202 - SQL expression
     return and_(Watch.confirmed_at.is_not(None), Watch.ended_at.is_(None))
 
 
@@ -261,14 +255,14 @@ def watches_for_issue(session: Session, issue: Issue, frequency: str | None = "i
                 Watch.min_lon <= issue.lon, Watch.max_lon >= issue.lon)
     which = or_(area, and_(Watch.kind == "issue", Watch.issue_id == issue.id)) \
         if include_issue_watches else area
-    stmt = select(Watch).where(_active(), which).order_by(Watch.id)
+    stmt = select(Watch).where(active_watches(), which).order_by(Watch.id)
     if frequency is not None:
         stmt = stmt.where(Watch.frequency == frequency)
     found = session.scalars(stmt).all()
     return [w for w in found if w.kind == "issue" or covers(w, issue.lat, issue.lon)]
 
 
-def _one_per_address(watches: list[Watch], skip: str = "") -> list[Watch]:
+def one_per_address(watches: list[Watch], skip: str = "") -> list[Watch]:
     seen = {skip.lower()} if skip else set()
     kept = []
     for watch in watches:
@@ -299,135 +293,6 @@ def issue_link(issue_id: int) -> str:
     return f"{PORTAL_URL}/issues/{issue_id}"
 
 
-def _issue_name(issue: Issue, locale: str) -> str:
-    return issue.title or localized(issue.request_type.name, locale)
-
-
-def _issue_lines(issue: Issue, locale: str) -> list[str]:
-    lines = [
-        _("Request type: %(type)s", type=localized(issue.request_type.name, locale)),
-        _("Sent to: %(body)s", body=localized(issue.body.name, locale)),
-    ]
-    if issue.address:
-        lines.append(_("Address: %(address)s", address=issue.address))
-    description = issue.description if len(issue.description) <= 500 \
-        else issue.description[:497] + "..."
-    lines += ["", description, "", _("See it on the map: %(url)s", url=issue_link(issue.id))]
-    return lines
-
-
-def _status_label(status: str | None) -> str:
-    return _(events.STATUS_LABELS.get(status or "", status or ""))
-
-
-def notify_new_issue(session: Session, issue: Issue) -> int:
-    """Mail instant watchers about a new issue in their area; returns how many."""
-    if issue.hidden:
-        return 0
-    count = 0
-    for watch in _one_per_address(watches_for_issue(session, issue, include_issue_watches=False),
-                                  issue.reporter_email):
-        with use_locale(watch.locale):
-            name = _issue_name(issue, watch.locale)
-            subject = _("New report near you: %(name)s", name=name)
-            body = "\n".join([_("A new problem was reported in your watch area (%(area)s).",
-                                area=describe(watch, watch.tenant)), "",
-                              name, *_issue_lines(issue, watch.locale)])
-        if enqueue(session, key=f"watch-new:{watch.id}:{issue.id}", kind="watch_new",
-                   recipient=watch.email, locale=watch.locale, subject=subject,
-                   body_text=body, tenant_id=watch.tenant_id):
-            count += 1
-    return count
-
-
-def notify_status_change(session: Session, issue: Issue, update_: Update) -> int:
-    """Mail instant watchers (of the area or of the issue) about a public status change."""
-    if issue.hidden or update_.internal or update_.hidden or update_.kind != "status":
-        return 0
-    count = 0
-    for watch in _one_per_address(watches_for_issue(session, issue), issue.reporter_email):
-        with use_locale(watch.locale):
-            name = _issue_name(issue, watch.locale)
-            status = _status_label(update_.new_status)
-            subject = _("%(name)s is now: %(status)s", name=name, status=status)
-            lines = [_("An issue you watch changed (%(area)s).",
-                       area=describe(watch, watch.tenant)), "",
-                     name, _("New status: %(status)s", status=status)]
-            if update_.text:
-                lines += ["", _("Comment from %(author)s:",
-                                author=update_.author_name or _("Staff")), update_.text]
-            lines += ["", _("See it on the map: %(url)s", url=issue_link(issue.id))]
-        if enqueue(session, key=f"watch-status:{watch.id}:{update_.id}", kind="watch_status",
-                   recipient=watch.email, locale=watch.locale, subject=subject,
-                   body_text="\n".join(lines), tenant_id=watch.tenant_id):
-            count += 1
-    return count
-
-
-def _announcement_area(session: Session, announcement: Announcement) -> str | None:
-    if announcement.area_geojson:
-        return announcement.area_geojson
-    if announcement.body_id is not None and announcement.tenant_id is None:
-        body = session.get(Body, announcement.body_id)
-        return body.area_geojson if body else None
-    return None
-
-
-def _watch_touches(watch: Watch, area: str | None) -> bool:
-    if area is None or watch.kind == "portal":
-        return True
-    return geo.intersects(geo.circle(watch.lat, watch.lon, watch.radius_m or 0), area)
-
-
-def watches_for_announcement(session: Session, announcement: Announcement,
-                             frequency: str | None = "instant") -> list[Watch]:
-    portals = select(AnnouncementPortal.tenant_id).where(
-        AnnouncementPortal.announcement_id == announcement.id)
-    stmt = select(Watch).where(_active(), Watch.kind.in_(("circle", "portal")),
-                               Watch.tenant_id.in_(portals)).order_by(Watch.id)
-    if frequency is not None:
-        stmt = stmt.where(Watch.frequency == frequency)
-    area = _announcement_area(session, announcement)
-    return [w for w in session.scalars(stmt) if _watch_touches(w, area)]
-
-
-def notify_announcement(session: Session, announcement: Announcement) -> int:
-    """Mail instant watchers whose area the announcement touches, from its publication time.
-
-    Daily watchers find it in their digest for the day it is published.
-    """
-    session.flush()
-    if announcement.expire_at and events.aware(announcement.expire_at) <= utcnow():
-        return 0
-    publish_at = events.aware(announcement.publish_at)
-    count = 0
-    for watch in _one_per_address(watches_for_announcement(session, announcement)):
-        tenant = watch.tenant
-        with use_locale(watch.locale):
-            title = localized(announcement.title, watch.locale, tenant.default_language)
-            subject = _("Announcement: %(title)s", title=title)
-            body = "\n".join([
-                _("An announcement for your watch area (%(area)s):",
-                  area=describe(watch, tenant)), "", title, "",
-                localized(announcement.body_md, watch.locale, tenant.default_language), "",
-                _("Read it on %(url)s", url=PORTAL_URL + "/"),
-            ])
-        if enqueue(session, key=f"watch-announce:{watch.id}:{announcement.id}",
-                   kind="watch_announcement", recipient=watch.email, locale=watch.locale,
-                   subject=subject, body_text=body, tenant_id=watch.tenant_id,
-                   not_before=publish_at if publish_at > utcnow() else None):
-            count += 1
-    return count
-
-
-def cancel_announcement_mail(session: Session, announcement: Announcement) -> int:
-    """Drop watchers' copies of an announcement not sent yet (it was withdrawn)."""
-    result = session.execute(delete(OutboxMessage).where(
-        OutboxMessage.kind == "watch_announcement", OutboxMessage.sent_at.is_(None),
-        OutboxMessage.key.like(f"watch-announce:%:{announcement.id}")))
-    return result.rowcount or 0
-
-
 def move_watchers(session: Session, from_issue: Issue, to_issue: Issue) -> int:
     """Followers of a duplicate now follow the original (one watch per address kept)."""
     already = set(session.scalars(select(Watch.email).where(
@@ -446,83 +311,6 @@ def move_watchers(session: Session, from_issue: Issue, to_issue: Issue) -> int:
         moved += 1
     session.flush()
     return moved
-
-
-# -- feeds and digests ----------------------------------------------------------------------
-
-
-def watch_events(session: Session, watch: Watch, *, since: datetime | None = None,
-                 until: datetime | None = None, limit: int = 50) -> list[events.Event]:
-    """The public events a watch covers, newest first."""
-    if watch.kind == "issue":
-        return events.recent(session, watch.tenant, issue_id=watch.issue_id, since=since,
-                             until=until, limit=limit)
-    return events.recent(session, watch.tenant, bbox=bbox_of(watch), since=since, until=until,
-                         covers=lambda lat, lon: covers(watch, lat, lon), limit=limit)
-
-
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, UTC)
-    return start, start + timedelta(days=1)
-
-
-def _announcements_on(session: Session, watch: Watch, start: datetime,
-                      end: datetime) -> list[Announcement]:
-    if watch.kind == "issue":
-        return []
-    rows = session.scalars(
-        select(Announcement)
-        .join(AnnouncementPortal, AnnouncementPortal.announcement_id == Announcement.id)
-        .where(AnnouncementPortal.tenant_id == watch.tenant_id,
-               Announcement.publish_at >= start, Announcement.publish_at < end)
-        .order_by(Announcement.publish_at)
-    ).all()
-    return [a for a in rows if _watch_touches(watch, _announcement_area(session, a))
-            and not (a.expire_at and events.aware(a.expire_at) <= events.aware(a.publish_at))]
-
-
-def compose_digest(session: Session, watch: Watch, day: date) -> bool:
-    """Write one watcher's digest for `day` (UTC) if anything happened; True if written."""
-    start, end = _day_bounds(day)
-    found = list(reversed(watch_events(session, watch, since=start, until=end, limit=200)))
-    news = _announcements_on(session, watch, start, end)
-    if not found and not news:
-        return False
-    tenant = watch.tenant
-    with use_locale(watch.locale):
-        portal = localized(tenant.name, watch.locale, tenant.default_language)
-        subject = _("Your daily summary from %(portal)s", portal=portal)
-        lines = [_("What happened on %(day)s in your watch area (%(area)s):",
-                   day=day.isoformat(), area=describe(watch, tenant)), ""]
-        for event in found:
-            name = _issue_name(event.issue, watch.locale)
-            if event.kind == "new":
-                lines.append(_("- New: %(name)s", name=name))
-            else:
-                lines.append(_("- %(name)s is now: %(status)s", name=name,
-                               status=_status_label(event.update.new_status)))
-            lines.append("  " + issue_link(event.issue.id))
-        for announcement in news:
-            lines.append(_("- Announcement: %(title)s", title=localized(
-                announcement.title, watch.locale, tenant.default_language)))
-        feed = PORTAL_URL + "/watch/" + watch.feed_token + "/feed.atom"
-        lines += ["", _("The feed for this watch: %(url)s", url=feed)]
-    written = enqueue(session, key=f"watch-digest:{watch.id}:{day.isoformat()}",
-                      kind="watch_digest", recipient=watch.email, locale=watch.locale,
-                      subject=subject, body_text="\n".join(lines), tenant_id=watch.tenant_id)
-    return written is not None
-
-
-def compose_digests(session: Session, day: date) -> int:
-    """Write the daily digests for `day` (UTC); safe to run again. Returns how many."""
-    watches = session.scalars(select(Watch).where(_active(), Watch.frequency == "daily")
-                              .order_by(Watch.id)).all()
-    count = 0
-    for watch in watches:
-        if compose_digest(session, watch, day):
-            count += 1
-    session.flush()
-    return count
 
 
 def stop_watch(session: Session, watch: Watch) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from portal import announcements, outbox, status, watching
+from portal import announcements, digests, outbox, status, watch_notices, watching
 from portal.models import Issue, OutboxMessage, Update, Watch
 from tests.factories import file_report, tenant
 from tests.http_support import csrf, field_error
@@ -121,12 +121,12 @@ def test_status_change_reaches_area_and_issue_watchers_not_internal_notes(client
     with db.session() as s:
         issue = s.get(Issue, issue_id)
         note = status.change_status(s, issue, "acknowledged", author="Crew", internal=True)
-        assert watching.notify_status_change(s, issue, note) == 0
+        assert watch_notices.notify_status_change(s, issue, note) == 0
         issue.status = "open"
         update = status.change_status(s, issue, "acknowledged", author="Roads desk",
                                       text="Crew booked")
-        assert watching.notify_status_change(s, issue, update) == 2
-        assert watching.notify_status_change(s, issue, update) == 0  # idempotent
+        assert watch_notices.notify_status_change(s, issue, update) == 2
+        assert watch_notices.notify_status_change(s, issue, update) == 0  # idempotent
     notices = messages(db, "watch_status")
     assert sorted(m.recipient for m in notices) == ["follower@example.org",
                                                     "watcher@example.org"]
@@ -157,9 +157,9 @@ def test_daily_digest_lists_the_days_events_once(client, db, world):
         second.created_at = at - timedelta(days=1)  # the day before: not in this digest
     assert messages(db, "watch_new") == []  # daily watchers get no instant mail
     with db.session() as s:
-        assert watching.compose_digests(s, day) == 1
-        assert watching.compose_digests(s, day) == 0
-        assert watching.compose_digests(s, day + timedelta(days=5)) == 0
+        assert digests.compose_digests(s, day) == 1
+        assert digests.compose_digests(s, day) == 0
+        assert digests.compose_digests(s, day + timedelta(days=5)) == 0
     digest = messages(db, "watch_digest")
     assert [m.key for m in digest] == [f"watch-digest:{watch.id}:2025-03-10"]
     text = digest[0].body_text
@@ -233,7 +233,7 @@ def test_announcement_goes_to_watchers_whose_area_it_touches(client, db, world):
     assert "Road closed" in sent[0].subject
     assert abs((sent[0].next_attempt_at.replace(tzinfo=UTC) - later).total_seconds()) < 1
     with db.session() as s:  # the daily watcher finds it in that day's digest
-        assert watching.compose_digests(s, later.date()) == 1
+        assert digests.compose_digests(s, later.date()) == 1
     assert "Road closed" in messages(db, "watch_digest")[0].body_text
     assert row.id
 
@@ -253,7 +253,7 @@ def test_move_watchers_to_the_original_issue(client, db, world):
                                                      Watch.ended_at.is_(None))).all()
         assert sorted(active) == ["a@example.org", "b@example.org"]
         update = status.change_status(s, s.get(Issue, ids[1]), "acknowledged", author="x")
-        assert watching.notify_status_change(s, s.get(Issue, ids[1]), update) == 2
+        assert watch_notices.notify_status_change(s, s.get(Issue, ids[1]), update) == 2
     assert isinstance(update, Update)
 
 
@@ -277,6 +277,6 @@ def test_withdrawn_announcement_is_not_mailed(client, db, world):
     with db.session() as s:
         row = s.merge(row)
         row.expire_at = datetime.now(UTC)  # withdrawn before it was published
-        assert watching.cancel_announcement_mail(s, row) == 1
-        assert watching.compose_digests(s, later.date()) == 0
+        assert watch_notices.cancel_announcement_mail(s, row) == 1
+        assert digests.compose_digests(s, later.date()) == 0
     assert messages(db, "watch_announcement") == []

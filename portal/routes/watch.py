@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import geo, unsubscribe, watching
+from .. import digests, geo, unsubscribe, watching
 from ..errors import N_, Message, NotFound, ValidationError
 from ..reporting import area_label
 from ..request_context import client_ip, csrf_token, csrf_valid, tenant
@@ -106,7 +106,7 @@ async def watch_feed(request: Request) -> Response:
         watch = watching.active_by_feed_token(session, portal, request.path_params["token"])
         if watch is None:
             raise NotFound(N_("There is no such feed."))
-        found = watching.watch_events(session, watch)
+        found = digests.watch_events(session, watch)
         described = watching.describe(watch, portal)
         return events_feed(request, found, title_suffix=described,
                            self_path=url(request, "watch_feed", token=watch.feed_token),

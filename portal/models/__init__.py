@@ -1,0 +1,62 @@
+"""The database schema as SQLAlchemy 2 typed models, one module per part of the product.
+
+`core` holds portals, bodies, issues and what every reader needs; `engagement` what residents
+follow and earn; `accounts` who may do what, and the audit of it. Import from here.
+"""
+
+from .accounts import (
+    Flag,
+    HiddenPhoto,
+    IssueDuplicate,
+    LoginToken,
+    ModerationAction,
+    Role,
+    UpdateAuthor,
+    User,
+)
+from .core import (
+    STATUSES,
+    Announcement,
+    AnnouncementPortal,
+    Base,
+    Body,
+    Issue,
+    IssuePortal,
+    OutboxMessage,
+    RequestType,
+    Tenant,
+    TenantHost,
+    Update,
+    Vote,
+    utcnow,
+)
+from .engagement import Contribution, MailSuppression, PointAward, Watch
+
+__all__ = [
+    'Announcement',
+    'AnnouncementPortal',
+    'Base',
+    'Body',
+    'Contribution',
+    'Flag',
+    'HiddenPhoto',
+    'Issue',
+    'IssueDuplicate',
+    'IssuePortal',
+    'LoginToken',
+    'MailSuppression',
+    'ModerationAction',
+    'OutboxMessage',
+    'PointAward',
+    'RequestType',
+    'Role',
+    'STATUSES',
+    'Tenant',
+    'TenantHost',
+    'Update',
+    'UpdateAuthor',
+    'User',
+    'Vote',
+    'Watch',
+    'utcnow',
+]

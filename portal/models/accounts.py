@@ -1,0 +1,154 @@
+"""People and their powers: users, roles, sign-in tokens, and the staff side's audit
+rows (who changed what, duplicates, flags, moderation)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .core import Base, utcnow
+
+
+class User(Base):
+    """Someone who signed in with an emailed link: a resident, or staff when they hold roles.
+
+    There are no passwords. `session_generation` is copied into the signed session cookie at
+    sign-in; "sign out everywhere" increments it, so every older cookie stops working.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    roles: Mapped[list[Role]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Role.id"
+    )
+
+
+class Role(Base):
+    """One role in one place: `staff` of a body, or `admin`/`moderator` of a portal.
+
+    A person can hold several. Every check goes through `portal.permissions`.
+    """
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("user_id", "tenant_id", "body_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    body_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bodies.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))  # staff (body), admin, moderator (tenant)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class LoginToken(Base):
+    """One emailed sign-in link. The signed token carries `nonce`; using it sets `used_at`
+    in a single conditional UPDATE, so a link works once even when clicked twice at once."""
+
+    __tablename__ = "login_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class UpdateAuthor(Base):
+    """Which signed-in person wrote a staff update (the public history shows the body)."""
+
+    __tablename__ = "update_authors"
+
+    update_id: Mapped[int] = mapped_column(
+        ForeignKey("updates.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+
+class IssueDuplicate(Base):
+    """`issue_id` was closed as a duplicate of `original_id` (its votes moved there)."""
+
+    __tablename__ = "issue_duplicates"
+
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True
+    )
+    original_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Flag(Base):
+    """A public "flag as inappropriate", filed on one portal; its moderators resolve it."""
+
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("issue_id", "flagger_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16))  # spam, abuse, personal, other
+    text: Mapped[str] = mapped_column(Text, default="")
+    flagger_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    resolution: Mapped[str] = mapped_column(String(16), default="")  # hidden, dismissed
+
+
+class ModerationAction(Base):
+    """The audit trail of moderation: who hid, showed or redacted what, when and why.
+
+    Redactions record the field and how many passages were replaced, never the removed text.
+    A hidden photo's digest is kept here so it can be shown again.
+    """
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("updates.id", ondelete="CASCADE"), nullable=True
+    )
+    action: Mapped[str] = mapped_column(String(16))  # hide, unhide, hide_photo, ...
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    photo: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HiddenPhoto(Base):
+    """A photo moderators took down: `/media` answers 404 for it wherever it was used."""
+
+    __tablename__ = "hidden_photos"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
