@@ -122,5 +122,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = Templates(settings.themes_dir, manifest)
     app.state.csrf = CsrfSigner(settings.secret_key)
     app.state.tenants = tenant_cache
+    app.state.geojson_bodies = api.BodyCache()
     app.state.limiter = RateLimiter(DEFAULT_LIMITS, enabled=settings.rate_limits)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.factories import file_report
 
 
@@ -68,3 +70,16 @@ def test_request_types_at_a_place(client):
 def test_area_geojson(client):
     data = client.get("/api/area.geojson").json()
     assert data["geometry"]["type"] == "Polygon"
+
+
+def test_a_vote_changes_the_etag_and_the_cached_body(client, db):
+    from portal import voting
+    from portal.models import Issue
+
+    seed(db, 1)
+    first = client.get("/api/issues.geojson")
+    with db.session() as s:
+        voting.vote(s, s.scalars(select(Issue)).one(), "v:1")
+    second = client.get("/api/issues.geojson", headers={"if-none-match": first.headers["etag"]})
+    assert second.status_code == 200
+    assert second.json()["features"][0]["properties"]["votes"] == 1
