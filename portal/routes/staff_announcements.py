@@ -36,14 +36,23 @@ async def announcements_page(request: Request) -> Response:
     return _page(request)
 
 
-async def announcements_submit(request: Request) -> Response:
+async def _writer_form(request: Request):  # noqa: ANN202
+    """(form, None) if the form is valid and the user may write this portal's
+    announcements, else (None, the refusal to send)."""
     form = await read_form(request)
     if form is None:
-        return expired_form(request)
+        return None, expired_form(request)
+    if not permissions.can_write_announcements(current_user(request), tenant(request)):
+        return None, denied(request)
+    return form, None
+
+
+async def announcements_submit(request: Request) -> Response:
+    form, refusal = await _writer_form(request)
+    if refusal:
+        return refusal
     user = current_user(request)
     portal = tenant(request)
-    if not permissions.can_write_announcements(user, portal):
-        return denied(request)
     languages = list(portal.languages) or [portal.default_language]
     draft = authoring.Draft(
         author=str(form.get("author", "")),
@@ -66,13 +75,11 @@ async def announcements_submit(request: Request) -> Response:
 
 
 async def withdraw(request: Request) -> Response:
-    form = await read_form(request)
-    if form is None:
-        return expired_form(request)
+    _, refusal = await _writer_form(request)
+    if refusal:
+        return refusal
     user = current_user(request)
     portal = tenant(request)
-    if not permissions.can_write_announcements(user, portal):
-        return denied(request)
     with request.app.state.db.session() as session:
         row = authoring.withdraw(session, user, portal, request.path_params["announcement_id"])
     if row is None:
