@@ -19,10 +19,10 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 install: $(STAMP) compile-translations static
 
 compile-translations: $(STAMP)
-	$(BIN)/python -m portal.catalogs compile
+	$(BIN)/python -m portal.core.catalogs compile
 
 static: $(STAMP)
-	$(BIN)/python -m portal.static_build
+	$(BIN)/python -m portal.web.static_build
 
 run: install
 	$(BIN)/portal db upgrade
@@ -46,8 +46,8 @@ test-sqlite: install
 	$(BIN)/python -m pytest
 
 translations: $(STAMP)
-	$(BIN)/python -m portal.catalogs update
-	$(BIN)/python -m portal.catalogs compile
+	$(BIN)/python -m portal.core.catalogs update
+	$(BIN)/python -m portal.core.catalogs compile
 
 bench: install
 	$(BIN)/python bench/widget_weight.py

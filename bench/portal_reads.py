@@ -19,13 +19,13 @@ from starlette.testclient import TestClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal import tenant_files  # noqa: E402
 from portal.app import create_app  # noqa: E402
-from portal.demo import seed_demo_issues  # noqa: E402
-from portal.importer import import_issues  # noqa: E402
-from portal.migrate import upgrade  # noqa: E402
+from portal.core.migrate import upgrade  # noqa: E402
+from portal.core.settings import Settings  # noqa: E402
+from portal.data.demo import seed_demo_issues  # noqa: E402
+from portal.data.importer import import_issues  # noqa: E402
 from portal.models import Tenant  # noqa: E402
-from portal.settings import Settings  # noqa: E402
+from portal.tenancy import tenant_files  # noqa: E402
 
 CSV = ROOT.parent / "shared" / "data" / "new_haven_seeclickfix_issues_2008_2015.csv"
 PATHS = [

@@ -28,13 +28,14 @@ sys.path.insert(0, str(REPO))
 from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from portal import static_build, tenant_files  # noqa: E402
 from portal.app import create_app  # noqa: E402
-from portal.demo import seed_demo_issues  # noqa: E402
-from portal.localized import localized  # noqa: E402
-from portal.migrate import upgrade  # noqa: E402
+from portal.core.localized import localized  # noqa: E402
+from portal.core.migrate import upgrade  # noqa: E402
+from portal.core.settings import Settings  # noqa: E402
+from portal.data.demo import seed_demo_issues  # noqa: E402
 from portal.models import Tenant  # noqa: E402
-from portal.settings import Settings  # noqa: E402
+from portal.tenancy import tenant_files  # noqa: E402
+from portal.web import static_build  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
 from tests.browser.host_site import HostSite  # noqa: E402
 from widgets import loader, snippets  # noqa: E402

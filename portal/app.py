@@ -17,20 +17,17 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from whitenoise import WhiteNoise
 
-from widgets import routes as widget_routes
-
-from . import outbox, static_build
-from .csrf import CsrfSigner
-from .db import Database
-from .errors import DomainError, NotFound
-from .i18n import translate
-from .middleware.auth import AuthMiddleware
-from .middleware.compression import CompressionMiddleware
-from .middleware.locale import LocaleMiddleware
-from .middleware.security import SecurityHeadersMiddleware
-from .middleware.tenant import TenantCache, TenantMiddleware
-from .ratelimit import DEFAULT_LIMITS, RateLimiter
-from .routes import (
+from portal import reactions, worker
+from portal.core.db import Database
+from portal.core.errors import DomainError, NotFound
+from portal.core.i18n import translate
+from portal.core.settings import Settings
+from portal.middleware.auth import AuthMiddleware
+from portal.middleware.compression import CompressionMiddleware
+from portal.middleware.locale import LocaleMiddleware
+from portal.middleware.security import SecurityHeadersMiddleware
+from portal.middleware.tenant import TenantCache, TenantMiddleware
+from portal.routes import (
     api,
     assets,
     dashboard,
@@ -43,12 +40,15 @@ from .routes import (
     unsubscribe,
     watch,
 )
-from .routes import moderation as moderation_routes
-from .routes import signin as signin_routes
-from .routes import staff as staff_routes
-from .routes import staff_announcements as staff_announcement_routes
-from .settings import Settings
-from .templating import Templates, render
+from portal.routes import moderation as moderation_routes
+from portal.routes import signin as signin_routes
+from portal.routes import staff as staff_routes
+from portal.routes import staff_announcements as staff_announcement_routes
+from portal.web import static_build
+from portal.web.csrf import CsrfSigner
+from portal.web.ratelimit import DEFAULT_LIMITS, RateLimiter
+from portal.web.templating import Templates, render
+from widgets import routes as widget_routes
 
 
 def _static_app(settings: Settings) -> WSGIMiddleware:
@@ -88,6 +88,7 @@ async def healthz(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    reactions.install()
     db = Database(settings.database_url)
     manifest = static_build.build(settings.static_build_dir)
     tenant_cache = TenantCache(db)
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         exception_handlers={404: _error_page, 405: _error_page, NotFound: _error_page},
-        lifespan=outbox.lifespan(db, settings),
+        lifespan=worker.lifespan(db, settings),
     )
     app.state.settings = settings
     app.state.db = db

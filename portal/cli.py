@@ -12,13 +12,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from portal import reactions
+from portal.core.db import Database
+from portal.core.errors import N_, ConfigError
+from portal.core.i18n import gettext as _
+from portal.core.i18n import normalise, set_locale, translate
+from portal.core.settings import Settings
 from widgets import cli as widgets_cli
-
-from .db import Database
-from .errors import N_, ConfigError
-from .i18n import gettext as _
-from .i18n import normalise, set_locale, translate
-from .settings import Settings
 
 
 def _db(settings: Settings) -> Database:
@@ -26,7 +26,7 @@ def _db(settings: Settings) -> Database:
 
 
 def _portal(session, slug: str):  # noqa: ANN001,ANN202 - Session -> Tenant
-    from .models import Tenant
+    from portal.models import Tenant
 
     tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
     if tenant is None:
@@ -37,13 +37,13 @@ def _portal(session, slug: str):  # noqa: ANN001,ANN202 - Session -> Tenant
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from . import catalogs
-    from .app import create_app
+    from portal.app import create_app
+    from portal.core import catalogs
 
     catalogs.compile_all()
     app = create_app(settings)
     with app.state.db.session() as session:
-        from .models import Tenant
+        from portal.models import Tenant
 
         for tenant in session.scalars(select(Tenant).order_by(Tenant.slug)):
             print(f"  {tenant.slug:<12} http://{args.host}:{args.port}/t/{tenant.slug}/"
@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from .migrate import upgrade
+    from portal.core.migrate import upgrade
 
     upgrade(settings.database_url)
     print(_("database is up to date"))
@@ -62,8 +62,8 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
-    from . import tenant_files
-    from .models import Tenant
+    from portal.models import Tenant
+    from portal.tenancy import tenant_files
 
     db = _db(settings)
     if args.action == "load":
@@ -78,7 +78,7 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
                 hosts = ", ".join(h.host for h in t.hosts) or "-"
                 print(f"{t.slug:<14} {t.kind:<11} {','.join(t.languages):<30} {hosts}")
     elif args.action == "admin-token":
-        from . import admin_tokens
+        from portal.tenancy import admin_tokens
 
         if not args.slug:
             raise ConfigError(N_("tenants admin-token needs a portal slug"))
@@ -100,7 +100,7 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from .importer import import_issues
+    from portal.data.importer import import_issues
 
     path = Path(args.csv)
     if not path.is_file():
@@ -126,7 +126,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from .demo import seed_demo_issues
+    from portal.data.demo import seed_demo_issues
 
     with _db(settings).session() as session:
         added = seed_demo_issues(session, settings)
@@ -136,8 +136,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     """`portal users add|remove EMAIL --body SLUG|--tenant SLUG --role ROLE`, `users list`."""
-    from . import accounts
-    from .models import Body, Role, Tenant, User
+    from portal.models import Body, Role, Tenant, User
+    from portal.staff import accounts
 
     with _db(settings).session() as session:
         if args.action == "list":
@@ -178,18 +178,18 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Deliver the outbox over SMTP (and write yesterday's digests once a day)."""
-    from . import outbox
+    from portal import worker
 
     db = _db(settings)
     if args.once:
-        report = outbox.run_once(db, settings, {})
+        report = worker.run_once(db, settings, {})
         print(_("sent %(sent)s, failed %(failed)s, suppressed %(suppressed)s",
                 sent=report.sent, failed=report.failed, suppressed=report.suppressed))
         return 0
     print(_("delivering mail to %(host)s:%(port)s; stop with Ctrl-C",
             host=settings.smtp_host, port=settings.smtp_port))
     try:
-        outbox.run_forever(db, settings, interval=args.interval)
+        worker.run_forever(db, settings, interval=args.interval)
     except KeyboardInterrupt:
         pass
     return 0
@@ -199,8 +199,8 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Write the daily digests for one day (UTC; default yesterday). Safe to run again."""
     from datetime import date, timedelta
 
-    from . import digests
-    from .models import utcnow
+    from portal.engagement import digests
+    from portal.models import utcnow
 
     try:
         day = date.fromisoformat(args.date) if args.date else (utcnow() - timedelta(days=1)).date()
@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     set_locale(operator_locale(dict(os.environ)))
+    reactions.install()
     args = parser().parse_args(argv)
     settings = Settings.from_env()
     try:

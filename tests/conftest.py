@@ -10,13 +10,16 @@ import pytest
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from portal import static_build
+from portal import reactions
 from portal.app import create_app
-from portal.db import Database
-from portal.migrate import upgrade
+from portal.core.db import Database
+from portal.core.migrate import upgrade
+from portal.core.settings import REPO_ROOT, Settings
 from portal.models import Base
-from portal.settings import REPO_ROOT, Settings
+from portal.web import static_build  # noqa: E402
 from tests.worlds import World, build_world
+
+reactions.install()  # domain tests file reports without an app
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Issue, Tenant
-from portal.reporting import ReportForm, submit_report
+from portal.reports.reporting import ReportForm, submit_report
 
 
 def tenant(session: Session, slug: str) -> Tenant:

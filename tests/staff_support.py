@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
-from portal import accounts
 from portal.models import Body, OutboxMessage, Tenant
+from portal.staff import accounts
 from tests.http_support import csrf
 
 LINK = re.compile(r"(https?://\S+/signin/confirm\?token=(\S+))")

@@ -73,8 +73,8 @@ def test_area_geojson(client):
 
 
 def test_a_vote_changes_the_etag_and_the_cached_body(client, db):
-    from portal import voting
     from portal.models import Issue
+    from portal.reports import voting
 
     seed(db, 1)
     first = client.get("/api/issues.geojson")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from portal import catalogs
-from portal.i18n import SUPPORTED, TRANSLATIONS_DIR
+from portal.core import catalogs
+from portal.core.i18n import SUPPORTED, TRANSLATIONS_DIR
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]|%[sdr]")
 SHIPPED = [code for code in SUPPORTED if code != "en"]

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from portal import dashboard, status
 from portal.models import Issue
+from portal.reports import dashboard, status
 from tests.factories import file_report
 
 T0 = datetime(2025, 5, 5, 8, 0, tzinfo=UTC)  # a Monday

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal import geo, tenant_files, themes
-from portal.demo import seed_demo_issues
-from portal.errors import ConfigError
+from portal.core import geo
+from portal.core.errors import ConfigError
+from portal.data.demo import seed_demo_issues
 from portal.models import STATUSES, Base, Issue, IssuePortal, Tenant, Vote
+from portal.tenancy import tenant_files, themes
 from tests.factories import file_report
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,9 @@ import dataclasses
 import re
 from urllib.parse import urlsplit
 
-from portal import accounts, outbox
+from portal.mail import outbox
 from portal.models import Body
+from portal.staff import accounts
 from tests.conftest import client_for
 from tests.factories import jpeg_bytes
 from tests.http_support import csrf

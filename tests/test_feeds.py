@@ -7,7 +7,8 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from portal import announcements, status
+from portal.reports import status
+from portal.staff import announcements
 from tests.factories import file_report, tenant
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -90,7 +90,7 @@ def test_vote_without_csrf_changes_nothing(client, db):
 
 
 def test_closed_issues_stay_visible_on_page_list_and_map(client, db):
-    from portal import status
+    from portal.reports import status
 
     issue_id = make_issue(db, title="Fixed hole")
     with db.session() as s:

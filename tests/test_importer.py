@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal import membership, search, tenant_files
-from portal.importer import detect_format, import_issues
+from portal.data.importer import detect_format, import_issues
 from portal.models import Issue, IssuePortal, OutboxMessage, Tenant, Update
-from portal.scoping import public_issues
+from portal.reports import search
+from portal.tenancy import membership, tenant_files
+from portal.tenancy.scoping import public_issues
 from tests.factories import tenant
 from tests.worlds import box
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from portal.i18n import negotiate, normalise, parse_accept_language
+from portal.core.i18n import negotiate, normalise, parse_accept_language
 from tests.conftest import client_for
 
 OFFERED = ["en", "ar", "fr"]

@@ -9,10 +9,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portal import formatting, i18n
-from portal.i18n import SUPPORTED, use_locale
-from portal.localized import localized
+from portal.core import i18n
+from portal.core.i18n import SUPPORTED, use_locale
+from portal.core.localized import localized
 from portal.models import Body, OutboxMessage
+from portal.web import formatting
 from tests.conftest import client_for
 from tests.factories import file_report, tenant
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from portal.db import make_engine
+from portal.core.db import make_engine
 from portal.models import Base
 
 # Full-text search lives outside the models on purpose (see portal/search.py).

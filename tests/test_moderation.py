@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from portal import status
 from portal.models import Flag, Issue, ModerationAction, Update, User
+from portal.reports import status
 from tests.conftest import client_for
 from tests.factories import file_report, jpeg_bytes
 from tests.http_support import csrf

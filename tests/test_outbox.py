@@ -13,10 +13,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from portal import notifications, outbox, unsubscribe
-from portal.csrf import CsrfSigner
+from portal.core.settings import REPO_ROOT
+from portal.mail import compose, outbox, unsubscribe
 from portal.models import MailSuppression, OutboxMessage, utcnow
-from portal.settings import REPO_ROOT
+from portal.web.csrf import CsrfSigner
 from tests.conftest import client_for
 from tests.mail_support import DropOnce, HoldOne, Mailbox, Refuse, link_to, smtp_server
 
@@ -26,9 +26,9 @@ def queue(db, world, count: int, kind: str = "test_notice", locale: str = "en") 
     with db.session() as s:
         for n in range(count):
             key = f"test:{n}"
-            notifications.enqueue(s, key=key, kind=kind, recipient=f"person{n}@example.org",
+            outbox.enqueue(s, key=key, kind=kind, recipient=f"person{n}@example.org",
                                   locale=locale, subject=f"Notice {n}",
-                                  body_text=f"Hello {n}: {outbox.PORTAL_URL}/issues/{n}",
+                                  body_text=f"Hello {n}: {compose.PORTAL_URL}/issues/{n}",
                                   tenant_id=world.portals["northside"].id)
             keys.append(key)
     return keys
@@ -68,7 +68,7 @@ def test_connection_dropped_mid_batch_then_restart_delivers_each_once(settings, 
     assert sorted(m["X-Reportal-Key"] for m in delivered) == sorted(keys)
     ids = [m["Message-ID"] for m in box.raw]
     assert len(set(ids)) == 6
-    assert ids.count(outbox.message_id("test:2", settings.mail_from)) == 2
+    assert ids.count(compose.message_id("test:2", settings.mail_from)) == 2
 
 
 def test_killed_worker_process_then_restart_delivers_each_once(settings, db, world, tmp_path):
@@ -153,7 +153,7 @@ def test_headers_links_and_one_click_unsubscribe(settings, db, world, app):
     with smtp_server(box := Mailbox()) as port:
         outbox.send_due(db, on(settings, port))
     mail = box.delivered[0]
-    assert mail["Message-ID"] == outbox.message_id("test:0", settings.mail_from)
+    assert mail["Message-ID"] == compose.message_id("test:0", settings.mail_from)
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "http://reportal.test/t/northside/issues/0" in mail.get_content()
     url = mail["List-Unsubscribe"].strip("<>")
@@ -173,7 +173,7 @@ def test_headers_links_and_one_click_unsubscribe(settings, db, world, app):
 
     # The next notice of that kind to that address is dropped, not delivered.
     with db.session() as s:
-        notifications.enqueue(s, key="test:again", kind="test_notice",
+        outbox.enqueue(s, key="test:again", kind="test_notice",
                               recipient="person0@example.org", locale="en", subject="Again",
                               body_text="x", tenant_id=world.portals["northside"].id)
     with smtp_server(box2 := Mailbox()) as port:

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from portal import photos
+from portal.reports import photos
 from tests.factories import jpeg_bytes, png_bytes
 
 

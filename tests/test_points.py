@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from portal import points, status, voting
+from portal.engagement import points
 from portal.models import PointAward, User
+from portal.reports import status, voting
 from tests.factories import file_report
 from tests.http_support import csrf
 

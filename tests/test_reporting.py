@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal.errors import ValidationError
+from portal.core.errors import ValidationError
 from portal.models import Issue, IssuePortal, OutboxMessage, Update
 from tests.factories import file_report, tenant
 

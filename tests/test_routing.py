@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.errors import ValidationError
-from portal.routing import request_types_at, route
+from portal.core.errors import ValidationError
+from portal.reports.routing import request_types_at, route
 from tests.factories import file_report, tenant
 
 

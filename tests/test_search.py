@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.datastructures import QueryParams
 
-from portal import listing
+from portal.reports import listing
 from tests.factories import file_report, tenant
 
 

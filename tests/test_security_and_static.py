@@ -48,7 +48,7 @@ def test_theme_tokens_are_served_as_css_custom_properties(client):
 
 
 def test_a_theme_override_extends_the_base_template(app, db, settings):
-    from portal import tenant_files
+    from portal.tenancy import tenant_files
 
     with db.session() as s:
         tenant_files.load_all(s, settings.tenants_dir, settings.themes_dir)

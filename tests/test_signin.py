@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
-from portal import signing
-from portal.accounts import SIGNIN
+from portal.core import signing
 from portal.models import LoginToken, OutboxMessage, User
+from portal.staff.accounts import SIGNIN
 from tests.conftest import client_for
 from tests.http_support import csrf
 from tests.staff_support import confirm, grant, last_link, request_link, sign_in

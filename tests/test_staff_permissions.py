@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from portal import announcements, moderation, status
 from portal.models import Base, Body, Issue, ModerationAction, Tenant, Update
+from portal.reports import status
+from portal.staff import announcements, moderation
 from tests.conftest import client_for
 from tests.factories import file_report, jpeg_bytes
 from tests.http_support import csrf

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from portal import status, triage, voting
 from portal.models import (
     Body,
     Issue,
@@ -22,6 +21,8 @@ from portal.models import (
     User,
     utcnow,
 )
+from portal.reports import status, voting
+from portal.staff import triage
 from tests.conftest import client_for
 from tests.factories import file_report, jpeg_bytes
 from tests.http_support import csrf
@@ -292,9 +293,9 @@ def test_duplicates_follow_chains_and_refuse_themselves(works, db, world):
 
 
 def test_duplicates_hand_their_watchers_to_the_original(works, db):
-    watching = pytest.importorskip("portal.watching")
+    watching = pytest.importorskip("portal.engagement.watching")
     if not hasattr(watching, "move_watchers"):
-        pytest.skip("portal.watching has no move_watchers yet")
+        pytest.skip("portal.engagement.watching has no move_watchers yet")
     calls = []
     original, dup = _report(db, lat=1.8), _report(db, lat=1.81)
     real = watching.move_watchers

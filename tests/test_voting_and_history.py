@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal import status, voting
-from portal.status import TransitionError
+from portal.reports import status, voting
+from portal.reports.status import TransitionError
 from tests.factories import file_report
 
 

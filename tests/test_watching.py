@@ -9,8 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from portal import announcements, digests, outbox, status, watch_notices, watching
+from portal.engagement import digests, watch_notices, watching
+from portal.mail import compose
 from portal.models import Issue, OutboxMessage, Update, Watch
+from portal.reports import status
+from portal.staff import announcements
 from tests.factories import file_report, tenant
 from tests.http_support import csrf, field_error
 
@@ -38,7 +41,7 @@ def ask(client, **fields) -> object:
 
 def confirm_path(db) -> str:
     body = messages(db, "watch_confirm")[-1].body_text
-    return re.search(re.escape(outbox.PORTAL_URL) + r"(/watch/confirm/\S+)", body).group(1)
+    return re.search(re.escape(compose.PORTAL_URL) + r"(/watch/confirm/\S+)", body).group(1)
 
 
 def confirmed_watch(client, db, **fields) -> Watch:
@@ -78,7 +81,7 @@ def test_ask_confirm_then_instant_notice_for_new_issue_inside_only(client, db, w
     notices = messages(db, "watch_new")
     assert [m.key for m in notices] == [f"watch-new:{watch.id}:{inside.id}"]
     assert "Broken bench" in notices[0].subject
-    assert f"{outbox.PORTAL_URL}/issues/{inside.id}" in notices[0].body_text
+    assert f"{compose.PORTAL_URL}/issues/{inside.id}" in notices[0].body_text
 
 
 def test_form_refuses_a_centre_outside_the_portal_and_a_bad_email(client, db, world):
@@ -202,7 +205,7 @@ def test_watch_feed_is_private_valid_atom_of_the_area(client, db, world):
 
 
 def test_unsubscribing_ends_the_watch(client, db, world, settings):
-    from portal import unsubscribe
+    from portal.mail import unsubscribe
 
     watch = confirmed_watch(client, db)
     token = unsubscribe.make_token(settings.secret_key, watch.email, f"watch:{watch.id}")

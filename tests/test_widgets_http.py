@@ -8,11 +8,12 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from portal import announcements, tenant_files
-from portal.errors import ConfigError
-from portal.i18n import use_locale
+from portal.core.errors import ConfigError
+from portal.core.i18n import use_locale
+from portal.core.settings import REPO_ROOT
 from portal.models import Issue, Tenant
-from portal.settings import REPO_ROOT
+from portal.staff import announcements
+from portal.tenancy import tenant_files
 from tests.conftest import client_for
 from tests.factories import tenant as tenant_row
 from tests.http_support import csrf, form_tokens

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from portal import tenant_files
 from portal.models import Body, Tenant
+from portal.tenancy import tenant_files
 
 
 def box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict:

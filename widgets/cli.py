@@ -10,13 +10,13 @@ import argparse
 
 from sqlalchemy import select
 
-from portal.db import Database
-from portal.errors import N_, ConfigError
-from portal.i18n import gettext as _
-from portal.i18n import translate, use_locale
-from portal.localized import localized
+from portal.core.db import Database
+from portal.core.errors import N_, ConfigError
+from portal.core.i18n import gettext as _
+from portal.core.i18n import translate, use_locale
+from portal.core.localized import localized
+from portal.core.settings import Settings
 from portal.models import Tenant
-from portal.settings import Settings
 
 from . import loader
 from .snippets import KINDS, build_snippet, parse_options

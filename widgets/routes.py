@@ -18,14 +18,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal import announcements
-from portal.errors import NotFound
-from portal.markdown_render import render_markdown
+from portal.core.errors import NotFound
 from portal.models import Tenant
-from portal.request_context import tenant
 from portal.routes import report as portal_report
-from portal.scoping import get_public_issue
-from portal.templating import render
+from portal.staff import announcements
+from portal.tenancy.scoping import get_public_issue
+from portal.web.markdown_render import render_markdown
+from portal.web.request_context import tenant
+from portal.web.templating import render
 
 from . import loader, staff
 from .snippets import parse_options

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
-from portal.errors import N_, Message
-from portal.i18n import gettext as _
+from portal.core.errors import N_, Message
+from portal.core.i18n import gettext as _
 from portal.models import STATUSES
 
 from .loader import LoaderBuild

@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from portal import admin_tokens, permissions
-from portal.errors import N_, Message
-from portal.i18n import use_locale
-from portal.localized import localized
+from portal.core.errors import N_, Message
+from portal.core.i18n import use_locale
+from portal.core.localized import localized
 from portal.models import STATUSES
-from portal.request_context import client_ip, csrf_token, csrf_valid, tenant
-from portal.templating import render, url
+from portal.staff import permissions
+from portal.tenancy import admin_tokens
+from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
+from portal.web.templating import render, url
 
 from . import loader
 from .snippets import KINDS, build_snippet, parse_options

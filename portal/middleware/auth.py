@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..accounts import load_user
-from ..db import Database
-from ..permissions import has_staff_area
+from portal.core.db import Database
+from portal.staff.accounts import load_user
+from portal.staff.permissions import has_staff_area
 
 
 class AuthMiddleware:

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import i18n
+from portal.core import i18n
 
 COOKIE = "lang"
 NO_COOKIE_PATHS = ("/w/", "/api/")

@@ -9,14 +9,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-def page_csp(tile_origin: str = "", frame_ancestors: str = "'self'") -> str:
-    img = "'self' data:" + (f" {tile_origin}" if tile_origin else "")
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; "
-        f"img-src {img}; connect-src 'self'; font-src 'self'; form-action 'self'; "
-        f"base-uri 'none'; frame-ancestors {frame_ancestors}; manifest-src 'self'"
-    )
+from portal.web.csp import page_csp
 
 
 class SecurityHeadersMiddleware:

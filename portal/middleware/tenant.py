@@ -16,8 +16,8 @@ from sqlalchemy.orm import selectinload
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..db import Database
-from ..models import Tenant, TenantHost
+from portal.core.db import Database
+from portal.models import Tenant, TenantHost
 
 TENANT_FREE_PREFIXES = ("/static/", "/embed.js", "/healthz", "/favicon.ico", "/embed/")
 

@@ -1,8 +1,8 @@
-"""Alembic environment: runs migrations on the engine `portal.db` builds for the URL."""
+"""Alembic environment: runs migrations on the engine `portal.core.db` builds for the URL."""
 
 from alembic import context
 
-from portal.db import make_engine
+from portal.core.db import make_engine
 from portal.models import Base
 
 config = context.config

@@ -4,7 +4,7 @@
 follow and earn; `accounts` who may do what, and the audit of it. Import from here.
 """
 
-from .accounts import (
+from portal.models.accounts import (
     Flag,
     HiddenPhoto,
     IssueDuplicate,
@@ -14,7 +14,7 @@ from .accounts import (
     UpdateAuthor,
     User,
 )
-from .core import (
+from portal.models.core import (
     STATUSES,
     Announcement,
     AnnouncementPortal,
@@ -30,7 +30,7 @@ from .core import (
     Vote,
     utcnow,
 )
-from .engagement import Contribution, MailSuppression, PointAward, Watch
+from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
 
 __all__ = [
     'Announcement',

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .core import Base, utcnow
+from portal.models.core import Base, utcnow
 
 
 class User(Base):
@@ -36,7 +36,7 @@ class User(Base):
 class Role(Base):
     """One role in one place: `staff` of a body, or `admin`/`moderator` of a portal.
 
-    A person can hold several. Every check goes through `portal.permissions`.
+    A person can hold several. Every check goes through `portal.staff.permissions`.
     """
 
     __tablename__ = "roles"

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .core import Base, Tenant, utcnow
+from portal.models.core import Base, Tenant, utcnow
 
 
 class Watch(Base):

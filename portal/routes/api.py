@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import listing
-from ..i18n import translate
-from ..localized import localized
-from ..models import Issue
-from ..reporting import check_place, parse_point
-from ..request_context import tenant
-from ..routing import request_types_at
-from ..templating import url
+from portal.core.i18n import translate
+from portal.core.localized import localized
+from portal.models import Issue
+from portal.reports import listing
+from portal.reports.reporting import check_place, parse_point
+from portal.reports.routing import request_types_at
+from portal.web.request_context import tenant
+from portal.web.templating import url
 
 GEOJSON = "application/geo+json"
 

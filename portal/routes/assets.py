@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .. import moderation, photos, themes
-from ..request_context import tenant
+from portal.reports import photos
+from portal.staff import moderation
+from portal.tenancy import themes
+from portal.web.request_context import tenant
 
 DIGEST = re.compile(r"^[0-9a-f]{40}$")
 

@@ -14,13 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .. import dashboard
-from ..errors import N_, NotFound
-from ..i18n import babel_locale
-from ..models import Body
-from ..request_context import tenant
-from ..templating import render, url
-from .feeds import absolute
+from portal.core.errors import N_, NotFound
+from portal.core.i18n import babel_locale
+from portal.models import Body
+from portal.reports import dashboard
+from portal.routes.feeds import absolute
+from portal.web.request_context import tenant
+from portal.web.templating import render, url
 
 # Spreadsheet programs run cells that start like a formula; open data must not.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -9,19 +9,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import announcements, events, feeds
-from ..i18n import gettext as _
-from ..links import request_base
-from ..localized import localized
-from ..markdown_render import render_markdown
-from ..models import utcnow
-from ..request_context import tenant
-from ..templating import url
+from portal.core.i18n import gettext as _
+from portal.core.localized import localized
+from portal.engagement import feeds
+from portal.models import utcnow
+from portal.reports import activity as events
+from portal.staff import announcements
+from portal.tenancy.links import request_base
+from portal.web.markdown_render import render_markdown
+from portal.web.request_context import tenant
+from portal.web.templating import url
 
 
 def absolute(request: Request, path: str) -> str:
     """An absolute URL for a path from `url()`: on the request's host only if the portal
-    owns it, else under PUBLIC_URL (see `portal.links`)."""
+    owns it, else under PUBLIC_URL (see `portal.tenancy.links`)."""
     portal = tenant(request)
     settings = request.app.state.settings
     root = request.scope.get("root_path", "")

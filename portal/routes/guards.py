@@ -3,7 +3,7 @@
 Refusals follow one rule: anonymous visitors get 403 with a sign-in link; signed-in people
 without the right role get 403 for a section (queue, moderation, announcements) and 404 for
 a particular thing (an issue, an announcement) so nothing about it is revealed. The decision
-itself always comes from `portal.permissions`.
+itself always comes from `portal.staff.permissions`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import permissions
-from ..errors import N_, Message
-from ..models import User
-from ..request_context import csrf_valid, tenant
-from ..templating import render, url
+from portal.core.errors import N_, Message
+from portal.models import User
+from portal.staff import permissions
+from portal.web.request_context import csrf_valid, tenant
+from portal.web.templating import render, url
 
 
 def current_user(request: Request) -> User | None:

@@ -6,10 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import announcements, geo, listing
-from ..markdown_render import render_markdown
-from ..request_context import tenant
-from ..templating import render
+from portal.core import geo
+from portal.reports import listing
+from portal.staff import announcements
+from portal.web.markdown_render import render_markdown
+from portal.web.request_context import tenant
+from portal.web.templating import render
 
 
 def _list_context(request: Request, per_page: int) -> dict:

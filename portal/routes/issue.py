@@ -8,11 +8,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import status, triage, voting
-from ..errors import N_, Message, ValidationError
-from ..models import Issue, RequestType
-from ..points import record_contribution
-from ..request_context import (
+from portal.core.errors import N_, Message, ValidationError
+from portal.engagement.points import record_contribution
+from portal.models import Issue, RequestType
+from portal.reports import status, voting
+from portal.staff import triage
+from portal.tenancy.scoping import get_public_issue, public_issues
+from portal.web.request_context import (
     client_ip,
     csrf_token,
     csrf_valid,
@@ -21,8 +23,7 @@ from ..request_context import (
     tenant,
     visitor_key,
 )
-from ..scoping import get_public_issue, public_issues
-from ..templating import render, url
+from portal.web.templating import render, url
 
 
 def _load(session, request: Request, issue_id: int) -> Issue:  # noqa: ANN001

@@ -1,4 +1,4 @@
-"""The civic points leaderboard of a portal (see `portal.points` for what it shows)."""
+"""The civic points leaderboard of a portal (see `portal.engagement.points` for what it shows)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import points
-from ..request_context import tenant
-from ..templating import render
+from portal.engagement import points
+from portal.web.request_context import tenant
+from portal.web.templating import render
 
 
 async def leaderboard_page(request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 Moderators (and admins) of a portal work its flag queue and hide or show issues, comments
 and photos seen on it; the responsible body's staff and the portal's moderators may redact
-personal details. Every action is audited by `portal.moderation`.
+personal details. Every action is audited by `portal.staff.moderation`.
 """
 
 from __future__ import annotations
@@ -11,14 +11,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import moderation, permissions
-from ..errors import N_, Message, NotFound, ValidationError
-from ..models import ModerationAction, Update
-from ..request_context import client_ip, csrf_token, csrf_valid, tenant, visitor_key
-from ..scoping import get_portal_issue, get_public_issue
-from ..templating import url
-from .guards import back, current_user, denied, expired_form, read_form, staff_render, user_id
-from .staff import issue_page_response
+from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.models import ModerationAction, Update
+from portal.routes.guards import (
+    back,
+    current_user,
+    denied,
+    expired_form,
+    read_form,
+    staff_render,
+    user_id,
+)
+from portal.routes.staff import issue_page_response
+from portal.staff import moderation, permissions
+from portal.tenancy.scoping import get_portal_issue, get_public_issue
+from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant, visitor_key
+from portal.web.templating import url
 
 
 async def moderation_page(request: Request) -> Response:

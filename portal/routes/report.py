@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import geo
-from ..errors import N_, Message, ValidationError
-from ..reporting import (
+from portal.core import geo
+from portal.core.errors import N_, Message, ValidationError
+from portal.reports.reporting import (
     ReportForm,
     area_label,
     check_place,
@@ -18,9 +18,15 @@ from ..reporting import (
     parse_point,
     submit_report,
 )
-from ..request_context import client_ip, csrf_token, csrf_valid, new_submission_key, tenant
-from ..routing import request_types_at
-from ..templating import render, url
+from portal.reports.routing import request_types_at
+from portal.web.request_context import (
+    client_ip,
+    csrf_token,
+    csrf_valid,
+    new_submission_key,
+    tenant,
+)
+from portal.web.templating import render, url
 
 MAX_FORM_BYTES = 11 * 1024 * 1024  # above the photo limit so the photo check can speak
 

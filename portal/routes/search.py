@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import geo, listing
-from ..request_context import tenant
-from ..templating import render
+from portal.core import geo
+from portal.reports import listing
+from portal.web.request_context import tenant
+from portal.web.templating import render
 
 
 async def search_page(request: Request) -> Response:

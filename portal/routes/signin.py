@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import accounts, links, permissions
-from ..errors import N_, Message, ValidationError
-from ..models import Body, Tenant
-from ..request_context import client_ip, csrf_token, tenant
-from ..templating import render, url
-from .guards import back, current_user, expired_form, read_form
+from portal.core.errors import N_, Message, ValidationError
+from portal.models import Body, Tenant
+from portal.routes.guards import back, current_user, expired_form, read_form
+from portal.staff import accounts, permissions
+from portal.tenancy import links
+from portal.web.request_context import client_ip, csrf_token, tenant
+from portal.web.templating import render, url
 
 
 def _form_page(request: Request, email: str = "", errors: dict | None = None,

@@ -1,7 +1,8 @@
 """The staff area: a home listing one's roles, the body staff's queue with bulk actions, and
 the staff view of an issue with its actions (status, internal note, reassign, duplicate).
 
-Handlers stay thin: check CSRF, ask `portal.permissions`, call `portal.triage`, redirect.
+Handlers stay thin: check CSRF, ask `portal.staff.permissions`, call `portal.staff.triage`,
+redirect.
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import moderation, permissions, staff_queue, status, triage
-from ..errors import N_, Message, NotFound, ValidationError
-from ..models import STATUSES, Body, HiddenPhoto, Issue, Update, UpdateAuthor
-from ..request_context import csrf_token, tenant
-from ..scoping import get_portal_issue, get_public_issue, staff_issues
-from .guards import back, current_user, denied, expired_form, read_form, staff_render, user_id
-from .signin import role_places
+from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.models import STATUSES, Body, HiddenPhoto, Issue, Update, UpdateAuthor
+from portal.reports import status
+from portal.routes.guards import (
+    back,
+    current_user,
+    denied,
+    expired_form,
+    read_form,
+    staff_render,
+    user_id,
+)
+from portal.routes.signin import role_places
+from portal.staff import moderation, permissions, triage
+from portal.staff import queue as staff_queue
+from portal.tenancy.scoping import get_portal_issue, get_public_issue, staff_issues
+from portal.web.request_context import csrf_token, tenant
 
 
 def _actor(request: Request) -> triage.Actor:

@@ -6,12 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import announcement_authoring as authoring
-from .. import permissions
-from ..errors import ValidationError
-from ..markdown_render import render_markdown
-from ..request_context import csrf_token, tenant
-from .guards import back, current_user, denied, expired_form, read_form, staff_render
+from portal.core.errors import ValidationError
+from portal.routes.guards import back, current_user, denied, expired_form, read_form, staff_render
+from portal.staff import announcement_authoring as authoring
+from portal.staff import permissions
+from portal.web.markdown_render import render_markdown
+from portal.web.request_context import csrf_token, tenant
 
 
 def _page(request: Request, draft: authoring.Draft | None = None, errors: dict | None = None,

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import unsubscribe as unsubscribing
-from ..templating import render
+from portal.mail import unsubscribe as unsubscribing
+from portal.web.templating import render
 
 
 def _page(request: Request, done: bool) -> Response:

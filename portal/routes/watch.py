@@ -6,13 +6,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import digests, geo, unsubscribe, watching
-from ..errors import N_, Message, NotFound, ValidationError
-from ..reporting import area_label
-from ..request_context import client_ip, csrf_token, csrf_valid, tenant
-from ..scoping import get_public_issue
-from ..templating import render, url
-from .feeds import absolute, events_feed
+from portal.core import geo
+from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.engagement import digests, watching
+from portal.mail import unsubscribe
+from portal.reports.reporting import area_label
+from portal.routes.feeds import absolute, events_feed
+from portal.tenancy.scoping import get_public_issue
+from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
+from portal.web.templating import render, url
 
 
 def _form_page(request: Request, form: watching.WatchForm, errors: dict[str, Message],

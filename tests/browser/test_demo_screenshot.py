@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from portal import tenant_files
-from portal.demo import seed_demo_issues
+from portal.data.demo import seed_demo_issues
+from portal.tenancy import tenant_files
 from tests.browser.conftest import LiveServer, axe_violations, screenshot
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from portal import i18n
+from portal.core import i18n
 from tests.browser.conftest import axe_violations, screenshot
 from tests.factories import tenant
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
-from portal import announcements
+from portal.staff import announcements
 from tests.browser.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -366,7 +366,7 @@ def test_messages_from_a_wrong_origin_are_ignored_and_early_ones_queued(portal, 
 
 
 def test_staff_preview_runs_the_real_loader_on_the_portal(portal, page, session):
-    from portal import admin_tokens
+    from portal.tenancy import admin_tokens
 
     token = admin_tokens.issue(tenant(session, "northside"))
     session.commit()

@@ -1,0 +1,1 @@
+"""Bringing issues in: importing historical records and seeding the demo."""

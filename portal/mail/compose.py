@@ -1,0 +1,67 @@
+"""Turning an outbox row into an email: headers, links, the unsubscribe footer.
+
+Messages composed without a request (watch notices, digests, a body's copy of a report)
+write their links as `PORTAL_URL + "/issues/12"`; `compose` puts the portal's absolute
+address there when the message is sent, from `PUBLIC_URL` and the row's `tenant_id` (see
+`portal.tenancy.links`). The placeholder lives here because this is the code that expands it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.core.i18n import gettext as _
+from portal.core.i18n import use_locale
+from portal.core.settings import Settings
+from portal.mail import unsubscribe
+from portal.models import OutboxMessage, Tenant, utcnow
+from portal.tenancy.links import portal_base
+
+PORTAL_URL = "{portal_url}"
+
+
+def message_id(key: str, mail_from: str) -> str:
+    """The stable Message-ID for an idempotency key: the same on every resend."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "reportal.invalid"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def _portal_address(session: Session, settings: Settings, tenant_id: int | None) -> str:
+    tenant = session.get(Tenant, tenant_id) if tenant_id is not None else None
+    if tenant is None:
+        # Mail about no portal in particular: any portal serves the unsubscribe page.
+        tenant = session.scalars(select(Tenant).order_by(Tenant.id)).first()
+    return portal_base(settings.public_url, tenant) if tenant else settings.public_url
+
+
+def compose(session: Session, settings: Settings, message: OutboxMessage) -> EmailMessage:
+    """The email for an outbox row, with its headers, links and unsubscribe footer."""
+    base = _portal_address(session, settings, message.tenant_id)
+    scope = unsubscribe.scope_for(message.kind, message.key)
+    token = unsubscribe.make_token(settings.secret_key, message.recipient, scope)
+    unsubscribe_url = f"{base}/unsubscribe/{token}"
+    with use_locale(message.locale or "en"):
+        footer = "\n".join([
+            "", "-- ",
+            _("You get this email from Reportal because of a report, a watch or a sign-in "
+              "you asked for."),
+            _("Unsubscribe with one click: %(url)s", url=unsubscribe_url),
+        ])
+    mail = EmailMessage()
+    mail["From"] = settings.mail_from
+    mail["To"] = message.recipient
+    mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(utcnow())
+    mail["Message-ID"] = message_id(message.key, settings.mail_from)
+    mail["X-Reportal-Key"] = message.key
+    mail["Auto-Submitted"] = "auto-generated"
+    mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mail.set_content(message.body_text.replace(PORTAL_URL, base) + "\n" + footer + "\n")
+    mail["Content-Language"] = (message.locale or "en").replace("_", "-")  # after set_content
+    return mail

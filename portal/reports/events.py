@@ -1,0 +1,22 @@
+"""What the reports package announces. Who reacts is decided in `portal.reactions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.models import Issue
+
+
+@dataclass(frozen=True)
+class IssueReported:
+    """A new issue was written (with its first history row and its portal membership)."""
+
+    issue: Issue
+
+
+@dataclass(frozen=True)
+class VoteCast:
+    """A visitor's "I want this fixed too" was counted (the first time only)."""
+
+    issue: Issue
+    voter_key: str

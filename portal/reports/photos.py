@@ -1,0 +1,108 @@
+"""Photo intake: check, decode safely, strip metadata, resize, store by content hash.
+
+Only JPEG, PNG and WebP are accepted. Decoding runs under a pixel limit so a small file that
+expands to gigapixels (a decompression bomb) is refused. Re-encoding from pixels drops every
+EXIF field, GPS included. Files are named by the hash of what we store, so the same photo
+twice is stored once and a retried upload writes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from portal.core.errors import N_, DomainError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo decodes; anything larger is refused
+DISPLAY_SIZE = 1600
+THUMB_SIZE = 320
+
+
+class PhotoError(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    digest: str
+    display: bytes
+    thumb: bytes
+
+
+def prepare(data: bytes, max_bytes: int) -> PreparedPhoto:
+    """Validate and re-encode an upload; raise PhotoError with a message for the resident."""
+    if len(data) > max_bytes:
+        raise PhotoError(
+            N_("The photo is too large: the limit is %(mb)s MB."), mb=max_bytes // (1024 * 1024)
+        )
+    if not data:
+        raise PhotoError(N_("The photo file is empty."))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = probe.format
+                if fmt not in ACCEPTED_FORMATS:
+                    raise PhotoError(N_("Photos must be JPEG, PNG or WebP images."))
+                if probe.width * probe.height > MAX_PIXELS:
+                    raise PhotoError(N_("The photo has too many pixels to process."))
+                probe.verify()
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                rgb = _flatten(img)
+    except PhotoError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoError(N_("The photo has too many pixels to process.")) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise PhotoError(
+            N_("This file is not a photo we can read. Use a JPEG, PNG or WebP image.")
+        ) from None
+    display = _encode(rgb, DISPLAY_SIZE)
+    thumb = _encode(rgb, THUMB_SIZE)
+    return PreparedPhoto(hashlib.sha256(display).hexdigest()[:40], display, thumb)
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """Pixels only, on white where transparent: a fresh image carries no metadata."""
+    if img.mode in ("RGBA", "LA", "P"):
+        img = img.convert("RGBA")
+        background = Image.new("RGB", img.size, "white")
+        background.paste(img, mask=img.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def _encode(img: Image.Image, longest: int) -> bytes:
+    copy = img.copy()
+    copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    copy.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def path_for(media_dir: Path, digest: str, variant: str = "display") -> Path:
+    suffix = "" if variant == "display" else f"-{variant}"
+    return media_dir / digest[:2] / f"{digest}{suffix}.jpg"
+
+
+def save(prepared: PreparedPhoto, media_dir: Path) -> str:
+    """Write both sizes atomically (temp file, then rename); return the digest."""
+    for variant, payload in (("display", prepared.display), ("thumb", prepared.thumb)):
+        target = path_for(media_dir, prepared.digest, variant)
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(payload)
+        os.replace(tmp, target)
+    return prepared.digest

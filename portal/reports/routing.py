@@ -1,0 +1,48 @@
+"""Which request types are offered at a place, and which body an issue goes to.
+
+Layers of government are bodies with nested or overlapping areas. Where several bodies
+containing the point offer the same request type, the most local (smallest area) wins.
+Routing needs no external service: point-in-polygon on our own stored areas.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from portal.core.errors import N_, Message, ValidationError
+from portal.models import RequestType, Tenant
+from portal.tenancy.membership import bodies_containing
+
+
+def _offered_by_tenant(tenant: Tenant, rt: RequestType) -> bool:
+    keys = tenant.request_type_keys
+    return keys is None or rt.key in keys or rt.code in keys
+
+
+def request_types_at(session: Session, tenant: Tenant, lat: float, lon: float) -> list[RequestType]:
+    """Request types a resident may choose at this point, one per code, most local body first."""
+    chosen: dict[str, RequestType] = {}
+    for body in sorted(bodies_containing(session, lat, lon), key=lambda b: (b.area_size, b.id)):
+        for rt in body.request_types:
+            if rt.active and rt.code not in chosen and _offered_by_tenant(tenant, rt):
+                chosen[rt.code] = rt
+    return list(chosen.values())
+
+
+def route(session: Session, tenant: Tenant, lat: float, lon: float, key: str) -> RequestType:
+    """Resolve the chosen request type key to the request type of the responsible body.
+
+    A key naming another body's type with the same code (the pin moved after the list was
+    drawn) is routed to the most local body offering that code here.
+    """
+    offered = request_types_at(session, tenant, lat, lon)
+    for rt in offered:
+        if rt.key == key:
+            return rt
+    code = key.rsplit("/", 1)[-1]
+    for rt in offered:
+        if rt.code == code:
+            return rt
+    raise ValidationError(
+        {"request_type": Message(N_("Choose one of the request types offered at this place."))}
+    )

@@ -1,0 +1,131 @@
+"""Status changes and public updates; every change is an `Update` row in the history.
+
+`open` -> `acknowledged` -> `closed` (fixed) -> `archived`; staff may reopen. Residents may
+comment and post that something is fixed ("It's fixed"), which shows as theirs until staff
+confirm by closing the issue.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.core.errors import N_, DomainError, Message, ValidationError
+from portal.models import STATUSES, Issue, Update, utcnow
+from portal.reports import photos
+
+MAX_COMMENT = 2000
+MAX_AUTHOR = 100
+
+ALLOWED = {
+    "open": {"acknowledged", "closed"},
+    "acknowledged": {"open", "closed"},
+    "closed": {"open", "archived"},
+    "archived": {"open"},
+}
+
+
+class TransitionError(DomainError):
+    pass
+
+
+def _existing(session: Session, key: str) -> Update | None:
+    if not key:
+        return None
+    return session.scalars(select(Update).where(Update.submission_key == key)).first()
+
+
+def _photo(data: bytes | None, media_dir: Path, max_bytes: int) -> photos.PreparedPhoto | None:
+    if not data:
+        return None
+    try:
+        return photos.prepare(data, max_bytes)
+    except photos.PhotoError as exc:
+        raise ValidationError({"photo": exc.message}) from None
+
+
+def _check_text(text: str, author: str, required: bool) -> None:
+    errors: dict[str, Message] = {}
+    if required and not text.strip():
+        errors["text"] = Message(N_("Write a comment first."))
+    if len(text) > MAX_COMMENT:
+        errors["text"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_COMMENT})
+    if len(author) > MAX_AUTHOR:
+        errors["author"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_AUTHOR})
+    if errors:
+        raise ValidationError(errors)
+
+
+def add_comment(session: Session, issue: Issue, text: str, author: str = "",
+                submission_key: str = "") -> Update:
+    """A public comment by anyone; `author` empty means anonymous."""
+    if (found := _existing(session, submission_key)) is not None:
+        return found
+    _check_text(text, author, required=True)
+    update = Update(issue_id=issue.id, kind="comment", author_name=author.strip(),
+                    text=text.strip(), submission_key=submission_key or None)
+    session.add(update)
+    issue.updated_at = utcnow()
+    session.flush()
+    return update
+
+
+def report_fixed(session: Session, issue: Issue, text: str, author: str, photo: bytes | None,
+                 media_dir: Path, max_bytes: int, submission_key: str = "") -> Update:
+    """Anyone may say it is fixed; the status stays until staff confirm."""
+    if (found := _existing(session, submission_key)) is not None:
+        return found
+    _check_text(text, author, required=False)
+    prepared = _photo(photo, media_dir, max_bytes)
+    digest = photos.save(prepared, media_dir) if prepared else None
+    update = Update(issue_id=issue.id, kind="fixed", author_name=author.strip(),
+                    text=text.strip(), photo=digest, submission_key=submission_key or None)
+    session.add(update)
+    issue.updated_at = utcnow()
+    session.flush()
+    return update
+
+
+def change_status(session: Session, issue: Issue, new_status: str, *, author: str,
+                  text: str = "", photo_digest: str | None = None, internal: bool = False,
+                  author_role: str = "staff") -> Update:
+    """Move an issue to `new_status`, recording who, when, what and why."""
+    if new_status not in STATUSES:
+        raise TransitionError(N_("Unknown status."))
+    if new_status not in ALLOWED[issue.status]:
+        raise TransitionError(
+            N_("An issue that is %(old)s cannot become %(new)s."),
+            old=issue.status, new=new_status,
+        )
+    update = Update(issue_id=issue.id, kind="status", old_status=issue.status,
+                    new_status=new_status, author_name=author, author_role=author_role,
+                    text=text.strip(), photo=photo_digest, internal=internal)
+    issue.status = new_status
+    issue.updated_at = utcnow()
+    session.add(update)
+    session.flush()
+    return update
+
+
+STAFF_KINDS = ("note", "reassigned", "duplicate")
+
+
+def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, text: str = "",
+                     internal: bool = False) -> Update:
+    """A staff entry that is not a status change: an internal `note`, a `reassigned` or a
+    `duplicate` marker. Notes are always internal; the others are public history."""
+    if kind not in STAFF_KINDS:
+        raise TransitionError(N_("Unknown kind of update."))
+    _check_text(text, author, required=kind == "note")
+    update = Update(issue_id=issue.id, kind=kind, author_name=author, author_role="staff",
+                    text=text.strip(), internal=internal or kind == "note")
+    session.add(update)
+    issue.updated_at = utcnow()
+    session.flush()
+    return update
+
+
+def public_history(issue: Issue) -> list[Update]:
+    return [u for u in issue.updates if not u.internal and not u.hidden]

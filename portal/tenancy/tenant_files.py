@@ -1,0 +1,238 @@
+"""Tenants and bodies as files: `portal tenants load` upserts them, `dump` writes one back.
+
+Layout (see tenants/README.md):
+
+    tenants/bodies/<slug>/body.json      name, contact, language, request types
+    tenants/bodies/<slug>/area.geojson
+    tenants/portals/<slug>/portal.json   kind, names, hosts, languages, theme, tokens, ...
+    tenants/portals/<slug>/area.geojson
+    tenants/portals/<slug>/logo.svg      optional
+
+Everything is validated before anything is written; loading is idempotent. The database is
+the source of truth at run time; these files are how tenants are versioned and shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.core import geo
+from portal.core.errors import N_, ConfigError
+from portal.core.i18n import SUPPORTED
+from portal.models import Body, RequestType, Tenant, TenantHost
+from portal.tenancy import membership, themes
+
+KINDS = ("politician", "university", "newspaper", "city", "county", "other")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(N_("missing file"), where=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(N_("not valid JSON (%(problem)s at line %(line)s)"), where=str(path),
+                          problem=exc.msg, line=exc.lineno) from None
+
+
+def _texts(value: object, where: str, required: bool = True) -> dict[str, str]:
+    if isinstance(value, str):
+        value = {"en": value}
+    if not isinstance(value, dict) or (required and not value):
+        raise ConfigError(N_("expected texts per language, like {\"en\": \"…\"}"), where=where)
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def normalise_origin(origin: str) -> str:
+    """'https://Example.org/news/' -> 'https://example.org'; keeps a non-default port."""
+    raw = origin.strip()
+    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = -1
+    # The origin goes into a CSP header: only a plain host name (or IPv4) and port may pass.
+    if parts.scheme not in ("http", "https") or not HOST.match(host) or port == -1:
+        raise ConfigError(N_("embedding origin %(origin)r is not an http(s) origin"),
+                          origin=origin)
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def _area(folder: Path) -> str:
+    try:
+        return geo.normalise_area(_read_json(folder / "area.geojson"))
+    except ConfigError as exc:
+        raise exc.at(folder / "area.geojson") from None
+
+
+def _set_area(row: Body | Tenant, area_text: str) -> None:
+    row.area_geojson = area_text
+    row.min_lon, row.min_lat, row.max_lon, row.max_lat = geo.bbox(area_text)
+
+
+def load_body(session: Session, folder: Path) -> Body:
+    data = _read_json(folder / "body.json")
+    slug = data.get("slug", folder.name)
+    if not SLUG.match(slug):
+        raise ConfigError(N_("slug %(slug)r must be lower-case letters, digits, dashes"),
+                          where=str(folder), slug=slug)
+    area_text = _area(folder)
+    types = data.get("request_types") or []
+    if not types:
+        raise ConfigError(N_("a body needs at least one request type"), where=str(folder))
+    body = session.scalars(select(Body).where(Body.slug == slug)).first() or Body(slug=slug)
+    body.name = _texts(data.get("name"), f"{folder} name")
+    body.contact_email = str(data.get("contact_email", ""))
+    body.language = data.get("language", "en")
+    _set_area(body, area_text)
+    body.area_size = geo.size(area_text)
+    session.add(body)
+    session.flush()
+    existing = {rt.code: rt for rt in body.request_types}
+    seen = set()
+    for item in types:
+        code = item.get("code", "")
+        if not SLUG.match(code):
+            raise ConfigError(N_("request type code %(code)r is not a valid code"),
+                              where=str(folder), code=code)
+        rt = existing.get(code) or RequestType(body_id=body.id, code=code)
+        rt.name = _texts(item.get("name"), f"{folder} request type {code} name")
+        rt.help = _texts(item.get("help", {}), f"{folder} {code} help", required=False)
+        rt.questions = list(item.get("questions", []))
+        rt.active = True
+        if rt not in body.request_types:
+            body.request_types.append(rt)
+        seen.add(code)
+    for code, rt in existing.items():
+        if code not in seen:
+            rt.active = False  # issues keep their type; it is just no longer offered
+    return body
+
+
+def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
+    data = _read_json(folder / "portal.json")
+    slug = data.get("slug", folder.name)
+    if not SLUG.match(slug):
+        raise ConfigError(N_("slug %(slug)r must be lower-case letters, digits, dashes"),
+                          where=str(folder), slug=slug)
+    kind = data.get("kind", "other")
+    if kind not in KINDS:
+        raise ConfigError(N_("kind %(kind)r is not one of %(kinds)s"), where=str(folder),
+                          kind=kind, kinds=", ".join(KINDS))
+    languages = list(data.get("languages") or ["en"])
+    unknown = [lang for lang in languages if lang not in SUPPORTED]
+    if unknown:
+        raise ConfigError(N_("languages not shipped: %(languages)s"), where=str(folder),
+                          languages=", ".join(unknown))
+    default = data.get("default_language", languages[0])
+    if default not in languages:
+        raise ConfigError(N_("default_language %(language)r is not in languages"),
+                          where=str(folder), language=default)
+    theme = data.get("theme", "civic")
+    tokens = {str(k): str(v) for k, v in (data.get("tokens") or {}).items()}
+    try:
+        themes.resolved_tokens(themes_dir, theme, tokens)
+    except ConfigError as exc:
+        raise exc.at(folder) from None
+    hosts = [h.strip().lower() for h in data.get("hosts", [])]
+    for host in hosts:
+        if not HOST.match(host):
+            raise ConfigError(N_("host %(host)r is not a host name"), where=str(folder),
+                              host=host)
+    area_text = _area(folder)
+    logo_path = (folder / data.get("logo", "logo.svg")).resolve()
+    if not logo_path.is_relative_to(folder.resolve()):
+        raise ConfigError(N_("the logo must be a file in the portal's folder"), where=str(folder))
+
+    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
+    area_changed = tenant is None or tenant.area_geojson != area_text
+    tenant = tenant or Tenant(slug=slug)
+    tenant.kind = kind
+    tenant.name = _texts(data.get("name"), f"{folder} name")
+    tenant.area_name = _texts(data.get("area_name", {}), f"{folder} area_name", required=False)
+    tenant.languages = languages
+    tenant.default_language = default
+    tenant.theme = theme
+    tenant.tokens = tokens
+    tenant.logo_svg = logo_path.read_text(encoding="utf-8") if logo_path.is_file() else ""
+    tenant.tile_url = data.get("tile_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    tenant.tile_attribution = data.get("tile_attribution", "© OpenStreetMap contributors")
+    tenant.allow_anonymous = bool(data.get("allow_anonymous", True))
+    tenant.embed_origins = sorted({normalise_origin(o) for o in data.get("embed_origins", [])})
+    tenant.request_type_keys = data.get("request_types")
+    _set_area(tenant, area_text)
+    session.add(tenant)
+    session.flush()
+    _set_hosts(session, tenant, hosts)
+    if area_changed:
+        membership.refresh_portal(session, tenant)
+    return tenant
+
+
+def _set_hosts(session: Session, tenant: Tenant, hosts: list[str]) -> None:
+    for host in hosts:
+        owner = session.get(TenantHost, host)
+        if owner is not None and owner.tenant_id != tenant.id:
+            raise ConfigError(N_("host %(host)s already belongs to another portal"), host=host)
+    for row in list(tenant.hosts):
+        if row.host not in hosts:
+            session.delete(row)
+    session.flush()
+    known = {row.host for row in tenant.hosts}
+    for index, host in enumerate(hosts):
+        if host not in known:
+            session.add(TenantHost(host=host, tenant_id=tenant.id, is_primary=index == 0))
+    session.flush()
+    session.refresh(tenant, ["hosts"])
+
+
+def load_all(
+    session: Session, tenants_dir: Path, themes_dir: Path
+) -> tuple[list[Body], list[Tenant]]:
+    """Load every body, then every portal (portals offer bodies' request types)."""
+    bodies = [
+        load_body(session, d) for d in sorted((tenants_dir / "bodies").glob("*")) if d.is_dir()
+    ]
+    portals = [
+        load_portal(session, d, themes_dir)
+        for d in sorted((tenants_dir / "portals").glob("*"))
+        if d.is_dir()
+    ]
+    return bodies, portals
+
+
+def dump_portal(tenant: Tenant, folder: Path) -> None:
+    """Write a portal back out in the same layout `load_portal` reads."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "slug": tenant.slug,
+        "kind": tenant.kind,
+        "name": tenant.name,
+        "area_name": tenant.area_name,
+        "hosts": [h.host for h in sorted(tenant.hosts, key=lambda h: not h.is_primary)],
+        "languages": tenant.languages,
+        "default_language": tenant.default_language,
+        "theme": tenant.theme,
+        "tokens": tenant.tokens,
+        "tile_url": tenant.tile_url,
+        "tile_attribution": tenant.tile_attribution,
+        "allow_anonymous": tenant.allow_anonymous,
+        "embed_origins": tenant.embed_origins,
+        "request_types": tenant.request_type_keys,
+    }
+    (folder / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                                        encoding="utf-8")
+    area = {"type": "Feature", "properties": {}, "geometry": json.loads(tenant.area_geojson)}
+    (folder / "area.geojson").write_text(json.dumps(area) + "\n", encoding="utf-8")
+    if tenant.logo_svg:
+        (folder / "logo.svg").write_text(tenant.logo_svg, encoding="utf-8")

@@ -1,0 +1,63 @@
+"""What route handlers need from a request: its portal, a DB session, its visitor.
+
+Kept tiny so handlers stay thin: they read input, call a domain function, render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from starlette.requests import Request
+
+from portal.models import Tenant
+from portal.web.csrf import FIELD
+
+
+def tenant(request: Request) -> Tenant:
+    return request.state.tenant
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def visitor_key(request: Request) -> str:
+    """A stable, private key for 'one vote per person'.
+
+    Signed-in people (later) vote by account; others by a random id kept in their signed
+    session cookie; where no cookie comes back (blocked), by a hash of address and browser,
+    so clearing nothing still cannot vote twice.
+    """
+    session = request.scope.get("session")
+    if session is not None:
+        if user := session.get("uid"):
+            return f"u:{user}"
+        if vid := session.get("vid"):
+            return f"v:{vid}"
+    raw = f"{client_ip(request)}|{request.headers.get('user-agent', '')}"
+    return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def ensure_visitor(request: Request) -> None:
+    """Give this browser a random visitor id (sets the session cookie on this response)."""
+    session = request.scope.get("session")
+    if session is not None and "vid" not in session and "uid" not in session:
+        session["vid"] = secrets.token_hex(12)
+
+
+def user_key(request: Request) -> str:
+    session = request.scope.get("session")
+    return str(session.get("uid", "")) if session is not None else ""
+
+
+def csrf_token(request: Request) -> str:
+    return request.app.state.csrf.token(tenant(request).slug, user_key(request))
+
+
+def csrf_valid(request: Request, form) -> bool:  # noqa: ANN001 - starlette FormData
+    return request.app.state.csrf.valid(form.get(FIELD), tenant(request).slug, user_key(request))
+
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(16)

@@ -1,0 +1,135 @@
+"""Jinja2 set-up and the one `render` every page and widget goes through.
+
+Templates inherit: `base.html` -> a theme's override (`themes/<name>/templates/`) -> the
+page. The environment has Jinja's i18n extension wired to our gettext, Babel formatters as
+filters, and `asset()` for hashed static URLs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from portal.core import i18n
+from portal.core.localized import localized
+from portal.tenancy.themes import template_dirs
+from portal.web import formatting
+from portal.web.csp import page_csp
+
+PORTAL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+WIDGET_TEMPLATES = Path(__file__).resolve().parents[2] / "widgets" / "templates"
+
+
+class Templates:
+    """One Jinja environment per theme, built on first use."""
+
+    def __init__(self, themes_dir: Path, manifest: dict[str, str]) -> None:
+        self.themes_dir = themes_dir
+        self.manifest = manifest
+        self._envs: dict[str, Environment] = {}
+
+    def env(self, theme: str) -> Environment:
+        if theme not in self._envs:
+            dirs = [*template_dirs(self.themes_dir, theme), PORTAL_TEMPLATES, WIDGET_TEMPLATES]
+            env = Environment(
+                # "portal/base.html" always names the original, so a theme's override of
+                # base.html can extend it instead of copying it.
+                loader=ChoiceLoader([*(FileSystemLoader(str(d)) for d in dirs), PrefixLoader(
+                    {"portal": FileSystemLoader(str(PORTAL_TEMPLATES))})]),
+                autoescape=select_autoescape(["html", "xml"]),
+                extensions=["jinja2.ext.i18n"],
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.install_gettext_callables(  # type: ignore[attr-defined]
+                lambda s: i18n.translations_for(i18n.current_locale()).gettext(s),
+                lambda s, p, n: i18n.translations_for(i18n.current_locale()).ngettext(s, p, n),
+                newstyle=True,
+            )
+            env.filters.update(
+                date=formatting.date, datetime=formatting.datetime_, ago=formatting.ago,
+                number=formatting.number, localized=self._localized,
+                pager_query=pager_query,
+            )
+            env.globals.update(asset=self.asset, translate=i18n.translate, now=_now,
+                               language_name=i18n.language_name)
+            self._envs[theme] = env
+        return self._envs[theme]
+
+    @staticmethod
+    def _localized(texts: dict | None, tenant=None) -> str:  # noqa: ANN001
+        default = tenant.default_language if tenant is not None else "en"
+        return localized(texts, i18n.current_locale(), default)
+
+    def asset(self, name: str) -> str:
+        return "/static/" + self.manifest.get(name, name)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def tile_origin(tile_url: str) -> str:
+    parts = urlsplit(tile_url.replace("{s}", "a"))
+    if not parts.scheme or not parts.netloc:
+        return ""
+    host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+    return f"{parts.scheme}://{host}"
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict | None = None,
+    status_code: int = 200,
+    frame_ancestors: str = "'self'",
+) -> HTMLResponse:
+    """Render a page for the request's tenant and locale, with its CSP."""
+    tenant = request.state.tenant
+    templates: Templates = request.app.state.templates
+    locale = request.state.locale
+    base_ctx = {
+        "request": request,
+        "tenant": tenant,
+        "locale": locale,
+        "html_lang": i18n.html_lang(locale),
+        "dir": i18n.text_direction(locale),
+        "url": lambda name, **params: url(request, name, **params),
+        "lang_url": lambda code: lang_url(request, code),
+    }
+    html = templates.env(tenant.theme if tenant else "civic").get_template(template).render(
+        {**base_ctx, **(context or {})}
+    )
+    csp = page_csp(tile_origin(tenant.tile_url) if tenant else "", frame_ancestors)
+    headers = {"content-security-policy": csp, "content-language": i18n.html_lang(locale)}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def url(request: Request, name: str, **params: object) -> str:
+    """Path (with the `/t/{slug}` prefix in local development) for a named route."""
+    query = params.pop("_query", None)
+    path = request.scope.get("root_path", "") + str(
+        request.app.url_path_for(name, **{k: str(v) for k, v in params.items()})
+    )
+    if query:
+        path += "?" + urlencode(query, doseq=True)
+    return path
+
+
+def pager_query(params, page: int) -> str:  # noqa: ANN001 - a QueryParams
+    """The current query string with another page number."""
+    items = [(k, v) for k, v in params.multi_items() if k != "page"]
+    items.append(("page", str(page)))
+    return urlencode(items)
+
+
+def lang_url(request: Request, code: str) -> str:
+    """The current page in another language (the switcher keeps the page and its filters)."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    items.append(("lang", code))
+    return request.url.path + "?" + urlencode(items)

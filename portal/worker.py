@@ -1,0 +1,82 @@
+"""The mail worker: each day's digests, then everything due in the outbox, in a loop.
+
+`portal worker` runs `run_forever`; `make run` starts `BackgroundSender` inside the web
+process. It lives apart from `portal.mail.outbox` because it drives both the outbox and the
+digests (which write to the outbox): the outbox knows nothing of what fills it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+
+from portal.core.db import Database
+from portal.core.settings import Settings
+from portal.engagement import digests
+from portal.mail.outbox import RunReport, drain
+from portal.models import utcnow
+
+log = logging.getLogger("reportal.worker")
+
+
+def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> RunReport:
+    """One worker step: yesterday's digests (once per day), then everything due."""
+    if digest_state is not None:
+        day = (utcnow() - timedelta(days=1)).date()
+        if digest_state.get("day") != day:
+            with db.session() as session:
+                digests.compose_digests(session, day)
+            digest_state["day"] = day
+    return drain(db, settings)
+
+
+def run_forever(db: Database, settings: Settings, interval: float = 5.0,
+                stop: threading.Event | None = None) -> None:
+    """The worker loop: never dies of one bad run; stops when `stop` is set."""
+    stop = stop or threading.Event()
+    state: dict[str, date] = {}
+    while not stop.is_set():
+        try:
+            run_once(db, settings, state)
+        except Exception:  # noqa: BLE001 - log and try again next time
+            log.exception("outbox run failed")
+        stop.wait(interval)
+
+
+class BackgroundSender:
+    """The worker loop in a thread of the web process, for `make run` (BACKGROUND_SENDER=1)."""
+
+    def __init__(self, db: Database, settings: Settings, interval: float = 5.0) -> None:
+        self.db, self.settings, self.interval = db, settings, interval
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(
+            target=run_forever, args=(self.db, self.settings, self.interval, self.stop_event),
+            name="reportal-outbox", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+def lifespan(db: Database, settings: Settings):  # noqa: ANN201 - a Starlette lifespan
+    """The app's lifespan: runs a `BackgroundSender` while serving, if settings ask for it."""
+
+    @asynccontextmanager
+    async def _lifespan(app):  # noqa: ANN001,ANN202
+        sender = BackgroundSender(db, settings) if settings.background_sender else None
+        if sender is not None:
+            sender.start()
+        try:
+            yield
+        finally:
+            if sender is not None:
+                sender.stop()
+
+    return _lifespan
