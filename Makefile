@@ -30,13 +30,15 @@ run: install
 	$(BIN)/portal demo
 	BACKGROUND_SENDER=1 $(BIN)/portal serve --host 127.0.0.1 --port 8000
 
-# Chromium drives the browser tests; PostgreSQL runs the suite a second time.
+# Chromium drives the browser tests (with Noto fonts, so Chinese, Korean and Arabic render in
+# screenshots); PostgreSQL runs the suite a second time.
+SYSTEM_PACKAGES := chromium postgresql fonts-noto-cjk fonts-noto-core
 system-deps:
-	@if command -v chromium >/dev/null && [ -n "$(PG_BIN)" ] && [ -x "$(PG_BIN)/initdb" ]; then :; \
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 && [ -n "$(PG_BIN)" ] && [ -x "$(PG_BIN)/initdb" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  (apt-get install -y -qq chromium postgresql >/dev/null 2>&1 || \
-	   (apt-get update -qq && apt-get install -y -qq chromium postgresql >/dev/null)); \
-	else echo "Please install Debian packages first: sudo apt-get install -y chromium postgresql"; exit 1; fi
+	  (apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null)); \
+	else echo "Please install Debian packages first: sudo apt-get install -y $(SYSTEM_PACKAGES)"; exit 1; fi
 
 test: install system-deps node_modules/axe-core/axe.min.js
 	$(BIN)/ruff check portal widgets tests bench
