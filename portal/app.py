@@ -1,8 +1,8 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
 Middleware, outermost first: security headers -> compression of data responses -> tenant
-from host -> locale -> signed session. Static files are WhiteNoise (WSGI) mounted through
-a2wsgi at /static.
+from host -> locale -> request body limit -> signed session. Static files are WhiteNoise
+(WSGI) mounted through a2wsgi at /static.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from portal.core.errors import DomainError, NotFound
 from portal.core.i18n import translate
 from portal.core.settings import Settings
 from portal.middleware.auth import AuthMiddleware
+from portal.middleware.body_limit import BodyLimitMiddleware
 from portal.middleware.compression import CompressionMiddleware
 from portal.middleware.locale import LocaleMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
@@ -46,6 +47,7 @@ from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
 from portal.web import static_build
 from portal.web.csrf import CsrfSigner
+from portal.web.forms import FormRefused
 from portal.web.ratelimit import DEFAULT_LIMITS, RateLimiter
 from portal.web.templating import Templates, render
 from widgets import routes as widget_routes
@@ -78,8 +80,9 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     tenant = getattr(request.state, "tenant", None)
     if tenant is None or not hasattr(request.state, "locale"):
         return PlainTextResponse("Not Found" if status == 404 else "Error", status_code=status)
-    message = translate(exc.message) if isinstance(exc, DomainError) else None
-    return render(request, "error.html", {"status": status, "message": message}, status)
+    message = translate(exc.message) if isinstance(exc, DomainError | FormRefused) else None
+    return render(request, "error.html", {"status": status, "message": message}, status,
+                  request.scope.get("frame_ancestors", "'self'"))
 
 
 async def healthz(request: Request) -> Response:
@@ -107,6 +110,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(CompressionMiddleware),
         Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),
         Middleware(LocaleMiddleware),
+        Middleware(BodyLimitMiddleware, routes=routes, photo_bytes=settings.max_photo_bytes,
+                   frame_ancestors=widget_routes.frame_ancestors),
         Middleware(SessionMiddleware, secret_key=settings.secret_key,
                    session_cookie="reportal_session", same_site="lax",
                    https_only=settings.https_only_cookies, max_age=180 * 24 * 3600),
@@ -115,7 +120,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={404: _error_page, 405: _error_page, NotFound: _error_page},
+        exception_handlers={404: _error_page, 405: _error_page, NotFound: _error_page,
+                            FormRefused: _error_page},
         lifespan=worker.lifespan(db, settings),
     )
     app.state.settings = settings

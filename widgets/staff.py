@@ -19,6 +19,7 @@ from portal.core.localized import localized
 from portal.models import STATUSES
 from portal.staff import permissions
 from portal.tenancy import admin_tokens
+from portal.web.forms import read_form
 from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
 from portal.web.templating import render, url
 
@@ -67,7 +68,7 @@ async def generator_page(request: Request) -> Response:
 
 
 async def unlock(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5)
+    form = await read_form(request)
     if not csrf_valid(request, form):
         return _unlock_page(request, {"form": Message(
             N_("This form has expired. Please try again."))}, 400)

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from portal.core.errors import N_, Message
 from portal.models import User
 from portal.staff import permissions
+from portal.web import forms
 from portal.web.request_context import csrf_valid, tenant
 from portal.web.templating import render, url
 
@@ -43,10 +44,9 @@ def expired_form(request: Request) -> Response:
     }, 403)
 
 
-async def read_form(request: Request, max_files: int = 0):  # noqa: ANN201 - FormData | None
+async def read_form(request: Request):  # noqa: ANN201 - FormData | None
     """The posted form, or None when its CSRF token is missing or not valid for this user."""
-    form = await request.form(max_files=max_files, max_fields=300,
-                              max_part_size=request.app.state.settings.max_photo_bytes + 1024)
+    form = await forms.read_form(request)
     return form if csrf_valid(request, form) else None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import selectinload
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,6 +13,7 @@ from portal.models import Issue, RequestType
 from portal.reports import status, voting
 from portal.staff import triage
 from portal.tenancy.scoping import get_public_issue, public_issues
+from portal.web.forms import read_form, read_photo
 from portal.web.request_context import (
     client_ip,
     csrf_token,
@@ -62,8 +62,7 @@ def _back(request: Request, issue_id: int, done: str) -> Response:
 
 
 async def _checked_form(request: Request, action: str):  # noqa: ANN202
-    form = await request.form(max_files=1, max_fields=20,
-                              max_part_size=request.app.state.settings.max_photo_bytes + 1024)
+    form = await read_form(request)
     if not csrf_valid(request, form):
         return form, {"form": Message(N_("This form has expired. Please try again."))}
     if not request.app.state.limiter.allow(tenant(request).slug, action, client_ip(request)):
@@ -106,8 +105,7 @@ async def fixed(request: Request) -> Response:
     values = {"fixed_text": str(form.get("text", "")), "fixed_author": str(form.get("author", ""))}
     if errors:
         return _page(request, issue_id, errors, values, 400)
-    photo = form.get("photo")
-    data = await photo.read() if isinstance(photo, UploadFile) and photo.filename else None
+    data = await read_photo(request, form)
     settings = request.app.state.settings
     try:
         with request.app.state.db.session() as session:

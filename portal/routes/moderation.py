@@ -25,6 +25,7 @@ from portal.routes.guards import (
 from portal.routes.staff import issue_page_response
 from portal.staff import moderation, permissions
 from portal.tenancy.scoping import get_portal_issue, get_public_issue
+from portal.web import forms
 from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant, visitor_key
 from portal.web.templating import url
 
@@ -187,7 +188,7 @@ async def dismiss_flags(request: Request) -> Response:
 async def flag_issue(request: Request) -> Response:
     """The public button: anyone may flag an issue they can see, once."""
     issue_id = request.path_params["issue_id"]
-    form = await request.form(max_files=0, max_fields=20)
+    form = await forms.read_form(request)
     issue_url = url(request, "issue", issue_id=issue_id)
     if not csrf_valid(request, form):
         return RedirectResponse(issue_url + "?done=flag-expired#flag", status_code=303)

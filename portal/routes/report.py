@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -19,6 +18,7 @@ from portal.reports.reporting import (
     submit_report,
 )
 from portal.reports.routing import request_types_at
+from portal.web.forms import read_form, read_photo
 from portal.web.request_context import (
     client_ip,
     csrf_token,
@@ -28,16 +28,10 @@ from portal.web.request_context import (
 )
 from portal.web.templating import render, url
 
-MAX_FORM_BYTES = 11 * 1024 * 1024  # above the photo limit so the photo check can speak
-
 
 async def read_report_form(request: Request, locale: str) -> tuple[ReportForm, object]:
-    form = await request.form(max_files=1, max_fields=50,
-                              max_part_size=request.app.state.settings.max_photo_bytes + 1024)
-    photo = form.get("photo")
-    data = None
-    if isinstance(photo, UploadFile) and photo.filename:
-        data = await photo.read(request.app.state.settings.max_photo_bytes + 1)
+    form = await read_form(request)
+    data = await read_photo(request, form)
     report = ReportForm(
         lat=str(form.get("lat", "")), lon=str(form.get("lon", "")),
         request_type=str(form.get("request_type", "")),

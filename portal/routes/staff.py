@@ -8,7 +8,6 @@ redirect.
 from __future__ import annotations
 
 from sqlalchemy import select
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from portal.routes.signin import role_places
 from portal.staff import moderation, permissions, triage
 from portal.staff import queue as staff_queue
 from portal.tenancy.scoping import get_portal_issue, get_public_issue, staff_issues
+from portal.web.forms import read_photo
 from portal.web.request_context import csrf_token, tenant
 
 
@@ -169,10 +169,10 @@ async def issue_page(request: Request) -> Response:
     return issue_page_response(request, request.path_params["issue_id"])
 
 
-async def _managed(request: Request, max_files: int = 0):  # noqa: ANN202
+async def _managed(request: Request):  # noqa: ANN202
     """(form, None) when the form is valid and the user works this issue's body; else
     (None, refusal response)."""
-    form = await read_form(request, max_files)
+    form = await read_form(request)
     if form is None:
         return None, expired_form(request)
     user = current_user(request)
@@ -189,15 +189,13 @@ async def _managed(request: Request, max_files: int = 0):  # noqa: ANN202
 
 
 async def change_status(request: Request) -> Response:
-    form, refusal = await _managed(request, max_files=1)
+    form, refusal = await _managed(request)
     if refusal:
         return refusal
     issue_id = request.path_params["issue_id"]
     new_status = str(form.get("status", ""))
     text = str(form.get("text", ""))
-    photo = form.get("photo")
-    data = (await photo.read(request.app.state.settings.max_photo_bytes + 1)
-            if isinstance(photo, UploadFile) and photo.filename else None)
+    data = await read_photo(request, form)
     settings = request.app.state.settings
     try:
         with request.app.state.db.session() as session:

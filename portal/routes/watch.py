@@ -13,6 +13,7 @@ from portal.mail import unsubscribe
 from portal.reports.reporting import area_label
 from portal.routes.feeds import absolute, events_feed
 from portal.tenancy.scoping import get_public_issue
+from portal.web.forms import read_form
 from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
 from portal.web.templating import render, url
 
@@ -48,7 +49,7 @@ async def watch_form(request: Request) -> Response:
 
 async def watch_submit(request: Request) -> Response:
     portal = tenant(request)
-    data = await request.form(max_fields=20)
+    data = await read_form(request)
     form = watching.WatchForm(
         email=str(data.get("email", "")), kind=str(data.get("kind", "circle")),
         lat=str(data.get("lat", "")), lon=str(data.get("lon", "")),
