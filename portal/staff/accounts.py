@@ -1,4 +1,4 @@
-"""Signing in without passwords, signing out everywhere, and giving people roles.
+"""Signing in without passwords (with a per-address cap on sign-in mail), and giving roles.
 
 Sign-in: anyone asks for a link with an email address. Every address takes exactly the same
 path — a `LoginToken` row and an outbox message — so the answer never reveals whether the
@@ -7,8 +7,7 @@ address belongs to staff, a resident, or nobody yet. The link carries a token si
 marks that nonce used in one conditional UPDATE, so it works once. A `User` row is created on
 the first confirmed sign-in.
 
-Sessions: the signed cookie holds the user id and the user's `session_generation`;
-`sign_out_everywhere` increments the generation, which voids every cookie issued before.
+What a confirmed sign-in opens is a server-side session: `portal.staff.sessions`.
 """
 
 from __future__ import annotations
@@ -133,12 +132,6 @@ def load_user(session: Session, user_id: int) -> User | None:
     return session.scalars(
         select(User).where(User.id == user_id).options(selectinload(User.roles))
     ).first()
-
-
-def sign_out_everywhere(session: Session, user_id: int) -> None:
-    """Void every session cookie this person holds, on every device."""
-    session.execute(update(User).where(User.id == user_id).values(
-        session_generation=User.session_generation + 1))
 
 
 def add_role(session: Session, email: str, role: str, *, tenant: Tenant | None = None,
