@@ -10,7 +10,8 @@ import pytest
 
 from portal import cli
 from portal.app import create_app
-from portal.core import catalogs, settings as settings_module
+from portal.core import catalogs
+from portal.core import settings as settings_module
 from portal.core.errors import ConfigError
 from portal.core.settings import Settings
 from tests.conftest import client_for
