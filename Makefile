@@ -28,7 +28,7 @@ run: install
 	$(BIN)/portal db upgrade
 	$(BIN)/portal tenants load
 	$(BIN)/portal demo
-	BACKGROUND_SENDER=1 $(BIN)/portal serve --host 127.0.0.1 --port 8000
+	REPORTAL_ENV=development BACKGROUND_SENDER=1 $(BIN)/portal serve --host 127.0.0.1 --port 8000
 
 # Chromium drives the browser tests (with Noto fonts, so Chinese, Korean and Arabic render in
 # screenshots); PostgreSQL runs the suite a second time.

@@ -40,7 +40,8 @@ PATHS = [
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="reportal-bench-"))
     settings = Settings(database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
-                        media_dir=folder / "media", static_build_dir=folder / "static")
+                        media_dir=folder / "media", static_build_dir=folder / "static",
+                        development=True)
     upgrade(settings.database_url)
     app = create_app(settings)
     with app.state.db.session() as session:

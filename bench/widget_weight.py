@@ -48,7 +48,7 @@ READY = "window.__ready = null; addEventListener('message', e => { if (e.data &&
 
 
 def portal_settings(folder: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{folder / 'bench.sqlite3'}", secret_key="bench",
+    return Settings(database_url=f"sqlite:///{folder / 'bench.sqlite3'}", development=True,
                     media_dir=folder / "media", static_build_dir=folder / "static",
                     rate_limits=False)
 

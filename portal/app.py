@@ -91,6 +91,7 @@ async def healthz(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    settings.require_secret()  # before anything signs a cookie or a link with it
     reactions.install()
     db = Database(settings.database_url)
     manifest = static_build.build(settings.static_build_dir)
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                    frame_ancestors=widget_routes.frame_ancestors),
         Middleware(SessionMiddleware, secret_key=settings.secret_key,
                    session_cookie="reportal_session", same_site="lax",
-                   https_only=settings.https_only_cookies, max_age=180 * 24 * 3600),
+                   https_only=bool(settings.https_only_cookies), max_age=180 * 24 * 3600),
         Middleware(AuthMiddleware, db=db),
     ]
     app = Starlette(

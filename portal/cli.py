@@ -180,6 +180,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Deliver the outbox over SMTP (and write yesterday's digests once a day)."""
     from portal import worker
 
+    settings.require_secret()  # it signs the unsubscribe links in every mail
     db = _db(settings)
     if args.once:
         report = worker.run_once(db, settings, {})
@@ -268,9 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     set_locale(operator_locale(dict(os.environ)))
     reactions.install()
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
-        return args.func(args, settings)
+        return args.func(args, Settings.from_env())
     except ConfigError as exc:
         text = translate(exc.message)
         print(f"portal: {exc.where}: {text}" if exc.where else f"portal: {text}",

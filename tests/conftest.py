@@ -42,7 +42,8 @@ def static_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(database_url: str, static_dir: Path, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
-        secret_key="test-secret",
+        secret_key="test-secret-of-at-least-32-random-bytes-0123456789",
+        https_only_cookies=False,  # the test clients speak plain http
         base_domain="reportal.test",
         public_url="http://reportal.test",
         media_dir=tmp_path / "media",

@@ -215,7 +215,7 @@ def test_roles_elsewhere_open_nothing_here(app, db, scene):
     """Staff of a body see its issues on every portal covering them, and nothing else."""
     client = actor_client(app, db, "staff_city")
     river = client_for(app, "riverside.reportal.test")
-    river.cookies.update(dict(client.cookies))
+    sign_in(river, db, "staff_city@people.test")  # a session counts on its own portal only
     with db.session() as s:
         river_issue = file_report(s, "riverside", 0.2, 1.0, email="river@private.test")
         faraway = file_report(s, "faraway", 4.5, 4.5, request_type="highway-sign")
@@ -227,7 +227,7 @@ def test_roles_elsewhere_open_nothing_here(app, db, scene):
     assert client.get(f"/staff/issues/{ids[0]}").status_code == 404
     # Another body's issue is never theirs.
     far = client_for(app, "faraway.reportal.test")
-    far.cookies.update(dict(client.cookies))
+    sign_in(far, db, "staff_city@people.test")
     assert far.get(f"/staff/issues/{ids[1]}").status_code == 404
 
 
@@ -241,7 +241,7 @@ def test_a_person_can_hold_roles_in_several_places(app, db, scene):
     assert client.get(f"/staff/issues/{scene.issue}").status_code == 200
     assert client.get("/staff/moderation").status_code == 403  # moderator elsewhere only
     river = client_for(app, "riverside.reportal.test")
-    river.cookies.update(dict(client.cookies))
+    sign_in(river, db, email)
     assert river.get("/staff/moderation").status_code == 200
 
 

@@ -1,8 +1,10 @@
-"""Who is signed in: read the session's user, check its generation, attach it to the request.
+"""Who is signed in: find this portal's session token in the cookie, check it on the server.
 
-Runs inside the session middleware. The session holds `uid` and `gen`; a user whose
-`session_generation` moved on (signed out everywhere) or who no longer exists is signed out
-here, on this very request. `request.state.user` is the `User` with its roles loaded, or None;
+Runs inside the session middleware. The cookie maps portal ids to session tokens
+(`portal.web.session_tokens`); only the token for the request's portal is looked at, and
+`portal.staff.sessions` accepts it only if its row is alive and belongs to this portal. A token
+that no longer works (signed out, elsewhere too, or lapsed) is dropped from the cookie here, on
+this very request. `request.state.user` is the `User` with its roles loaded, or None;
 `request.state.staff_area` says whether this portal's staff area has anything for them (the
 header's "Staff" link).
 """
@@ -12,8 +14,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.core.db import Database
-from portal.staff.accounts import load_user
+from portal.staff import sessions
 from portal.staff.permissions import has_staff_area
+from portal.web import session_tokens
 
 
 class AuthMiddleware:
@@ -27,16 +30,16 @@ class AuthMiddleware:
         state = scope.setdefault("state", {})
         state["user"] = None
         state["staff_area"] = False
-        session = scope.get("session")
-        uid = session.get("uid") if session is not None else None
-        if uid is not None and state.get("tenant") is not None:
+        cookie, tenant = scope.get("session"), state.get("tenant")
+        token = session_tokens.token_for(cookie, tenant.id) if tenant is not None else None
+        if token is not None:
             with self.db.session() as db_session:
-                user = load_user(db_session, int(uid)) if str(uid).isdigit() else None
+                user = sessions.user_for(db_session, token, tenant.id)
                 if user is not None:
                     db_session.expunge_all()
-            if user is None or session.get("gen") != user.session_generation:
-                session.clear()
+            if user is None:
+                session_tokens.forget(cookie, tenant.id)
             else:
                 state["user"] = user
-                state["staff_area"] = has_staff_area(user, state["tenant"])
+                state["staff_area"] = has_staff_area(user, tenant)
         await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ from portal.models.accounts import (
     Role,
     UpdateAuthor,
     User,
+    UserSession,
 )
 from portal.models.core import (
     STATUSES,
@@ -56,6 +57,7 @@ __all__ = [
     'Update',
     'UpdateAuthor',
     'User',
+    'UserSession',
     'Vote',
     'Watch',
     'utcnow',

@@ -1,11 +1,11 @@
-"""People and their powers: users, roles, sign-in tokens, and the staff side's audit
-rows (who changed what, duplicates, flags, moderation)."""
+"""People and their powers: users, roles, sign-in tokens and sessions, and the staff side's
+audit rows (who changed what, duplicates, flags, moderation)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.core import Base, utcnow
@@ -14,8 +14,8 @@ from portal.models.core import Base, utcnow
 class User(Base):
     """Someone who signed in with an emailed link: a resident, or staff when they hold roles.
 
-    There are no passwords. `session_generation` is copied into the signed session cookie at
-    sign-in; "sign out everywhere" increments it, so every older cookie stops working.
+    There are no passwords. Each signed-in browser holds a `UserSession`; "sign out
+    everywhere" deletes them all.
     """
 
     __tablename__ = "users"
@@ -24,7 +24,6 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
-    session_generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
@@ -70,6 +69,25 @@ class LoginToken(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class UserSession(Base):
+    """One signed-in browser on one portal (`portal.staff.sessions`).
+
+    The cookie carries a random token; the row keeps only its SHA-256, so a copy of this table
+    signs nobody in. Signing out deletes the row, which is what ends the session: a copied
+    cookie is worth nothing afterwards. `tenant_id` is the portal it was made on, the only one
+    where it counts.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class UpdateAuthor(Base):

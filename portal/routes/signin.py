@@ -1,5 +1,8 @@
 """Sign in with an emailed link, see your account, sign out (here or everywhere).
 
+Signing in starts a server-side session for this portal and keeps its token in the cookie;
+signing out ends it on the server, so the cookie (or any copy of it) opens nothing after.
+
 The link's page does not sign in by itself: it shows a button that posts the token. Mail
 scanners that open links therefore cannot use up a single-use link.
 """
@@ -15,8 +18,9 @@ from starlette.routing import Route
 from portal.core.errors import N_, Message, ValidationError
 from portal.models import Body, Tenant
 from portal.routes.guards import back, current_user, expired_form, read_form
-from portal.staff import accounts, permissions
+from portal.staff import accounts, permissions, sessions
 from portal.tenancy import links
+from portal.web import session_tokens
 from portal.web.request_context import client_ip, csrf_token, tenant
 from portal.web.templating import render, url
 
@@ -84,18 +88,19 @@ async def confirm_submit(request: Request) -> Response:
     if form is None:
         return render(request, "signin_confirm.html", {"error": Message(
             N_("This form has expired. Open the link from your email again."))}, 400)
-    settings = request.app.state.settings
+    settings, portal = request.app.state.settings, tenant(request)
     try:
         with request.app.state.db.session() as session:
             user = accounts.confirm_sign_in(session, settings.secret_key,
-                                            str(form.get("token", "")), tenant(request))
+                                            str(form.get("token", "")), portal)
             user = accounts.load_user(session, user.id)
-            uid, generation = user.id, user.session_generation
             has_role = permissions.has_any_role(user)
+            if (previous := session_tokens.token_for(request.session, portal.id)) is not None:
+                sessions.end(session, previous)
+            token = sessions.start(session, user.id, portal.id)
     except accounts.SignInError as exc:
         return render(request, "signin_confirm.html", {"error": exc.message}, 400)
-    request.session.clear()
-    request.session.update({"uid": uid, "gen": generation})
+    session_tokens.remember(request.session, portal.id, token)
     target = url(request, "staff_home") if has_role else url(
         request, "account", _query={"done": "signed-in"})
     return RedirectResponse(target, status_code=303)
@@ -128,7 +133,10 @@ def role_places(session, user) -> list[dict]:  # noqa: ANN001
 async def signout(request: Request) -> Response:
     if await read_form(request) is None:
         return expired_form(request)
-    request.session.clear()
+    token = session_tokens.leave(request.session, tenant(request).id)
+    if token is not None:
+        with request.app.state.db.session() as session:
+            sessions.end(session, token)
     return back(request, "home")
 
 
@@ -138,8 +146,8 @@ async def signout_everywhere(request: Request) -> Response:
     user = current_user(request)
     if user is not None:
         with request.app.state.db.session() as session:
-            accounts.sign_out_everywhere(session, user.id)
-    request.session.clear()
+            sessions.end_all(session, user.id)
+    session_tokens.leave(request.session, tenant(request).id)
     return back(request, "signin", done="signed-out-everywhere")
 
 

@@ -114,7 +114,7 @@ async def watch_feed(request: Request) -> Response:
         return events_feed(request, found, title_suffix=described,
                            self_path=url(request, "watch_feed", token=watch.feed_token),
                            feed_key=f"watches/{watch.id}",
-                           headers={"cache-control": "private, max-age=60",
+                           headers={"cache-control": "no-store",
                                     "x-robots-tag": "noindex"})
 
 

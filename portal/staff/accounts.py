@@ -1,14 +1,14 @@
-"""Signing in without passwords, signing out everywhere, and giving people roles.
+"""Signing in without passwords (with a per-address cap on sign-in mail), and giving roles.
 
 Sign-in: anyone asks for a link with an email address. Every address takes exactly the same
 path — a `LoginToken` row and an outbox message — so the answer never reveals whether the
-address belongs to staff, a resident, or nobody yet. The link carries a token signed for the
-"signin" purpose (its own salt), valid for 15 minutes, and naming a random nonce; using it
-marks that nonce used in one conditional UPDATE, so it works once. A `User` row is created on
-the first confirmed sign-in.
+address belongs to staff, a resident, or nobody yet. The per-address cap counts those rows, so
+it holds across portals and app servers (the in-memory limits in `web/ratelimit.py` do not).
+The link carries a token signed for the "signin" purpose (its own salt), valid for 15
+minutes, and naming a random nonce; using it marks that nonce used in one conditional UPDATE,
+so it works once. A `User` row is created on the first confirmed sign-in.
 
-Sessions: the signed cookie holds the user id and the user's `session_generation`;
-`sign_out_everywhere` increments the generation, which voids every cookie issued before.
+What a confirmed sign-in opens is a server-side session: `portal.staff.sessions`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,6 +33,9 @@ from portal.staff import permissions
 
 SIGNIN = "signin"
 LINK_MAX_AGE = 15 * 60
+# However many portals or places ask, one address gets this many links an hour at most.
+MAILS_PER_ADDRESS = 5
+MAIL_WINDOW = timedelta(hours=1)
 
 
 class SignInError(DomainError):
@@ -55,10 +58,18 @@ def check_email(text: str) -> str:
 
 def request_sign_in(session: Session, *, email: str, tenant: Tenant, locale: str,
                     secret_key: str, link_for: Callable[[str], str]) -> None:
-    """Write a sign-in link to the outbox for `email` (the same for every address)."""
+    """Write a sign-in link to the outbox for `email` (the same for every address).
+
+    Past `MAILS_PER_ADDRESS` links in `MAIL_WINDOW` nothing is written, silently: the caller
+    answers as always, so the limit says nothing about the address.
+    """
     email = check_email(email)
     session.execute(delete(LoginToken).where(
         LoginToken.created_at < utcnow() - timedelta(days=1)))
+    recent = session.scalar(select(func.count()).select_from(LoginToken).where(
+        LoginToken.email == email, LoginToken.created_at >= utcnow() - MAIL_WINDOW))
+    if recent >= MAILS_PER_ADDRESS:
+        return
     nonce = secrets.token_urlsafe(24)
     session.add(LoginToken(nonce=nonce, email=email, tenant_id=tenant.id))
     token = signing.sign(secret_key, SIGNIN, {"n": nonce, "e": email, "t": tenant.slug})
@@ -133,12 +144,6 @@ def load_user(session: Session, user_id: int) -> User | None:
     return session.scalars(
         select(User).where(User.id == user_id).options(selectinload(User.roles))
     ).first()
-
-
-def sign_out_everywhere(session: Session, user_id: int) -> None:
-    """Void every session cookie this person holds, on every device."""
-    session.execute(update(User).where(User.id == user_id).values(
-        session_generation=User.session_generation + 1))
 
 
 def add_role(session: Session, email: str, role: str, *, tenant: Tenant | None = None,

@@ -29,10 +29,10 @@ def visitor_key(request: Request) -> str:
     session cookie; where no cookie comes back (blocked), by a hash of address and browser,
     so clearing nothing still cannot vote twice.
     """
+    if (user := _signed_in_id(request)) is not None:
+        return f"u:{user}"
     session = request.scope.get("session")
     if session is not None:
-        if user := session.get("uid"):
-            return f"u:{user}"
         if vid := session.get("vid"):
             return f"v:{vid}"
     raw = f"{client_ip(request)}|{request.headers.get('user-agent', '')}"
@@ -42,13 +42,19 @@ def visitor_key(request: Request) -> str:
 def ensure_visitor(request: Request) -> None:
     """Give this browser a random visitor id (sets the session cookie on this response)."""
     session = request.scope.get("session")
-    if session is not None and "vid" not in session and "uid" not in session:
+    if session is not None and "vid" not in session and _signed_in_id(request) is None:
         session["vid"] = secrets.token_hex(12)
 
 
+def _signed_in_id(request: Request) -> int | None:
+    """The user the auth middleware found signed in on this portal (never the raw cookie)."""
+    user = getattr(request.state, "user", None)
+    return user.id if user is not None else None
+
+
 def user_key(request: Request) -> str:
-    session = request.scope.get("session")
-    return str(session.get("uid", "")) if session is not None else ""
+    user = _signed_in_id(request)
+    return str(user) if user is not None else ""
 
 
 def csrf_token(request: Request) -> str:
