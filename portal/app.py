@@ -1,8 +1,8 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
-Middleware, outermost first: security headers -> compression of data responses -> tenant
-from host -> locale -> request body limit -> signed session. Static files are WhiteNoise
-(WSGI) mounted through a2wsgi at /static.
+Middleware, outermost first: client address from trusted proxies -> security headers ->
+compression of data responses -> tenant from host -> locale -> request body limit -> signed
+session. Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from portal import reactions, worker
 from portal.core.db import Database
 from portal.core.errors import DomainError, NotFound
 from portal.core.i18n import translate
+from portal.core.proxies import TrustedProxies
 from portal.core.settings import Settings
 from portal.middleware.auth import AuthMiddleware
 from portal.middleware.body_limit import BodyLimitMiddleware
 from portal.middleware.compression import CompressionMiddleware
+from portal.middleware.forwarded import ForwardedMiddleware
 from portal.middleware.locale import LocaleMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.middleware.tenant import TenantCache, TenantMiddleware
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *staff_announcement_routes.routes,
     ]
     middleware = [
+        Middleware(ForwardedMiddleware, proxies=TrustedProxies(settings.trusted_proxies)),
         Middleware(SecurityHeadersMiddleware),
         Middleware(CompressionMiddleware),
         Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),

@@ -48,8 +48,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         for tenant in session.scalars(select(Tenant).order_by(Tenant.slug)):
             print(f"  {tenant.slug:<12} http://{args.host}:{args.port}/t/{tenant.slug}/"
                   f"   or http://{tenant.slug}.localhost:{args.port}/")
+    # Forwarded headers are ours to judge (TRUSTED_PROXIES): uvicorn's own trust loopback.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                proxy_headers=True)
+                proxy_headers=False)
     return 0
 
 

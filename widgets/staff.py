@@ -19,6 +19,7 @@ from portal.core.localized import localized
 from portal.models import STATUSES
 from portal.staff import permissions
 from portal.tenancy import admin_tokens
+from portal.web.absolute_urls import portal_address, portal_origin
 from portal.web.forms import read_form
 from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
 from portal.web.templating import render, url
@@ -53,13 +54,13 @@ async def generator_page(request: Request) -> Response:
     values = {name: q.getlist(name) for name in ("status", "type")}
     values.update({name: q.get(name, "") for name in ("kind", "lang", "height", "center", "zoom")})
     options, errors = parse_options(portal.slug, values, list(portal.languages))
-    origin = f"{request.url.scheme}://{request.url.netloc}"
-    portal_url = origin + request.scope.get("root_path", "")
+    # What is pasted elsewhere names the portal's own host, or PUBLIC_URL (as the CLI does).
+    origin, portal_url = portal_origin(request), portal_address(request)
     name = localized(portal.name, options.lang or request.state.locale, portal.default_language)
     with use_locale(options.lang or portal.default_language):
         snippet = build_snippet(options, origin, portal_url, name, loader.current())
     response = render(request, "staff_widgets.html", {
-        "options": options, "errors": errors, "snippet": snippet, "origin": origin,
+        "options": options, "errors": errors, "snippet": snippet,
         "kinds": KINDS, "statuses": STATUSES,
     }, 400 if errors else 200)
     # The live preview frames our own widget pages.

@@ -27,7 +27,8 @@ class Settings:
 
     `base_domain` lets a tenant be reached at `{slug}.{base_domain}`; `/t/{slug}/` always
     works for local development. `https_only_cookies` left as None means "the mode's
-    default": Secure cookies unless `development`.
+    default": Secure cookies unless `development`. `trusted_proxies` are the IPs/networks
+    whose X-Forwarded-For and X-Forwarded-Proto we believe (none by default).
     """
 
     database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'reportal.sqlite3'}"
@@ -46,6 +47,7 @@ class Settings:
     mail_from: str = "Reportal <no-reply@localhost>"
     background_sender: bool = False
     rate_limits: bool = True
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,6 +91,8 @@ class Settings:
             mail_from=env.get("MAIL_FROM", defaults.mail_from),
             background_sender=env.get("BACKGROUND_SENDER", "") == "1",
             rate_limits=env.get("RATE_LIMITS", "1") != "0",
+            trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",")
+                                  if p.strip()),
         )
 
 

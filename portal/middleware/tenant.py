@@ -1,15 +1,22 @@
 """Find the portal a request is for, from its Host or a `/t/{slug}/` path prefix.
 
-Lower-cased host -> `TenantHost`, else `{slug}.{base_domain}`, else the local-development
-prefix `/t/{slug}/`, which becomes the request's root path so every generated URL keeps it.
-Widget pages `/w/{slug}/…` take the portal from the path (see `_widget_tenant`). An unknown
-host gets a plain 404 that names no tenant. Paths that need no tenant (static files, the embed
-loader, health) pass through with `tenant` unset.
+First the Host header is parsed strictly (`portal.tenancy.hosts`): a request without exactly
+one well-formed Host gets a bare `400 Bad Request` and goes no further. The parsed host is
+kept as `state["host"]`, and the header itself is rewritten to its checked form, so
+everything after (links, Starlette's own redirects) sees only the verified name and port;
+nothing reads the request target's authority or `X-Forwarded-Host`.
+
+Then: host -> `TenantHost`, else `{slug}.{base_domain}`, else the local-development prefix
+`/t/{slug}/`, which becomes the request's root path so every generated URL keeps it. Widget
+pages `/w/{slug}/…` take the portal from the path (see `_widget_tenant`). An unknown host gets
+a plain 404 that names no tenant. Paths that need no tenant (static files, the embed loader,
+health) pass through with `tenant` unset.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -18,26 +25,73 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.core.db import Database
 from portal.models import Tenant, TenantHost
+from portal.tenancy.hosts import BadHost, Host, parse_host
 
 TENANT_FREE_PREFIXES = ("/static/", "/embed.js", "/healthz", "/favicon.ico", "/embed/")
 
 
-class TenantCache:
-    """Tenant rows by host or slug for a few seconds: edits show up without a restart."""
+class _Recent:
+    """At most `size` entries; a read makes an entry the newest, the oldest goes first."""
 
-    def __init__(self, db: Database, ttl: float = 5.0) -> None:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, Tenant | None]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[float, Tenant | None] | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: str, item: tuple[float, Tenant | None]) -> None:
+        self._items[key] = item
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class TenantCache:
+    """Tenant rows by host or slug for a few seconds: edits show up without a restart.
+
+    Bounded, because Host headers are whatever anyone sends: portals found and names that
+    found none are kept apart, each up to its own size and least recently used first out, so
+    a flood of invented hosts costs a fixed amount of memory and never pushes out a portal.
+    """
+
+    def __init__(self, db: Database, ttl: float = 5.0, max_found: int = 512,
+                 max_missing: int = 1024) -> None:
         self.db, self.ttl = db, ttl
-        self._rows: dict[str, tuple[float, Tenant | None]] = {}
+        self._found, self._missing = _Recent(max_found), _Recent(max_missing)
+
+    @property
+    def max_entries(self) -> int:
+        return self._found.size + self._missing.size
+
+    def __len__(self) -> int:
+        return len(self._found) + len(self._missing)
 
     def _load(self, key: str, query) -> Tenant | None:  # noqa: ANN001 - a select
-        hit = self._rows.get(key)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
+        now = time.monotonic()
+        for store in (self._found, self._missing):
+            hit = store.get(key)
+            if hit and hit[0] > now:
+                return hit[1]
         with self.db.session() as session:
             tenant = session.scalars(query.options(selectinload(Tenant.hosts))).first()
             if tenant is not None:
                 session.expunge(tenant)
-        self._rows[key] = (time.monotonic() + self.ttl, tenant)
+        keep, other = (self._found, self._missing) if tenant else (self._missing, self._found)
+        other.pop(key)
+        keep.put(key, (now + self.ttl, tenant))
         return tenant
 
     def by_host(self, host: str) -> Tenant | None:
@@ -48,14 +102,17 @@ class TenantCache:
         return self._load(f"slug:{slug}", select(Tenant).where(Tenant.slug == slug))
 
     def clear(self) -> None:
-        self._rows.clear()
+        self._found.clear()
+        self._missing.clear()
 
 
-def _host(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"host":
-            return value.decode("latin-1").strip().lower()
-    return ""
+def _checked_host(scope: Scope) -> Host:
+    """The request's Host, parsed; the header is replaced by its checked form."""
+    headers = scope.get("headers", [])
+    host = parse_host([value for name, value in headers if name == b"host"])
+    scope["headers"] = [(name, value) for name, value in headers if name != b"host"] + [
+        (b"host", host.authority.encode("ascii"))]
+    return host
 
 
 class TenantMiddleware:
@@ -66,16 +123,22 @@ class TenantMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        try:
+            host = _checked_host(scope)
+        except BadHost:
+            await PlainTextResponse("Bad Request", status_code=400)(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["host"] = host
         path: str = scope["path"]
         if path.startswith(TENANT_FREE_PREFIXES) or path == "/embed.js":
-            scope.setdefault("state", {})["tenant"] = None
+            state["tenant"] = None
             await self.app(scope, receive, send)
             return
-        host = _host(scope)
-        tenant = self.cache.by_host(host) or self.cache.by_host(host.split(":")[0])
-        bare = host.split(":")[0]
-        if tenant is None and bare.endswith("." + self.base_domain):
-            tenant = self.cache.by_slug(bare[: -len(self.base_domain) - 1])
+        tenant = (self.cache.by_host(host.authority) if host.port is not None else None) or \
+            self.cache.by_host(host.name)
+        if tenant is None and host.name.endswith("." + self.base_domain):
+            tenant = self.cache.by_slug(host.name[: -len(self.base_domain) - 1])
         if path.startswith("/w/"):
             tenant = self._widget_tenant(scope, path, tenant)
         elif tenant is None and path.startswith("/t/"):
@@ -92,7 +155,7 @@ class TenantMiddleware:
         if tenant is None:
             await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             return
-        scope.setdefault("state", {})["tenant"] = tenant
+        state["tenant"] = tenant
         await self.app(scope, receive, send)
 
     def _widget_tenant(self, scope: Scope, path: str, host_tenant: Tenant | None) -> Tenant | None:

@@ -18,7 +18,7 @@ from portal.core.errors import N_, NotFound
 from portal.core.i18n import babel_locale
 from portal.models import Body
 from portal.reports import dashboard
-from portal.routes.feeds import absolute
+from portal.web.absolute_urls import absolute
 from portal.web.request_context import tenant
 from portal.web.templating import render, url
 

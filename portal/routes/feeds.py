@@ -15,21 +15,10 @@ from portal.engagement import feeds
 from portal.models import utcnow
 from portal.reports import activity as events
 from portal.staff import announcements
-from portal.tenancy.links import request_base
+from portal.web.absolute_urls import absolute
 from portal.web.markdown_render import render_markdown
 from portal.web.request_context import tenant
 from portal.web.templating import url
-
-
-def absolute(request: Request, path: str) -> str:
-    """An absolute URL for a path from `url()`: on the request's host only if the portal
-    owns it, else under PUBLIC_URL (see `portal.tenancy.links`)."""
-    portal = tenant(request)
-    settings = request.app.state.settings
-    root = request.scope.get("root_path", "")
-    base = request_base(request.url.scheme, request.headers.get("host", ""), root, portal,
-                        settings.base_domain, settings.public_url)
-    return base + path.removeprefix(root)
 
 
 def _authority(request: Request) -> str:

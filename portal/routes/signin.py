@@ -19,8 +19,8 @@ from portal.core.errors import N_, Message, ValidationError
 from portal.models import Body, Tenant
 from portal.routes.guards import back, current_user, expired_form, read_form
 from portal.staff import accounts, permissions, sessions
-from portal.tenancy import links
 from portal.web import session_tokens
+from portal.web.absolute_urls import portal_address
 from portal.web.request_context import client_ip, csrf_token, tenant
 from portal.web.templating import render, url
 
@@ -37,10 +37,7 @@ async def signin_page(request: Request) -> Response:
 
 
 def _link_for(request: Request):  # noqa: ANN202 - a callable
-    settings = request.app.state.settings
-    base = links.request_base(request.url.scheme, request.headers.get("host", ""),
-                              request.scope.get("root_path", ""), tenant(request),
-                              settings.base_domain, settings.public_url)
+    base = portal_address(request)
     path = request.app.url_path_for("signin_confirm")
     return lambda token: f"{base}{path}?token={token}"
 

@@ -11,8 +11,9 @@ from portal.core.errors import N_, Message, NotFound, ValidationError
 from portal.engagement import digests, watching
 from portal.mail import unsubscribe
 from portal.reports.reporting import area_label
-from portal.routes.feeds import absolute, events_feed
+from portal.routes.feeds import events_feed
 from portal.tenancy.scoping import get_public_issue
+from portal.web.absolute_urls import absolute
 from portal.web.forms import read_form
 from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
 from portal.web.templating import render, url

@@ -19,6 +19,7 @@ def tenant(request: Request) -> Tenant:
 
 
 def client_ip(request: Request) -> str:
+    """The client's address; behind a trusted proxy, `ForwardedMiddleware` already set it."""
     return request.client.host if request.client else "unknown"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.requests import Request
@@ -132,4 +132,14 @@ def lang_url(request: Request, code: str) -> str:
     """The current page in another language (the switcher keeps the page and its filters)."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     items.append(("lang", code))
-    return request.url.path + "?" + urlencode(items)
+    return site_path(request.scope["path"]) + "?" + urlencode(items)
+
+
+def site_path(path: str) -> str:
+    """A request's (decoded) path as a link that stays on this site, whatever was asked for.
+
+    Everything but a path's own characters is percent-encoded (a backslash, tab or newline
+    could make a browser read `/\\evil` or `/<tab>/evil` as `//evil`), and leading slashes
+    collapse to one, so `//evil.example` can never become a scheme-relative link.
+    """
+    return "/" + quote(path, safe="/:@!$&'()*+,;=~").lstrip("/")
