@@ -190,6 +190,12 @@ def original_of(session: Session, issue_id: int) -> int | None:
         select(IssueDuplicate.original_id).where(IssueDuplicate.issue_id == issue_id))
 
 
+def merge_root(session: Session, original: Issue) -> Issue:
+    """The issue a merge into `original` really lands on: the end of its duplicate chain."""
+    root_id = original_of(session, original.id)
+    return session.get(Issue, root_id) if root_id and root_id != original.id else original
+
+
 def _recount(session: Session, issue: Issue) -> None:
     count = session.scalar(select(func.count()).select_from(Vote).where(
         Vote.issue_id == issue.id)) or 0
@@ -213,11 +219,11 @@ def move_votes(session: Session, duplicate: Issue, original: Issue) -> None:
 
 def mark_duplicate(session: Session, duplicate: Issue, original: Issue, actor: Actor, *,
                    text: str = "") -> Update:
-    """Merge `duplicate` into `original`: link it, move votes and watchers, close it."""
+    """Merge `duplicate` into `original` (or the issue `original` was itself merged into):
+    link it, move votes and watchers, close it. The caller checks `permissions.can_merge`
+    against both `original` and `merge_root(original)`."""
     _check_comment(text)
-    root_id = original_of(session, original.id) or original.id
-    if root_id != original.id:
-        original = session.get(Issue, root_id)
+    original = merge_root(session, original)
     if original.id == duplicate.id:
         raise ValidationError({"original": Message(
             N_("An issue cannot be a duplicate of itself."))})
