@@ -1,8 +1,8 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
-Middleware, outermost first: security headers -> compression of data responses -> tenant
-from host -> locale -> signed session. Static files are WhiteNoise (WSGI) mounted through
-a2wsgi at /static.
+Middleware, outermost first: security headers -> same-origin check on state changes ->
+compression of data responses -> tenant from host -> locale -> signed session. Static files
+are WhiteNoise (WSGI) mounted through a2wsgi at /static.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from portal.core.settings import Settings
 from portal.middleware.auth import AuthMiddleware
 from portal.middleware.compression import CompressionMiddleware
 from portal.middleware.locale import LocaleMiddleware
+from portal.middleware.same_origin import SameOriginMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.middleware.tenant import TenantCache, TenantMiddleware
 from portal.routes import (
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     middleware = [
         Middleware(SecurityHeadersMiddleware),
+        Middleware(SameOriginMiddleware),
         Middleware(CompressionMiddleware),
         Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),
         Middleware(LocaleMiddleware),
