@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.core import geo
@@ -204,11 +204,15 @@ def _recount(session: Session, issue: Issue) -> None:
 
 
 def move_votes(session: Session, duplicate: Issue, original: Issue) -> None:
-    """Votes on the duplicate count for the original; a person who voted on both counts once."""
+    """Votes on the duplicate count for the original; a person (or, anonymously, a network)
+    who voted on both counts once."""
     already = select(Vote.voter_key).where(Vote.issue_id == original.id).scalar_subquery()
+    networks = select(Vote.network_key).where(
+        Vote.issue_id == original.id, Vote.network_key.is_not(None)).scalar_subquery()
     session.execute(
         update(Vote)
-        .where(Vote.issue_id == duplicate.id, Vote.voter_key.not_in(already))
+        .where(Vote.issue_id == duplicate.id, Vote.voter_key.not_in(already),
+               or_(Vote.network_key.is_(None), Vote.network_key.not_in(networks)))
         .values(issue_id=original.id)
         .execution_options(synchronize_session=False)
     )
