@@ -1,8 +1,9 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
 Middleware, outermost first: client address from trusted proxies -> security headers ->
-compression of data responses -> tenant from host -> locale -> request body limit -> signed
-session. Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
+same-origin check on state changes -> compression of data responses -> tenant from host ->
+locale -> request body limit -> signed session. Static files are WhiteNoise (WSGI) mounted
+through a2wsgi at /static.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from portal.middleware.body_limit import BodyLimitMiddleware
 from portal.middleware.compression import CompressionMiddleware
 from portal.middleware.forwarded import ForwardedMiddleware
 from portal.middleware.locale import LocaleMiddleware
+from portal.middleware.same_origin import SameOriginMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.middleware.tenant import TenantCache, TenantMiddleware
 from portal.routes import (
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(ForwardedMiddleware, proxies=TrustedProxies(settings.trusted_proxies)),
         Middleware(SecurityHeadersMiddleware),
+        Middleware(SameOriginMiddleware),
         Middleware(CompressionMiddleware),
         Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),
         Middleware(LocaleMiddleware),

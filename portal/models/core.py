@@ -206,14 +206,23 @@ class Update(Base):
 
 
 class Vote(Base):
-    """One 'I want this fixed too' per person per issue."""
+    """One 'I want this fixed too' per person per issue.
+
+    `network_key` is set for anonymous votes only: an HMAC of the voter's network (never the
+    address) under a secret that changes daily, unique per issue, so wiping cookies or changing
+    browsers does not make a new voter (see `portal.reports.voting.network_key`).
+    """
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("issue_id", "voter_key"),)
+    __table_args__ = (
+        UniqueConstraint("issue_id", "voter_key"),
+        Index("ix_votes_issue_network", "issue_id", "network_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     voter_key: Mapped[str] = mapped_column(String(64))
+    network_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

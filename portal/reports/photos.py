@@ -1,8 +1,11 @@
 """Photo intake: check, decode safely, strip metadata, resize, store by content hash.
 
 Only JPEG, PNG and WebP are accepted. Decoding runs under a pixel limit so a small file that
-expands to gigapixels (a decompression bomb) is refused. Re-encoding from pixels drops every
-EXIF field, GPS included. Files are named by the hash of what we store, so the same photo
+expands to gigapixels (a decompression bomb) is refused. What we store holds the pixels and,
+when the upload had an RGB one, its colour profile (ICC) — nothing else: no EXIF (GPS
+included), XMP, IPTC, JPEG comments, PNG text chunks or WebP metadata. Re-encoding alone is
+not enough for that (Pillow's JPEG writer copies the source's comment), so the pixels are
+moved into a fresh image first. Files are named by the hash of what we store, so the same photo
 twice is stored once and a retried upload writes nothing new.
 """
 
@@ -57,6 +60,7 @@ def prepare(data: bytes, max_bytes: int) -> PreparedPhoto:
                 probe.verify()
             with Image.open(io.BytesIO(data)) as img:
                 img.load()
+                profile = _rgb_profile(img.info.get("icc_profile"))
                 img = ImageOps.exif_transpose(img)
                 rgb = _flatten(img)
     except PhotoError:
@@ -67,26 +71,37 @@ def prepare(data: bytes, max_bytes: int) -> PreparedPhoto:
         raise PhotoError(
             N_("This file is not a photo we can read. Use a JPEG, PNG or WebP image.")
         ) from None
-    display = _encode(rgb, DISPLAY_SIZE)
-    thumb = _encode(rgb, THUMB_SIZE)
+    display = _encode(rgb, DISPLAY_SIZE, profile)
+    thumb = _encode(rgb, THUMB_SIZE, profile)
     return PreparedPhoto(hashlib.sha256(display).hexdigest()[:40], display, thumb)
 
 
+def _rgb_profile(profile: object) -> bytes | None:
+    """The upload's ICC profile if it describes RGB data (header bytes 16-19 name the colour
+    space); a CMYK or grey profile would be wrong on the RGB pixels we write."""
+    if isinstance(profile, bytes) and len(profile) >= 128 and profile[16:20] == b"RGB ":
+        return profile
+    return None
+
+
 def _flatten(img: Image.Image) -> Image.Image:
-    """Pixels only, on white where transparent: a fresh image carries no metadata."""
+    """Pixels only, on white where transparent, in a fresh image: `convert` keeps the source's
+    `info` (comments, XMP, text chunks), which the JPEG writer would copy out again."""
     if img.mode in ("RGBA", "LA", "P"):
-        img = img.convert("RGBA")
-        background = Image.new("RGB", img.size, "white")
-        background.paste(img, mask=img.getchannel("A"))
-        return background
-    return img.convert("RGB")
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", img.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    pixels = img.convert("RGB")
+    return Image.frombytes("RGB", pixels.size, pixels.tobytes())
 
 
-def _encode(img: Image.Image, longest: int) -> bytes:
+def _encode(img: Image.Image, longest: int, profile: bytes | None) -> bytes:
     copy = img.copy()
     copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    copy.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+    extra = {"icc_profile": profile} if profile else {}
+    copy.save(out, "JPEG", quality=82, optimize=True, progressive=True, **extra)
     return out.getvalue()
 
 

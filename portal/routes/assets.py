@@ -52,7 +52,7 @@ async def media(request: Request) -> Response:
     if not path.is_file():
         return PlainTextResponse("Not Found", 404)
     with request.app.state.db.session() as session:
-        if not moderation.photo_visible(session, digest):  # taken down, or on a hidden issue
+        if not moderation.photo_visible(session, tenant(request), digest):
             return PlainTextResponse("Not Found", 404)
     # Content never changes, but moderators may take a photo down: caches recheck daily.
     return FileResponse(path, media_type="image/jpeg", headers={

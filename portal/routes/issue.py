@@ -22,6 +22,7 @@ from portal.web.request_context import (
     new_submission_key,
     tenant,
     visitor_key,
+    voter_network,
 )
 from portal.web.templating import render, url
 
@@ -61,25 +62,35 @@ def _back(request: Request, issue_id: int, done: str) -> Response:
                             + "#history", status_code=303)
 
 
+TOO_MANY = Message(N_("Too many requests from here just now. "
+                      "Please wait a few minutes and try again."))
+
+
 async def _checked_form(request: Request, action: str):  # noqa: ANN202
     form = await read_form(request)
     if not csrf_valid(request, form):
         return form, {"form": Message(N_("This form has expired. Please try again."))}
     if not request.app.state.limiter.allow(tenant(request).slug, action, client_ip(request)):
-        return form, {"form": Message(N_("Too many requests from here just now. "
-                                         "Please wait a few minutes and try again."))}
+        return form, {"form": TOO_MANY}
     return form, {}
 
 
 async def vote(request: Request) -> Response:
     issue_id = request.path_params["issue_id"]
-    form, errors = await _checked_form(request, "vote")
+    form, errors = await _checked_form(request, "vote")  # per address, over all issues
+    here = f"{issue_id}|{voting.network_of(client_ip(request))}"
+    if not errors and not request.app.state.limiter.allow(tenant(request).slug, "vote_issue",
+                                                         here):
+        errors = {"form": TOO_MANY}
     if errors:
         return _page(request, issue_id, errors, status_code=400)
     with request.app.state.db.session() as session:
         issue = get_public_issue(session, tenant(request), issue_id)
-        voting.vote(session, issue, visitor_key(request))
-    return _back(request, issue_id, "voted")
+        key = visitor_key(request)
+        counted = voting.vote(session, issue, key, voter_network(request))
+        # Refused although this visitor never voted: someone on their network did today.
+        network_voted = not counted and not voting.has_voted(session, issue, key)
+    return _back(request, issue_id, "vote-network" if network_voted else "voted")
 
 
 async def comment(request: Request) -> Response:

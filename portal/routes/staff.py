@@ -264,6 +264,12 @@ async def duplicate(request: Request) -> Response:
             if original is None:
                 raise ValidationError({"original": Message(
                     N_("There is no such issue on this portal."))})
+            user = current_user(request)
+            root = triage.merge_root(session, original)
+            if not (permissions.can_merge(user, issue, original)
+                    and permissions.can_merge(user, issue, root)):
+                raise ValidationError({"original": Message(N_(
+                    "You can only merge into an issue your body works on."))})
             triage.mark_duplicate(session, issue, original, _actor(request), text=text)
     except ValidationError as exc:
         errors = {"duplicate_" + k: v for k, v in exc.errors.items()}

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from portal.core.errors import N_, Message, ValidationError
 from portal.models import Flag, HiddenPhoto, Issue, ModerationAction, Tenant, Update, utcnow
 from portal.reports import search
-from portal.tenancy.scoping import for_tenant
+from portal.tenancy.scoping import for_tenant, public_issues
 
 REDACTED = "[redacted]"
 MAX_REASON = 500
@@ -154,18 +154,20 @@ def redact(session: Session, issue: Issue, field: str, passage: str, tenant: Ten
                   detail=f"{field}: {count}")
 
 
-def photo_visible(session: Session, digest: str) -> bool:
-    """Whether a stored photo may be served: on a visible issue or public update, not hidden."""
+def photo_visible(session: Session, tenant: Tenant, digest: str) -> bool:
+    """Whether `tenant`'s portal may serve a stored photo: not taken down, and used by an issue
+    (or a public update of one) that this portal shows. Another portal's photos are not ours
+    to serve, even by their digest."""
     if session.get(HiddenPhoto, digest) is not None:
         return False
-    on_issue = session.scalar(select(Issue.id).where(
-        Issue.photo == digest, Issue.hidden.is_(False)).limit(1))
+    shown = public_issues(tenant).with_only_columns(Issue.id)
+    on_issue = session.scalar(shown.where(Issue.photo == digest).limit(1))
     if on_issue is not None:
         return True
     on_update = session.scalar(
-        select(Update.id).join(Issue, Issue.id == Update.issue_id).where(
-            Update.photo == digest, Update.hidden.is_(False), Update.internal.is_(False),
-            Issue.hidden.is_(False)).limit(1))
+        shown.join(Update, Update.issue_id == Issue.id).where(
+            Update.photo == digest, Update.hidden.is_(False), Update.internal.is_(False))
+        .limit(1))
     return on_update is not None
 
 

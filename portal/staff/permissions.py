@@ -64,6 +64,12 @@ def can_manage_issue(user: User | None, issue: Issue) -> bool:
     return is_body_staff(user, issue.body_id)
 
 
+def can_merge(user: User | None, duplicate: Issue, original: Issue) -> bool:
+    """Mark `duplicate` a duplicate of `original`: the merge moves votes and watchers onto
+    `original` and closes `duplicate`, so the person must work both issues' bodies."""
+    return can_manage_issue(user, duplicate) and can_manage_issue(user, original)
+
+
 def can_see_contact(user: User | None, issue: Issue) -> bool:
     """Reporters' names and emails: only the responsible body's staff, never anyone else."""
     return can_manage_issue(user, issue)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.core import geo
@@ -190,6 +190,12 @@ def original_of(session: Session, issue_id: int) -> int | None:
         select(IssueDuplicate.original_id).where(IssueDuplicate.issue_id == issue_id))
 
 
+def merge_root(session: Session, original: Issue) -> Issue:
+    """The issue a merge into `original` really lands on: the end of its duplicate chain."""
+    root_id = original_of(session, original.id)
+    return session.get(Issue, root_id) if root_id and root_id != original.id else original
+
+
 def _recount(session: Session, issue: Issue) -> None:
     count = session.scalar(select(func.count()).select_from(Vote).where(
         Vote.issue_id == issue.id)) or 0
@@ -198,11 +204,15 @@ def _recount(session: Session, issue: Issue) -> None:
 
 
 def move_votes(session: Session, duplicate: Issue, original: Issue) -> None:
-    """Votes on the duplicate count for the original; a person who voted on both counts once."""
+    """Votes on the duplicate count for the original; a person (or, anonymously, a network)
+    who voted on both counts once."""
     already = select(Vote.voter_key).where(Vote.issue_id == original.id).scalar_subquery()
+    networks = select(Vote.network_key).where(
+        Vote.issue_id == original.id, Vote.network_key.is_not(None)).scalar_subquery()
     session.execute(
         update(Vote)
-        .where(Vote.issue_id == duplicate.id, Vote.voter_key.not_in(already))
+        .where(Vote.issue_id == duplicate.id, Vote.voter_key.not_in(already),
+               or_(Vote.network_key.is_(None), Vote.network_key.not_in(networks)))
         .values(issue_id=original.id)
         .execution_options(synchronize_session=False)
     )
@@ -213,11 +223,11 @@ def move_votes(session: Session, duplicate: Issue, original: Issue) -> None:
 
 def mark_duplicate(session: Session, duplicate: Issue, original: Issue, actor: Actor, *,
                    text: str = "") -> Update:
-    """Merge `duplicate` into `original`: link it, move votes and watchers, close it."""
+    """Merge `duplicate` into `original` (or the issue `original` was itself merged into):
+    link it, move votes and watchers, close it. The caller checks `permissions.can_merge`
+    against both `original` and `merge_root(original)`."""
     _check_comment(text)
-    root_id = original_of(session, original.id) or original.id
-    if root_id != original.id:
-        original = session.get(Issue, root_id)
+    original = merge_root(session, original)
     if original.id == duplicate.id:
         raise ValidationError({"original": Message(
             N_("An issue cannot be a duplicate of itself."))})

@@ -32,7 +32,8 @@ class RateLimiter:
 
 DEFAULT_LIMITS = {
     "report": (10, 600.0),
-    "vote": (60, 600.0),
+    "vote": (60, 600.0),  # per address, over all issues
+    "vote_issue": (10, 600.0),  # per network (/24, /56) and issue
     "comment": (20, 600.0),
     "signin": (5, 900.0),
     "watch": (10, 900.0),

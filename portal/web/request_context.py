@@ -6,11 +6,14 @@ Kept tiny so handlers stay thin: they read input, call a domain function, render
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 
 from portal.models import Tenant
+from portal.reports import voting
 from portal.web.csrf import FIELD
 
 
@@ -26,9 +29,10 @@ def client_ip(request: Request) -> str:
 def visitor_key(request: Request) -> str:
     """A stable, private key for 'one vote per person'.
 
-    Signed-in people (later) vote by account; others by a random id kept in their signed
-    session cookie; where no cookie comes back (blocked), by a hash of address and browser,
-    so clearing nothing still cannot vote twice.
+    Signed-in people vote by account; others by a random id kept in their signed session
+    cookie; where no cookie comes back (blocked), by a keyed hash of address and browser, so
+    clearing nothing still cannot vote twice. Anonymous votes are also bound to the voter's
+    network (`voter_network`), which a wiped cookie or another browser does not change.
     """
     if (user := _signed_in_id(request)) is not None:
         return f"u:{user}"
@@ -36,8 +40,20 @@ def visitor_key(request: Request) -> str:
     if session is not None:
         if vid := session.get("vid"):
             return f"v:{vid}"
+    # Keyed, so the stored value cannot be reversed into an address by trying them all.
     raw = f"{client_ip(request)}|{request.headers.get('user-agent', '')}"
-    return "h:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    secret = request.app.state.settings.secret_key.encode()
+    return "h:" + hmac.new(secret, raw.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def voter_network(request: Request) -> str | None:
+    """The anonymous voter's network fingerprint for today (None when signed in): what makes
+    one vote per network per issue, whatever the cookies or the browser say."""
+    session = request.scope.get("session")
+    if session is not None and session.get("uid"):
+        return None
+    return voting.network_key(client_ip(request), request.app.state.settings.secret_key,
+                              datetime.now(UTC).date())
 
 
 def ensure_visitor(request: Request) -> None:

@@ -1,0 +1,23 @@
+"""Votes: the anonymous voter's network fingerprint (an HMAC, never the address), one per issue.
+
+Revision ID: 0005_vote_network
+Revises: 0004
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_vote_network"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("votes", sa.Column("network_key", sa.String(64), nullable=True))
+    op.create_index("ix_votes_issue_network", "votes", ["issue_id", "network_key"], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_votes_issue_network", table_name="votes")
+    with op.batch_alter_table("votes") as batch_op:
+        batch_op.drop_column("network_key")
