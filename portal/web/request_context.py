@@ -49,8 +49,7 @@ def visitor_key(request: Request) -> str:
 def voter_network(request: Request) -> str | None:
     """The anonymous voter's network fingerprint for today (None when signed in): what makes
     one vote per network per issue, whatever the cookies or the browser say."""
-    session = request.scope.get("session")
-    if session is not None and session.get("uid"):
+    if _signed_in_id(request) is not None:
         return None
     return voting.network_key(client_ip(request), request.app.state.settings.secret_key,
                               datetime.now(UTC).date())
