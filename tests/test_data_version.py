@@ -276,6 +276,9 @@ def test_bulk_statements_and_flushes_that_move_rows_to_another_issue_move_both_s
     flushed = versions(db)
     assert flushed["northside"] > bulk["northside"] and flushed["riverside"] > bulk["riverside"]
     assert flushed["faraway"] == start["faraway"]
+    with db.session() as s:  # an ORM bulk UPDATE by primary key has no WHERE of its own
+        s.execute(update(Issue), [{"id": river, "title": "Renamed"}])
+    assert versions(db) == {**flushed, "riverside": flushed["riverside"] + 1}
 
 
 def test_deleting_an_issue_moves_the_portals_it_was_on(db, world):
