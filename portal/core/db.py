@@ -42,13 +42,18 @@ def is_sqlite(engine_or_session: Engine | Session) -> bool:
     return bind.dialect.name == "sqlite"
 
 
+class PortalSession(Session):
+    """The session class of every `Database`: a class of our own, so that listeners on it
+    (`portal.tenancy.data_version` keeps each portal's data version) see only our sessions."""
+
+
 class Database:
     """Holds the engine and hands out sessions that commit or roll back as a unit."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, class_=PortalSession, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

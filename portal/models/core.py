@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -121,6 +122,18 @@ class TenantHost(Base):
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
 
     tenant: Mapped[Tenant] = relationship(back_populates="hosts")
+
+
+class PortalDataVersion(Base):
+    """A number per portal that goes up, in the same transaction, with every change its public
+    pages show: the key of every cached public response (see `portal.tenancy.data_version`)."""
+
+    __tablename__ = "portal_data_versions"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
 
 
 class Issue(Base):

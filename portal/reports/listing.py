@@ -96,6 +96,22 @@ def parse_filters(params, default_per_page: int = PAGE_SIZE) -> IssueFilters:  #
     return f
 
 
+def query_items(f: IssueFilters) -> list[tuple[str, str]]:
+    """The filters as query-string items, one spelling for each set of filters (parameter order,
+    unknown parameters and a radius without `near` make no difference), so a cache can key on
+    it and a link can carry it: `parse_filters` reads back the same filters."""
+    items = [("status", s) for s in f.statuses] + [("type", t) for t in f.types]
+    if f.bbox:
+        items.append(("bbox", ",".join(repr(v) for v in f.bbox)))
+    if f.words:
+        items.append(("q", f.words))
+    items += [(name, value.isoformat()) for name, value in (("since", f.since),
+                                                            ("until", f.until)) if value]
+    if f.near:
+        items += [("near", f"{f.near[0]!r},{f.near[1]!r}"), ("radius", repr(f.radius_m))]
+    return items + [("page", str(f.page)), ("per_page", str(f.per_page))]
+
+
 def issues_query(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
     stmt = public_issues(tenant)
     if f.statuses:

@@ -1,7 +1,10 @@
 """JSON for the map and the report form, scoped to the portal like the pages are.
 
-`/api/issues.geojson` is paged and carries an ETag built from the portal, the query and the
-newest change, so an unchanged map costs a 304.
+`/api/issues.geojson` is paged and cached: its bodies are kept per process by (portal, the
+portal's data version, URL prefix, language, normalised query), and its ETag is made from the
+same key. The data version moves in the transaction of every change the portal shows
+(`portal.tenancy.data_version`), so a hit or a 304 costs one primary-key read, and no process
+serves what a moderator has hidden or redacted.
 """
 
 from __future__ import annotations
@@ -9,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from urllib.parse import urlencode
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,30 +24,56 @@ from portal.models import Issue
 from portal.reports import listing
 from portal.reports.reporting import check_place, parse_point
 from portal.reports.routing import request_types_at
+from portal.tenancy import data_version
 from portal.web.request_context import tenant
 from portal.web.templating import url
 
 GEOJSON = "application/geo+json"
+BODY_FORMAT = "geojson-1"  # change it when the body's shape changes: old ETags must not match
 
 
 class BodyCache:
-    """The last few GeoJSON bodies by ETag (which names the portal): many visitors load the
-    same map view, and serialising 500 features costs far more than the ETag query."""
+    """The most recently used GeoJSON bodies, bounded in number and in bytes.
 
-    def __init__(self, size: int = 128) -> None:
-        self.size, self.items = size, OrderedDict()
+    Keys begin with the portal's id and data version (see `body_key`): many visitors load the
+    same map view, and serialising 500 features costs far more than reading the version.
+    Entries of older versions are never asked for again and fall out first.
+    """
 
-    def get(self, key: str) -> bytes | None:
+    def __init__(self, size: int = 256, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.size, self.max_bytes, self.bytes = size, max_bytes, 0
+        self.items: OrderedDict[tuple, bytes] = OrderedDict()
+
+    def get(self, key: tuple) -> bytes | None:
         if key in self.items:
             self.items.move_to_end(key)
         return self.items.get(key)
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: tuple, body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return
+        if key in self.items:
+            self.bytes -= len(self.items.pop(key))
         self.items[key] = body
-        self.items.move_to_end(key)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
+        self.bytes += len(body)
+        while len(self.items) > self.size or self.bytes > self.max_bytes:
+            self.bytes -= len(self.items.popitem(last=False)[1])
 
+
+def body_key(request: Request, version: int, filters: listing.IssueFilters) -> tuple:
+    """Everything a GeoJSON body depends on: the portal and its data, the URL prefix its links
+    carry, the language of its type names, and the query (normalised)."""
+    return (tenant(request).id, version, BODY_FORMAT, request.scope.get("root_path", ""),
+            request.state.locale, urlencode(listing.query_items(filters)))
+
+
+def etag_for(key: tuple) -> str:
+    return '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:24] + '"'
+
+
+def _matches(request: Request, etag: str) -> bool:
+    sent = request.headers.get("if-none-match", "")
+    return any(tag.strip() in (etag, "*") for tag in sent.split(",")) if sent else False
 
 
 def _json(data: object, status: int = 200, media_type: str = "application/json",
@@ -62,22 +91,15 @@ async def issues_geojson(request: Request) -> Response:
     filters = listing.parse_filters(request.query_params, default_per_page=500)
     if filters.errors:
         return _errors(filters.errors)
-    db = request.app.state.db
-    with db.session() as session:
-        stmt = listing.issues_query(session, portal, filters)
-        sub = stmt.subquery()
-        total, newest, votes = session.execute(
-            select(func.count(), func.max(sub.c.updated_at), func.sum(sub.c.vote_count))).one()
-        # Everything the body depends on: portal, URL prefix, query, language, and the state
-        # of the matching rows (how many, the latest change, the votes).
-        tag_src = (f"{portal.id}|{request.scope.get('root_path', '')}|{request.url.query}|"
-                   f"{request.state.locale}|{total}|{newest}|{votes}")
-        etag = '"' + hashlib.sha256(tag_src.encode()).hexdigest()[:24] + '"'
-        cache = {"etag": etag, "cache-control": "public, max-age=30"}
-        if request.headers.get("if-none-match") == etag:
+    bodies: BodyCache = request.app.state.geojson_bodies
+    with request.app.state.db.session() as session:
+        # The version first, then the rows: a body is never older than the version it is
+        # cached under.
+        key = body_key(request, data_version.current(session, portal.id), filters)
+        cache = {"etag": etag_for(key), "cache-control": "public, max-age=30"}
+        if _matches(request, cache["etag"]):
             return Response(status_code=304, headers=cache)
-        bodies: BodyCache = request.app.state.geojson_bodies
-        if (body := bodies.get(etag)) is not None:
+        if (body := bodies.get(key)) is not None:
             return Response(body, media_type=GEOJSON, headers=cache)
         issues, total = listing.fetch_page(session, portal, filters)
         features = [_feature(request, i) for i in issues]
@@ -85,11 +107,11 @@ async def issues_geojson(request: Request) -> Response:
     data = {"type": "FeatureCollection", "features": features,
             "total": total, "page": filters.page, "pages": pages}
     if filters.page < pages:
-        params = dict(request.query_params)
-        params["page"] = str(filters.page + 1)
+        params = [(k, v) for k, v in listing.query_items(filters) if k != "page"]
+        params += [("page", str(filters.page + 1)), ("lang", request.state.locale)]
         data["next"] = url(request, "api_issues", _query=params)
     response = _json(data, media_type=GEOJSON, headers=cache)
-    request.app.state.geojson_bodies.put(etag, response.body)
+    bodies.put(key, response.body)
     return response
 
 
