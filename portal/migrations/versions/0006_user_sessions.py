@@ -4,14 +4,14 @@ replacing the users' session generation counter (sign-out now deletes the row).
 Written by hand. The revision id names the change so that migrations written on sibling
 branches at the same time cannot collide with it.
 
-Revision ID: 0005_user_sessions
-Revises: 0003
+Revision ID: 0006_user_sessions
+Revises: 0005_data_versions
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_user_sessions"
-down_revision = "0003"
+revision = "0006_user_sessions"
+down_revision = "0005_data_versions"
 branch_labels = None
 depends_on = None
 

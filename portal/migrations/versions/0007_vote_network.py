@@ -1,13 +1,13 @@
 """Votes: the anonymous voter's network fingerprint (an HMAC, never the address), one per issue.
 
-Revision ID: 0005_vote_network
-Revises: 0004
+Revision ID: 0007_vote_network
+Revises: 0006_user_sessions
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_vote_network"
-down_revision = "0004"
+revision = "0007_vote_network"
+down_revision = "0006_user_sessions"
 branch_labels = None
 depends_on = None
 
