@@ -11,15 +11,15 @@ Two portals that do not overlap (northside and riverside, see `tests/worlds.py`)
 Every text a portal must keep to itself carries a unique marker string (`Marker`), and the
 suite searches every response body for them. Eight people (`ACTORS`) are signed in on both
 portals through the product's own sign-in (the emailed link); the resident has voted and
-commented there. `Scene.fresh_bundle` makes the same rows again for a write that is allowed
+commented there. `Scene.fresh` makes the same rows again for a write that is allowed
 to succeed, so the shared rows the other cells read never change state.
 """
 
 from __future__ import annotations
 
-import json
 import io
 import itertools
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote

@@ -350,6 +350,20 @@ def leaks(scene: Scene, body: bytes, actor: str, host: str) -> list[str]:
     return found
 
 
+def _send(scene: Scene, cell: Cell, case: Case, values: dict):  # noqa: ANN202 - a Response
+    client = scene.client(cell.actor, cell.host)
+    path = _fill(case.path, values)
+    if cell.method != "POST":
+        return client.request(cell.method, path)
+    form = {k: _fill(v, values) for k, v in case.form.items()}
+    form["csrf_token"] = scene.csrf[(cell.actor, cell.host)]  # their own, valid token
+    try:
+        return client.post(path, data=form)
+    finally:
+        if case.resign and cell.actor != "anonymous":
+            scene.sign_in_everywhere(cell.actor)
+
+
 @pytest.mark.parametrize("cell", CELLS, ids=str)
 def test_route_matrix(scene, cell):
     case = EXPECTATIONS[cell.key]
@@ -357,21 +371,10 @@ def test_route_matrix(scene, cell):
     expected = case.rule(who)
     allowed_write = cell.method == "POST" and expected < 400
     values = scene.values(cell.host, cell.target, case.fresh if allowed_write else "")
-    path = _fill(case.path, values)
-    client = scene.client(cell.actor, cell.host)
+    # Reads are checked for writes once per route; writes always.
     check_db = cell.method == "POST" or (cell.actor == "anonymous" and cell.host == "north")
     before = mutable_state(scene.db) if check_db else None
-    try:
-        if cell.method == "POST":
-            form = {k: _fill(v, values) for k, v in case.form.items()}
-            form["csrf_token"] = scene.csrf[(cell.actor, cell.host)]
-            response = client.post(path, data=form)
-        else:
-            response = client.request(cell.method, path)
-        after = mutable_state(scene.db) if check_db else None
-    finally:
-        if case.resign and cell.actor != "anonymous":
-            scene.sign_in_everywhere(cell.actor)
+    response = _send(scene, cell, case, values)
     problems = []
     if response.status_code != expected:
         problems.append(f"status {response.status_code}, expected {expected}")
@@ -384,17 +387,105 @@ def test_route_matrix(scene, cell):
     seen = response.content + response.headers.get("location", "").encode()
     problems += [f"leaks {m}" for m in leaks(scene, seen, cell.actor, cell.host)]
     if check_db:
-        changed = changed_tables(before, after)
-        if (expected >= 400 or cell.method != "POST") and changed:
+        changed = changed_tables(before, mutable_state(scene.db))
+        if not allowed_write and changed:
             problems.append(f"refused or read-only, yet changed {changed}")
         must_change = case.changes(who) if callable(case.changes) else case.changes
         if allowed_write and must_change and response.status_code == expected and not changed:
             problems.append("allowed write changed nothing")
     assert not problems, f"{cell}: " + "; ".join(problems) + f"\n{response.text[:300]}"
 
+def test_markers_show_where_they_belong(scene):
+    """The leak search can fail: each kind of marker is in the pages of those who may see it."""
+    unit = scene.bundles["north"].visible
+    public = scene.client("anonymous", "north").get(f"/issues/{unit.issue}").content
+    staff = scene.client("staff_city", "north").get(f"/staff/issues/{unit.issue}").content
+    mod = scene.client("mod_north", "north").get(f"/staff/issues/{unit.issue}").content
+    news = scene.client("anonymous", "north").get("/announcements.atom").content
+    north = [m for m in scene.markers if m.host == "north"]
+    hidden_issue = f"/staff/issues/{scene.bundles['north'].hidden.issue}"
+    staff += scene.client("staff_city", "north").get(hidden_issue).content
+    mod += scene.client("mod_north", "north").get(hidden_issue).content
+    for marker in north:
+        pages = {"issue-text": [public], "news": [news], "private": [staff],
+                 "internal": [staff, mod], "hidden": [staff, mod]}[marker.kind]
+        assert all(any(f in page for f in marker.forms()) for page in pages), marker
+    assert not leaks(scene, public + news, "anonymous", "north")
+    assert leaks(scene, staff, "mod_north", "north")  # contact details: body staff only
+    assert leaks(scene, public, "anonymous", "river")  # north's text is not river's
 
-def test_the_matrix_covers_every_person_host_and_kind_of_target():
-    assert {c.actor for c in CELLS} == set(ACTORS)
-    assert {c.host for c in CELLS} == set(HOSTS)
-    assert {(c.key, c.method) for c in CELLS} >= {(k, "POST") for k in EXPECTATIONS
-                                                   if k.startswith("POST ")}
+
+def _readers(scene: Scene, issue: int) -> list[str]:
+    """Every public reader of northside that shows an issue's text."""
+    return ["/", "/issues", "/search?q=pothole", "/feed.atom", "/exports/issues.csv",
+            "/exports/issues.geojson", f"/watch/{scene.feed_token['north']}/feed.atom",
+            f"/watch?issue={issue}", f"/issues/{issue}"]
+
+
+def _thanks_links_to(client, issue: int) -> bool:  # noqa: ANN001
+    """The report widget's thank-you page links to the issue only while it is shown."""
+    return f'/issues/{issue}"' in client.get(f"/w/northside/report/sent/{issue}").text
+
+
+def _moderate(scene: Scene, path: str, form: dict) -> None:
+    response = scene.client("mod_north", "north").post(
+        path, data={**form, "csrf_token": scene.csrf[("mod_north", "north")]})
+    assert response.status_code == 303, response.text
+
+
+def _dashboard_total(client) -> int:  # noqa: ANN001
+    html = client.get("/dashboard").text
+    return int(html.split('data-figure="total">', 1)[1].split("<", 1)[0].replace(",", ""))
+
+
+def test_a_hidden_issue_leaves_every_reader_and_the_cached_map(scene):
+    with scene.db.session() as s:
+        unit, words = scene.unit(s, "north", False, "QzGone")
+    client = scene.client("anonymous", "north")
+    paths = _readers(scene, unit.issue) + ["/api/issues.geojson"]
+    for path in paths:  # the map's API body is now cached by its ETag
+        assert words["title"] in client.get(path).text, path
+    assert client.get(f"/media/{unit.photo}.jpg").status_code == 200
+    assert _thanks_links_to(client, unit.issue)
+    total = _dashboard_total(client)
+
+    _moderate(scene, f"/staff/issues/{unit.issue}/hide", {"reason": "abuse"})
+
+    for path in paths:
+        response = client.get(path)
+        assert words["title"] not in response.text and words["desc"] not in response.text, path
+    assert client.get(f"/issues/{unit.issue}").status_code == 404
+    assert client.get(f"/media/{unit.photo}.jpg").status_code == 404
+    assert not _thanks_links_to(client, unit.issue)
+    assert _dashboard_total(client) == total - 1
+
+
+def test_redacted_text_leaves_every_reader(scene):
+    with scene.db.session() as s:
+        unit, words = scene.unit(s, "north", False, "QzCut")
+    client = scene.client("anonymous", "north")
+    paths = _readers(scene, unit.issue)
+    for path in paths:
+        assert words["title"] in client.get(path).text, path
+
+    for column, word in (("title", "title"), ("description", "desc")):
+        _moderate(scene, f"/staff/issues/{unit.issue}/redact",
+                  {"target": f"issue:{column}", "passage": words[word]})
+
+    for path in paths:
+        text = client.get(path).text
+        assert words["title"] not in text and words["desc"] not in text, path
+    assert "[redacted]" in client.get(f"/issues/{unit.issue}").text
+
+
+@pytest.mark.xfail(strict=True, reason="finding 3: cache version, merged from sec-version")
+def test_the_cached_map_api_forgets_redacted_text(scene):
+    with scene.db.session() as s:
+        unit, words = scene.unit(s, "north", False, "QzApi")
+    client = scene.client("anonymous", "north")
+    assert words["title"] in client.get("/api/issues.geojson").text  # cached by its ETag now
+
+    _moderate(scene, f"/staff/issues/{unit.issue}/redact",
+              {"target": "issue:title", "passage": words["title"]})
+
+    assert words["title"] not in client.get("/api/issues.geojson").text
