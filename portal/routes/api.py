@@ -85,8 +85,9 @@ async def issues_geojson(request: Request) -> Response:
     data = {"type": "FeatureCollection", "features": features,
             "total": total, "page": filters.page, "pages": pages}
     if filters.page < pages:
-        params = dict(request.query_params)
-        params["page"] = str(filters.page + 1)
+        # Every value of a repeated filter (`status=open&status=closed`) carries over.
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+        params.append(("page", str(filters.page + 1)))
         data["next"] = url(request, "api_issues", _query=params)
     response = _json(data, media_type=GEOJSON, headers=cache)
     request.app.state.geojson_bodies.put(etag, response.body)
