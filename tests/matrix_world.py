@@ -121,7 +121,7 @@ class Bundle:
     body_news: int  # a city-works announcement shown on it
 
 
-@dataclass
+@dataclass(repr=False)
 class Scene:
     app: object
     db: object
@@ -137,6 +137,12 @@ class Scene:
     body_ids: dict[str, int] = field(default_factory=dict)
     static_file: str = ""
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def __repr__(self) -> str:  # pytest and Hypothesis print a failing test's arguments
+        return "<matrix scene>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # noqa: ANN001 - Hypothesis' own
+        printer.text(repr(self))
 
     # -- clients -----------------------------------------------------------------------
 
