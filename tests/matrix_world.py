@@ -104,10 +104,8 @@ class Unit:
     photo: str  # the issue's own photo, shown while the issue is
     comment: int  # a public comment
     hidden_comment: int  # a comment moderators hid
-    note: int  # an internal note
     takedown: int  # the moderation action that took `takedown_photo` down
     takedown_photo: str
-    flag: int
 
 
 @dataclass
@@ -123,6 +121,8 @@ class Bundle:
 
 @dataclass(repr=False)
 class Scene:
+    """The app, its rows and its people, and how a cell turns a target into ids and tokens."""
+
     app: object
     db: object
     settings: object
@@ -196,7 +196,7 @@ class Scene:
         comment = status.add_comment(s, issue, f"Public comment {words['comment']}", "Neighbour")
         secret = status.add_comment(s, issue, f"Hidden comment {words['hidden']}", "Troll")
         moderation.set_update_hidden(s, secret, True, portal, None, "abuse")
-        note = triage.add_note(s, issue, f"Internal note {words['note']}", triage.Actor(None))
+        triage.add_note(s, issue, f"Internal note {words['note']}", triage.Actor(None))
         takedown, takedown_photo = 0, ""
         if photos:
             fix = status.report_fixed(s, issue, "Fixed, see photo", "", self.photo(),
@@ -205,11 +205,9 @@ class Scene:
             takedown = moderation.hide_photo(s, issue, takedown_photo, portal, None,
                                              "a face").id
         moderation.flag(s, portal, issue, "other", "Please look", f"v:flagger{issue.id}")
-        flag_id = s.scalar(select(func.max(Flag.id)))
         if hidden:
             moderation.hide_issue(s, issue, portal, None, "spam")
-        unit = Unit(issue.id, issue.photo or "", comment.id, secret.id, note.id, takedown,
-                    takedown_photo, flag_id)
+        unit = Unit(issue.id, issue.photo or "", comment.id, secret.id, takedown, takedown_photo)
         return unit, {**words, "email": email}
 
     def news(self, s: Session, host: str, title: str) -> tuple[int, int]:
