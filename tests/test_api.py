@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal.reports import status
 from tests.factories import file_report
 
 
@@ -83,3 +84,16 @@ def test_a_vote_changes_the_etag_and_the_cached_body(client, db):
     second = client.get("/api/issues.geojson", headers={"if-none-match": first.headers["etag"]})
     assert second.status_code == 200
     assert second.json()["features"][0]["properties"]["votes"] == 1
+
+
+def test_the_next_link_keeps_every_value_of_a_repeated_filter(client, db):
+    with db.session() as s:
+        for n in range(3):
+            issue = file_report(s, "northside", 1.1, 1.0, title=f"Issue {n}")
+            if n:
+                status.change_status(s, issue, "acknowledged", author="Desk")
+    first = client.get("/api/issues.geojson?status=open&status=acknowledged&per_page=2").json()
+    assert first["total"] == 3 and first["pages"] == 2
+    assert "status=open" in first["next"] and "status=acknowledged" in first["next"]
+    second = client.get(first["next"]).json()
+    assert second["total"] == 3 and len(second["features"]) == 1
