@@ -86,7 +86,7 @@ def as_one_line(value: str) -> str:
     """`value` with each line break and control character as a space: for text that must be
     one line whatever it holds, such as an email Subject built from an old row."""
     return "".join(" " if char in LINE_BREAKS or _is_control(char) else char
-                   for char in value).strip()
+                   for char in value.replace("\r\n", "\n")).strip()
 
 
 def clean(lines: dict[str, str] | None = None,
