@@ -89,6 +89,13 @@ def as_one_line(value: str) -> str:
                    for char in value.replace("\r\n", "\n")).strip()
 
 
+def as_text(value: str) -> str:
+    """`value` as a multi-line field, each control character (but tab and newline) and
+    unreadable character a space: for text nobody can retype, such as imported records."""
+    return "".join(" " if (char not in "\n\t" and _is_control(char)) or _unreadable(char)
+                   else char for char in _MULTI_LINE_BREAKS.sub("\n", value)).strip()
+
+
 def clean(lines: dict[str, str] | None = None,
           texts: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, Message]]:
     """Check and normalise a form's text fields at once: (values by field, errors by field).
