@@ -203,8 +203,9 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     with _db(settings).session() as session:
         rows = outbox.failed(session, limit=args.limit)
         if rows:
-            print(f"{_('id'):>7} {_('kind'):<16} {_('recipient'):<32} {_('tries'):>5} "
-                  f"{_('state'):<9} {_('last error')}")
+            number, kind, recipient = _("id"), _("kind"), _("recipient")
+            tries, state, error = _("tries"), _("state"), _("last error")
+            print(f"{number:>7} {kind:<16} {recipient:<32} {tries:>5} {state:<9} {error}")
         for row in rows:
             state = (_("stopped") if row.attempts >= outbox.MAX_ATTEMPTS
                      else _("retrying"))
