@@ -98,14 +98,12 @@ def _check_text(form: ReportForm, tenant: Tenant) -> tuple[dict[str, str], dict[
         lines={"title": form.title, "name": form.name, "email": form.email,
                "address": form.address},
         texts={"description": form.description})
-    if "description" in errors:
-        pass
-    elif not values["description"]:
-        errors["description"] = Message(N_("Describe the problem in a few words."))
-    elif len(values["description"]) > MAX_DESCRIPTION:
-        errors["description"] = Message(
-            N_("Keep the description under %(max)s characters."), {"max": MAX_DESCRIPTION}
-        )
+    description = values["description"]
+    if not description:
+        errors.setdefault("description", Message(N_("Describe the problem in a few words.")))
+    elif len(description) > MAX_DESCRIPTION:
+        errors.setdefault("description", Message(
+            N_("Keep the description under %(max)s characters."), {"max": MAX_DESCRIPTION}))
     for name, limit in (("title", MAX_TITLE), ("name", MAX_NAME),
                         ("email", text_fields.MAX_EMAIL), ("address", MAX_ADDRESS)):
         if name not in errors and len(values[name]) > limit:
