@@ -1,4 +1,5 @@
-"""The `portal` command: serve, migrate, load tenants, import history, seed a demo.
+"""The `portal` command: serve, migrate, load tenants, import history, seed a demo, deliver
+mail and list the mail that failed.
 
 Errors print as one clear line (no traceback) and exit non-zero. Messages for operators are
 in the language of their environment (LC_ALL, LC_MESSAGES or LANG) when we ship it.
@@ -197,6 +198,26 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    """`portal outbox failed`: unsent mail that met an error, and why, for the operator."""
+    from portal.mail import outbox
+
+    with _db(settings).session() as session:
+        rows = outbox.failed(session, limit=args.limit)
+        if rows:
+            number, kind, recipient = _("id"), _("kind"), _("recipient")
+            tries, state, error = _("tries"), _("state"), _("last error")
+            print(f"{number:>7} {kind:<16} {recipient:<32} {tries:>5} {state:<9} {error}")
+        for row in rows:
+            state = (_("stopped") if row.attempts >= outbox.MAX_ATTEMPTS
+                     else _("retrying"))
+            error = " ".join(row.last_error.split()) or "-"
+            print(f"{row.id:>7} {row.kind:<16} {row.recipient:<32} "
+                  f"{row.attempts:>2}/{outbox.MAX_ATTEMPTS} {state:<9} {error}")
+    print(_("unsent messages with errors: %(count)s", count=len(rows)))
+    return 0
+
+
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Write the daily digests for one day (UTC; default yesterday). Safe to run again."""
     from datetime import date, timedelta
@@ -249,6 +270,11 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="send what is due, then stop")
     worker.add_argument("--interval", type=float, default=5.0, help="seconds between runs")
     worker.set_defaults(func=cmd_worker)
+    outbox_cmd = sub.add_parser("outbox", help="mail the worker could not send")
+    outbox_cmd.add_argument("action", choices=["failed"],
+                            help="list unsent messages that met an error, and the error")
+    outbox_cmd.add_argument("--limit", type=int, default=200, help="list at most this many")
+    outbox_cmd.set_defaults(func=cmd_outbox)
     digest = sub.add_parser("digest", help="write the daily digest emails for watchers")
     digest.add_argument("--date", help="the day to summarise (UTC), default yesterday")
     digest.set_defaults(func=cmd_digest)

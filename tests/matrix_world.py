@@ -291,7 +291,7 @@ STATE_COLUMNS = {  # what a write could change, per table (row counts cover the 
     Flag: (Flag.id, Flag.resolved_at, Flag.resolution),
     Watch: (Watch.id, Watch.confirmed_at, Watch.ended_at, Watch.frequency, Watch.locale),
     Announcement: (Announcement.id, Announcement.expire_at, Announcement.publish_at),
-    User: (User.id, User.session_generation, User.last_sign_in_at, User.name),
+    User: (User.id, User.last_sign_in_at, User.name),
     LoginToken: (LoginToken.id, LoginToken.used_at),
 }
 

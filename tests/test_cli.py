@@ -56,3 +56,36 @@ def test_dump_of_an_unknown_portal_says_so(settings, db):
 def test_import_of_a_missing_file_says_so(settings, db):
     result = portal(settings, "import-issues", "/nope.csv", "--tenant", "x")
     assert result.returncode == 1 and "no such file: /nope.csv" in result.stderr
+
+
+def test_outbox_failed_lists_unsent_mail_with_its_error(settings, db, world):
+    from datetime import timedelta
+
+    from portal.mail import outbox
+    from portal.models import OutboxMessage, utcnow
+
+    with db.session() as s:
+        s.add(OutboxMessage(key="k:stopped", kind="watch_notice", recipient="gone@example.org",
+                            locale="en", subject="S", body_text="B", attempts=outbox.MAX_ATTEMPTS,
+                            last_error="compose: ValueError: Header values may not contain\n"
+                                       "linefeed", next_attempt_at=utcnow()))
+        s.add(OutboxMessage(key="k:retrying", kind="signin", recipient="late@example.org",
+                            locale="en", subject="S", body_text="B", attempts=2,
+                            last_error="SMTPDataError: 451 try later",
+                            next_attempt_at=utcnow() + timedelta(minutes=3)))
+        s.add(OutboxMessage(key="k:sent", kind="signin", recipient="fine@example.org",
+                            locale="en", subject="S", body_text="B", attempts=1,
+                            sent_at=utcnow(), last_error=""))
+        s.add(OutboxMessage(key="k:due", kind="signin", recipient="new@example.org",
+                            locale="en", subject="S", body_text="B"))
+    result = portal(settings, "outbox", "failed")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "kind", "recipient", "tries", "state", "last", "error"]
+    stopped = next(line for line in lines if "gone@example.org" in line)
+    assert "watch_notice" in stopped and f"{outbox.MAX_ATTEMPTS}/{outbox.MAX_ATTEMPTS}" in stopped
+    assert "stopped" in stopped and "may not contain linefeed" in stopped  # one line each
+    retrying = next(line for line in lines if "late@example.org" in line)
+    assert "2/12" in retrying and "retrying" in retrying and "451 try later" in retrying
+    assert "fine@example.org" not in result.stdout and "new@example.org" not in result.stdout
+    assert lines[-1] == "unsent messages with errors: 2"

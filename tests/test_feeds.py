@@ -35,7 +35,9 @@ def parse(response) -> ET.Element:  # noqa: ANN001
 def test_portal_feed_has_new_issues_and_public_status_changes_only(client, db, world):
     with db.session() as s:
         nasty = file_report(s, "northside", 1.2, 1.0, title="<script>alert(1)</script> & co",
-                            description="Bell\x07 and \x1b escape")
+                            description="Bell and escape")
+        # Forms refuse control characters now; rows written before that may still hold them.
+        nasty.description = "Bell\x07 and \x1b escape"
         status.change_status(s, nasty, "acknowledged", author="Desk", text="On it")
         status.change_status(s, nasty, "closed", author="Desk", text="secret", internal=True)
         hidden = file_report(s, "northside", 1.3, 1.0, title="Hidden one")

@@ -189,3 +189,17 @@ def test_the_real_new_haven_export_imports_into_the_demo_city(session, settings)
     statuses = set(session.scalars(select(Issue.status).distinct()))
     assert statuses == {"open", "acknowledged", "closed"}
     assert import_issues(session, path, city).imported == 0
+
+
+def test_control_characters_and_line_breaks_in_old_records_are_cleaned_not_stored(
+        world, session, tmp_path):
+    path = write_csv(tmp_path / "scf.csv", SCF_HEADER, [
+        ["31\x00", "2014-05-01T10:00:00-04:00", "Open", "Pot\x00hole\r\nat the corner",
+         "Deep\x00 hole\r\nby the \x1b[1mschool\u2028", "0", "1.2", "0.5"]])
+    summary = import_issues(session, path, tenant(session, "northside"))
+    session.flush()
+    assert summary.imported == 1
+    issue = session.scalars(select(Issue)).one()
+    assert issue.external_id == "seeclickfix:31"
+    assert issue.title == "Pot hole at the corner"
+    assert issue.description == "Deep  hole\nby the  [1mschool"

@@ -219,3 +219,76 @@ def test_background_sender_runs_inside_the_app(settings, db, world):
             assert len(box.wait_for(2)) == 2
         app.state.db.engine.dispose()
     assert all(m.sent_at is not None for m in rows(db).values())
+
+
+# -- rows that cannot become an email -------------------------------------------------------
+
+
+def old_row(db, world, key: str, subject: str, recipient: str = "old@example.org") -> None:
+    """A row written before subjects and addresses were kept to one line (no `enqueue`)."""
+    with db.session() as s:
+        s.add(OutboxMessage(key=key, kind="test_notice", recipient=recipient, locale="en",
+                            subject=subject, body_text="Hello",
+                            tenant_id=world.portals["northside"].id,
+                            next_attempt_at=utcnow() - timedelta(minutes=5)))
+
+
+def sign_in_link(db, world) -> None:
+    from portal.staff import accounts
+
+    with db.session() as s:
+        accounts.request_sign_in(s, email="staff@example.org", tenant=world.portals["northside"],
+                                 locale="en", secret_key="test-secret",
+                                 link_for=lambda token: f"http://x/signin/confirm?token={token}")
+
+
+def test_old_subjects_with_line_breaks_are_sent_on_one_line(settings, db, world):
+    old_row(db, world, "old:crlf", "Pothole\r\nBcc: everyone@example.org")
+    old_row(db, world, "old:u2028", "Pothole\u2028on Main St")
+    sign_in_link(db, world)
+    box = Mailbox()
+    with smtp_server(box) as port:
+        report = outbox.send_due(db, on(settings, port))
+    assert (report.sent, report.failed) == (3, 0)
+    subjects = {m["X-Reportal-Key"]: m["Subject"] for m in box.delivered}
+    assert subjects["old:crlf"] == "Pothole Bcc: everyone@example.org"
+    assert subjects["old:u2028"] == "Pothole on Main St"
+    assert all(m["Bcc"] is None for m in box.delivered)
+
+
+def test_a_message_that_cannot_be_composed_fails_alone(settings, db, world):
+    old_row(db, world, "old:to-crlf", "Notice", recipient="a@example.org\r\nBcc: b@example.org")
+    old_row(db, world, "old:to-u2028", "Notice", recipient="a\u2028b@example.org")
+    sign_in_link(db, world)
+    box = Mailbox()
+    with smtp_server(box) as port:
+        report = outbox.send_due(db, on(settings, port))
+        assert (report.claimed, report.sent, report.failed) == (3, 1, 2)
+        assert [m["To"] for m in box.delivered] == ["staff@example.org"]  # the link got out
+        state = rows(db)
+        for key in ("old:to-crlf", "old:to-u2028"):
+            assert state[key].sent_at is None and state[key].attempts == 1
+            assert state[key].last_error.startswith("compose: ValueError")
+        # It is retried with backoff like any failure, and stops after MAX_ATTEMPTS.
+        for attempt in range(2, outbox.MAX_ATTEMPTS + 1):
+            later = utcnow() + outbox.backoff(attempt - 1) + timedelta(seconds=1)
+            with db.session() as s:
+                for m in s.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))):
+                    m.next_attempt_at = later - timedelta(seconds=1)
+            assert outbox.send_due(db, on(settings, port), now=later).failed == 2
+        last = outbox.send_due(db, on(settings, port), now=utcnow() + timedelta(days=30))
+        assert last.claimed == 0
+    with db.session() as s:
+        stopped = outbox.failed(s)
+        assert [m.key for m in stopped] == ["old:to-crlf", "old:to-u2028"]
+        assert all(m.attempts == outbox.MAX_ATTEMPTS for m in stopped)
+
+
+def test_enqueue_keeps_a_subject_on_one_line_and_within_its_column(db, world):
+    with db.session() as s:
+        outbox.enqueue(s, key="k:long", kind="test_notice", recipient="a@example.org",
+                       locale="en", subject="New:\r\n" + "x" * 400, body_text="B")
+    with db.session() as s:
+        subject = s.scalars(select(OutboxMessage.subject)).one()
+    assert subject.startswith("New: x") and len(subject) == outbox.MAX_SUBJECT
+    assert subject.endswith("…") and "\n" not in subject

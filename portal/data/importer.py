@@ -29,6 +29,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.core import geo
+from portal.core.text_fields import as_one_line, as_text
 from portal.models import Body, Issue, IssuePortal, RequestType, Tenant, Update
 from portal.reports import search
 from portal.reports.routing import request_types_at
@@ -184,13 +185,14 @@ def _existing_ids(session: Session, prefix: str) -> set[str]:
 
 def _build(row: dict[str, str], spec: Format, external_id: str, when: datetime,
            point: tuple[float, float], rt: RequestType, tenant: Tenant) -> Issue:
-    title = (row.get(spec.title) or "").strip()
-    text = (row.get(spec.text) or "").strip() if spec.text else ""
+    # Old exports hold stray line breaks and control bytes; the record is still worth keeping.
+    title = as_one_line(row.get(spec.title) or "")
+    text = as_text(row.get(spec.text) or "") if spec.text else ""
     state = STATUS_MAP.get((row.get(spec.status) or "").strip().lower(), "open")
     return Issue(
         body_id=rt.body_id, request_type_id=rt.id, origin_tenant_id=tenant.id,
         lat=round(point[0], 7), lon=round(point[1], 7),
-        address=(row.get(spec.address) or "").strip()[:300] if spec.address else "",
+        address=as_one_line(row.get(spec.address) or "")[:300] if spec.address else "",
         title=title[:120], description=(text or title)[:5000], status=state,
         created_at=when, updated_at=when, locale="en", external_id=external_id,
     )
@@ -299,7 +301,7 @@ def import_issues(
 def _check(row: dict[str, str], spec: Format, zone: tzinfo, places: _Places, seen: set[str],
            pending: list[Issue], default_type: str | None) -> str:
     """Validate one record; on success append its Issue to `pending` and return ''."""
-    source_id = (row.get(spec.id) or "").strip()
+    source_id = as_one_line(row.get(spec.id) or "")
     if not source_id:
         return "missing id"
     external_id = f"{spec.name}:{source_id}"[:100]
@@ -313,8 +315,8 @@ def _check(row: dict[str, str], spec: Format, zone: tzinfo, places: _Places, see
     when = parse_when(row.get(spec.created, ""), zone)
     if when is None:
         return "missing or bad date"
-    title = (row.get(spec.title) or "").strip()
-    text = (row.get(spec.text) or "").strip() if spec.text else ""
+    title = as_one_line(row.get(spec.title) or "")
+    text = as_text(row.get(spec.text) or "") if spec.text else ""
     if not (text or title):
         return "empty description"
     offered = places.request_types(*point)

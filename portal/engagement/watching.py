@@ -28,7 +28,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import geo, text_fields
 from portal.core.errors import N_, DomainError, Message, NotFound, ValidationError
 from portal.core.i18n import gettext as _
 from portal.core.i18n import ngettext, use_locale
@@ -80,15 +80,17 @@ def confirm_token(secret_key: str, watch: Watch) -> str:
 def _validate(session: Session, tenant: Tenant, form: WatchForm) -> tuple[dict, dict]:
     errors: dict[str, Message] = {}
     values: dict = {}
-    email = form.email.strip().lower()
+    email = text_fields.line(form.email).lower()
     if not email:
         errors["email"] = Message(N_("Enter your email address."))
-    elif len(email) > reporting.MAX_EMAIL or not reporting.EMAIL.match(email):
-        errors["email"] = Message(N_("Enter an email address like name@example.org."))
+    elif (problem := text_fields.email_problem(email)) is not None:
+        errors["email"] = problem
     values["email"] = email
     if form.frequency not in FREQUENCIES:
         errors["frequency"] = Message(N_("Choose how often to get email."))
-    kind = form.kind if form.kind in KINDS else "circle"
+    kind = form.kind or "circle"
+    if kind not in KINDS:
+        errors["kind"] = Message(N_("Choose what to watch."))
     values["kind"] = kind
     if kind == "circle":
         lat, lon, point_errors = reporting.parse_point(form.lat, form.lon)
@@ -111,11 +113,11 @@ def _validate(session: Session, tenant: Tenant, form: WatchForm) -> tuple[dict, 
     elif kind == "portal":
         values.update(min_lon=tenant.min_lon, min_lat=tenant.min_lat,
                       max_lon=tenant.max_lon, max_lat=tenant.max_lat)
-    else:
+    elif kind == "issue":
         issue = None
-        if form.issue_id.strip().isdigit():
+        if (issue_id := text_fields.record_number(form.issue_id)) is not None:
             try:
-                issue = get_public_issue(session, tenant, int(form.issue_id))
+                issue = get_public_issue(session, tenant, issue_id)
             except NotFound:
                 issue = None
         if issue is None:

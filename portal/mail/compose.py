@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.settings import Settings
+from portal.core.text_fields import as_one_line
 from portal.mail import unsubscribe
 from portal.models import OutboxMessage, Tenant, utcnow
 from portal.tenancy.links import portal_base
@@ -55,7 +56,7 @@ def compose(session: Session, settings: Settings, message: OutboxMessage) -> Ema
     mail = EmailMessage()
     mail["From"] = settings.mail_from
     mail["To"] = message.recipient
-    mail["Subject"] = message.subject
+    mail["Subject"] = as_one_line(message.subject)  # a line break in a header raises
     mail["Date"] = format_datetime(utcnow())
     mail["Message-ID"] = message_id(message.key, settings.mail_from)
     mail["X-Reportal-Key"] = message.key

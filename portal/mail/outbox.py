@@ -11,6 +11,8 @@ nothing accepted is lost. This module moves those rows to an SMTP server:
    (`<sha256(key)@domain>`, plus `X-Reportal-Key`), a signed one-click unsubscribe link
    (`List-Unsubscribe`, `List-Unsubscribe-Post`) and a footer in the recipient's language.
 3. **Mark.** `sent_at` is written only after the server accepted the message (`250`).
+   A row that cannot be made into an email (`compose` raised) fails alone: it counts an
+   attempt, keeps the reason in `last_error`, and the rest of the batch is sent.
    A temporary failure (4xx, a dropped connection) counts an attempt and waits
    `backoff(attempts)`: 1, 2, 4 ... minutes, at most 6 hours, up to `MAX_ATTEMPTS`. A
    permanent refusal (5xx) stops retrying at once. If the connection drops, the rest of the
@@ -43,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from portal.core.db import Database
 from portal.core.settings import Settings
+from portal.core.text_fields import as_one_line
 from portal.mail import unsubscribe
 from portal.mail.compose import compose
 from portal.models import OutboxMessage, utcnow
@@ -54,6 +57,7 @@ LEASE = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 12
+MAX_SUBJECT = 300  # the column's size
 SUPPRESSED = "suppressed by an unsubscribe"
 
 
@@ -72,6 +76,9 @@ def enqueue(session: Session, *, key: str, kind: str, recipient: str, locale: st
     """
     if session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
         return None
+    subject = as_one_line(subject)
+    if len(subject) > MAX_SUBJECT:
+        subject = subject[:MAX_SUBJECT - 1] + "…"
     message = OutboxMessage(key=key, kind=kind, recipient=recipient, locale=locale,
                             subject=subject, body_text=body_text, tenant_id=tenant_id,
                             next_attempt_at=not_before or utcnow())
@@ -175,17 +182,24 @@ def send_due(db: Database, settings: Settings, *, now: datetime | None = None,
     smtp: smtplib.SMTP | None = None
     try:
         for index, mid in enumerate(ids):
-            with db.session() as session:
-                message = session.get(OutboxMessage, mid)
-                if message is None or message.sent_at is not None:
-                    continue
-                if unsubscribe.is_suppressed(session, message.recipient, message.kind,
-                                             message.key):
-                    mark_sent(session, mid, now, SUPPRESSED)
-                    report.suppressed += 1
-                    continue
-                mail = compose(session, settings, message)
-                recipient = message.recipient
+            try:
+                with db.session() as session:
+                    message = session.get(OutboxMessage, mid)
+                    if message is None or message.sent_at is not None:
+                        continue
+                    if unsubscribe.is_suppressed(session, message.recipient, message.kind,
+                                                 message.key):
+                        mark_sent(session, mid, now, SUPPRESSED)
+                        report.suppressed += 1
+                        continue
+                    mail = compose(session, settings, message)
+                    recipient = message.recipient
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the batch
+                log.exception("outbox message %s could not be composed", mid)
+                report.failed += 1
+                with db.session() as session:
+                    mark_failed(session, mid, now, f"compose: {type(exc).__name__}: {exc}")
+                continue
             try:
                 if smtp is None:
                     smtp = connect(settings)
@@ -212,6 +226,17 @@ def send_due(db: Database, settings: Settings, *, now: datetime | None = None,
     finally:
         _close(smtp)
     return report
+
+
+def failed(session: Session, limit: int = 200) -> list[OutboxMessage]:
+    """Unsent messages that met an error, oldest first: those that stopped retrying
+    (`attempts >= MAX_ATTEMPTS`) and those still retrying after a failure."""
+    return list(session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None),
+               (OutboxMessage.attempts >= MAX_ATTEMPTS) | (OutboxMessage.last_error != ""))
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .limit(limit)))
 
 
 def _close(smtp: smtplib.SMTP | None) -> None:

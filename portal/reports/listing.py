@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.core import geo
+from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
 from portal.models import STATUSES, Body, Issue, RequestType, Tenant
 from portal.reports import search
@@ -63,6 +63,13 @@ def parse_filters(params, default_per_page: int = PAGE_SIZE) -> IssueFilters:  #
     f.statuses = [s for s in params.getlist("status") if s in STATUSES]
     f.types = [t for t in params.getlist("type") if t][:20]
     f.words = (params.get("q") or "").strip()[:200]
+    # Text that is not one clean line is refused, never sent to the database.
+    for value in f.types:
+        if (problem := text_fields.line_problem(value)) is not None:
+            f.errors["type"], f.types = problem, []
+            break
+    if (problem := text_fields.line_problem(f.words)) is not None:
+        f.errors["q"], f.words = problem, ""
     if raw := params.get("bbox"):
         box = _floats(raw, 4)
         if box is None or not (geo.valid_coordinates(box[1], box[0])

@@ -7,20 +7,32 @@ included), XMP, IPTC, JPEG comments, PNG text chunks or WebP metadata. Re-encodi
 not enough for that (Pillow's JPEG writer copies the source's comment), so the pixels are
 moved into a fresh image first. Files are named by the hash of what we store, so the same photo
 twice is stored once and a retried upload writes nothing new.
+
+Files are written before the rows that name them (a row never names a missing file), inside
+the caller's transaction: if that transaction rolls back, the files this save created are
+removed again, unless a committed row names the same photo (the same picture sent by
+someone else meanwhile).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event, select, union_all
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.core.errors import N_, DomainError
+from portal.models import Issue, ModerationAction, Update
+
+log = logging.getLogger("reportal.photos")
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo decodes; anything larger is refused
@@ -46,7 +58,7 @@ def prepare(data: bytes, max_bytes: int) -> PreparedPhoto:
             N_("The photo is too large: the limit is %(mb)s MB."), mb=max_bytes // (1024 * 1024)
         )
     if not data:
-        raise PhotoError(N_("The photo file is empty."))
+        raise PhotoError(N_("This photo file is empty."))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -105,13 +117,26 @@ def _encode(img: Image.Image, longest: int, profile: bytes | None) -> bytes:
     return out.getvalue()
 
 
+DIGEST = re.compile(r"[0-9a-f]{40}")
+
+
+def is_digest(text: str) -> bool:
+    """Whether `text` has the shape of a stored photo's name."""
+    return DIGEST.fullmatch(text) is not None
+
+
 def path_for(media_dir: Path, digest: str, variant: str = "display") -> Path:
     suffix = "" if variant == "display" else f"-{variant}"
     return media_dir / digest[:2] / f"{digest}{suffix}.jpg"
 
 
-def save(prepared: PreparedPhoto, media_dir: Path) -> str:
-    """Write both sizes atomically (temp file, then rename); return the digest."""
+def save(prepared: PreparedPhoto, media_dir: Path, session: Session | None = None) -> str:
+    """Write both sizes atomically (temp file, then rename); return the digest.
+
+    With `session`, the files this call created are removed if the session's transaction
+    rolls back (see the module docstring).
+    """
+    created = []
     for variant, payload in (("display", prepared.display), ("thumb", prepared.thumb)):
         target = path_for(media_dir, prepared.digest, variant)
         if target.exists():
@@ -120,4 +145,51 @@ def save(prepared: PreparedPhoto, media_dir: Path) -> str:
         tmp = target.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(payload)
         os.replace(tmp, target)
+        created.append(target)
+    if session is not None and created:
+        _pending(session).append((prepared.digest, created))
     return prepared.digest
+
+
+_PENDING = "reportal.photo_files_created"
+
+
+def _pending(session: Session) -> list[tuple[str, list[Path]]]:
+    """The files written in this session's open transaction, watched until it ends."""
+    if not session.in_transaction():
+        session.begin()  # begun now, so that its end is seen even if nothing else runs in it
+    if _PENDING not in session.info:
+        session.info[_PENDING] = []
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_transaction_end", _ended)
+    return session.info[_PENDING]
+
+
+def _committed(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release commits nothing yet
+        session.info[_PENDING].clear()
+
+
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    pending = session.info[_PENDING]
+    if transaction.parent is not None or not pending:
+        return
+    # The transaction ended without committing: its rows are gone, so are its files.
+    files = list(pending)
+    pending.clear()
+    digests = [digest for digest, _paths in files]
+    try:
+        with session.get_bind().connect() as conn:
+            used = set(conn.scalars(union_all(
+                select(Issue.photo).where(Issue.photo.in_(digests)),
+                select(Update.photo).where(Update.photo.in_(digests)),
+                select(ModerationAction.photo).where(ModerationAction.photo.in_(digests)),
+            )))
+    except Exception:  # noqa: BLE001 - cannot tell who uses them: keep them
+        log.exception("could not check who uses photos %s; keeping the files", digests)
+        return
+    for digest, paths in files:
+        if digest in used:
+            continue
+        for path in paths:
+            path.unlink(missing_ok=True)

@@ -9,14 +9,13 @@ ValidationError and writes nothing. A repeated submission key returns the issue 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import geo, text_fields
 from portal.core.domain_events import publish
 from portal.core.errors import N_, Message, ValidationError
 from portal.core.localized import localized
@@ -29,8 +28,8 @@ from portal.tenancy import membership
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
 MAX_NAME = 100
-MAX_EMAIL = 254
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_ADDRESS = 300
+MAX_ANSWER = 500
 
 
 @dataclass
@@ -93,38 +92,56 @@ def check_place(tenant: Tenant, lat: float, lon: float, locale: str) -> dict[str
     return {}
 
 
-def _check_text(form: ReportForm, tenant: Tenant) -> dict[str, Message]:
-    errors: dict[str, Message] = {}
-    description = form.description.strip()
+def _check_text(form: ReportForm, tenant: Tenant) -> tuple[dict[str, str], dict[str, Message]]:
+    """The form's text, cleaned (`text_fields`), and the errors of each field."""
+    values, errors = text_fields.clean(
+        lines={"title": form.title, "name": form.name, "email": form.email,
+               "address": form.address},
+        texts={"description": form.description})
+    description = values["description"]
     if not description:
-        errors["description"] = Message(N_("Describe the problem in a few words."))
+        errors.setdefault("description", Message(N_("Describe the problem in a few words.")))
     elif len(description) > MAX_DESCRIPTION:
-        errors["description"] = Message(
-            N_("Keep the description under %(max)s characters."), {"max": MAX_DESCRIPTION}
-        )
-    for name, value, limit in (
-        ("title", form.title, MAX_TITLE),
-        ("name", form.name, MAX_NAME),
-        ("email", form.email, MAX_EMAIL),
-        ("address", form.address, 300),
-    ):
-        if len(value.strip()) > limit:
+        errors.setdefault("description", Message(
+            N_("Keep the description under %(max)s characters."), {"max": MAX_DESCRIPTION}))
+    for name, limit in (("title", MAX_TITLE), ("name", MAX_NAME),
+                        ("email", text_fields.MAX_EMAIL), ("address", MAX_ADDRESS)):
+        if name not in errors and len(values[name]) > limit:
             errors[name] = Message(N_("Keep this under %(max)s characters."), {"max": limit})
-    email = form.email.strip()
-    if email and "email" not in errors and not EMAIL.match(email):
-        errors["email"] = Message(N_("Enter an email address like name@example.org."))
+    email = values["email"].lower()
+    values["email"] = email
+    if email and "email" not in errors and (problem := text_fields.email_problem(email)):
+        errors["email"] = problem
+    name = values["name"]
     if not tenant.allow_anonymous:
-        if not form.name.strip():
+        if not name:
             errors.setdefault("name", Message(N_("This portal needs your name on reports.")))
         if not email:
             errors.setdefault("email", Message(N_("This portal needs your email on reports.")))
-    if form.show_name and not form.name.strip():
+    if form.show_name and not name:
         errors.setdefault("name", Message(N_("Enter the name you want shown.")))
-    return errors
+    return values, errors
+
+
+def _check_answers(answers: dict[str, str]) -> tuple[dict[str, str], dict[str, Message]]:
+    """Answers to a request type's extra questions: each a multi-line text of its own."""
+    cleaned: dict[str, str] = {}
+    for key, answer in answers.items():
+        if (problem := text_fields.form_key_problem(key)) is not None:
+            return {}, {"answers": problem}
+        if (problem := text_fields.text_problem(answer)) is not None:
+            return {}, {"answers": problem}
+        cleaned[key] = text_fields.text(answer)
+        if len(cleaned[key]) > MAX_ANSWER:
+            return {}, {"answers": Message(N_("Keep this under %(max)s characters."),
+                                           {"max": MAX_ANSWER})}
+    return cleaned, {}
 
 
 def existing_submission(session: Session, key: str) -> Issue | None:
-    if not key:
+    """The issue a submission key already filed; None for no key, or one we would refuse."""
+    key = key.strip()
+    if not key or text_fields.form_key_problem(key) is not None:
         return None
     return session.scalars(select(Issue).where(Issue.submission_key == key)).first()
 
@@ -133,12 +150,14 @@ def submit_report(
     session: Session, tenant: Tenant, form: ReportForm, media_dir: Path, max_photo_bytes: int
 ) -> Issue:
     """Validate, route and write a report; see the module docstring for the guarantees."""
-    key = form.submission_key.strip()[:64]
+    key = form.submission_key.strip()
     previous = existing_submission(session, key)
     if previous is not None:
         return previous
 
     lat, lon, errors = parse_point(form.lat, form.lon)
+    if (problem := text_fields.form_key_problem(key)) is not None:
+        errors["submission_key"] = problem
     if not errors:
         errors.update(check_place(tenant, lat, lon, form.locale))
     request_type = None
@@ -147,9 +166,12 @@ def submit_report(
             request_type = route(session, tenant, lat, lon, form.request_type.strip())
         except ValidationError as exc:
             errors.update(exc.errors)
-    errors.update(_check_text(form, tenant))
+    text, text_errors = _check_text(form, tenant)
+    errors.update(text_errors)
+    answers, answer_errors = _check_answers(form.answers)
+    errors.update(answer_errors)
     prepared = None
-    if form.photo:
+    if form.photo is not None:  # a file was chosen; an empty one is an error, not "no photo"
         try:
             prepared = photos.prepare(form.photo, max_photo_bytes)
         except photos.PhotoError as exc:
@@ -158,20 +180,20 @@ def submit_report(
         raise ValidationError(errors)
     assert request_type is not None
 
-    digest = photos.save(prepared, media_dir) if prepared else None
+    digest = photos.save(prepared, media_dir, session) if prepared else None
     issue = Issue(
         body_id=request_type.body_id,
         request_type_id=request_type.id,
         origin_tenant_id=tenant.id,
         lat=round(lat, 7),
         lon=round(lon, 7),
-        address=form.address.strip(),
-        title=form.title.strip(),
-        description=form.description.strip(),
-        answers={k: v[:500] for k, v in form.answers.items()},
-        reporter_name=form.name.strip(),
-        reporter_email=form.email.strip().lower(),
-        show_name=bool(form.show_name and form.name.strip()),
+        address=text["address"],
+        title=text["title"],
+        description=text["description"],
+        answers=answers,
+        reporter_name=text["name"],
+        reporter_email=text["email"],
+        show_name=bool(form.show_name and text["name"]),
         locale=form.locale,
         photo=digest,
         submission_key=key or None,

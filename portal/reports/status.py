@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.core import text_fields
 from portal.core.errors import N_, DomainError, Message, ValidationError
 from portal.models import STATUSES, Issue, Update, utcnow
 from portal.reports import photos
@@ -32,13 +33,14 @@ class TransitionError(DomainError):
 
 
 def _existing(session: Session, key: str) -> Update | None:
-    if not key:
+    if not key or text_fields.form_key_problem(key) is not None:
         return None
     return session.scalars(select(Update).where(Update.submission_key == key)).first()
 
 
 def _photo(data: bytes | None, media_dir: Path, max_bytes: int) -> photos.PreparedPhoto | None:
-    if not data:
+    """None when no file was chosen; a chosen file, even an empty one, must be a photo."""
+    if data is None:
         return None
     try:
         return photos.prepare(data, max_bytes)
@@ -46,16 +48,23 @@ def _photo(data: bytes | None, media_dir: Path, max_bytes: int) -> photos.Prepar
         raise ValidationError({"photo": exc.message}) from None
 
 
-def _check_text(text: str, author: str, required: bool) -> None:
-    errors: dict[str, Message] = {}
-    if required and not text.strip():
-        errors["text"] = Message(N_("Write a comment first."))
-    if len(text) > MAX_COMMENT:
-        errors["text"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_COMMENT})
-    if len(author) > MAX_AUTHOR:
+def check_text(text: str, author: str, required: bool,
+               submission_key: str = "") -> tuple[str, str]:
+    """A comment's text (multi-line) and author (one line), cleaned; else ValidationError."""
+    values, errors = text_fields.clean(lines={"author": author}, texts={"text": text})
+    if (problem := text_fields.form_key_problem(submission_key)) is not None:
+        errors["submission_key"] = problem
+    if "text" not in errors:
+        if required and not values["text"]:
+            errors["text"] = Message(N_("Write a comment first."))
+        elif len(values["text"]) > MAX_COMMENT:
+            errors["text"] = Message(N_("Keep this under %(max)s characters."),
+                                     {"max": MAX_COMMENT})
+    if "author" not in errors and len(values["author"]) > MAX_AUTHOR:
         errors["author"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_AUTHOR})
     if errors:
         raise ValidationError(errors)
+    return values["text"], values["author"]
 
 
 def add_comment(session: Session, issue: Issue, text: str, author: str = "",
@@ -63,9 +72,9 @@ def add_comment(session: Session, issue: Issue, text: str, author: str = "",
     """A public comment by anyone; `author` empty means anonymous."""
     if (found := _existing(session, submission_key)) is not None:
         return found
-    _check_text(text, author, required=True)
-    update = Update(issue_id=issue.id, kind="comment", author_name=author.strip(),
-                    text=text.strip(), submission_key=submission_key or None)
+    text, author = check_text(text, author, required=True, submission_key=submission_key)
+    update = Update(issue_id=issue.id, kind="comment", author_name=author,
+                    text=text, submission_key=submission_key.strip() or None)
     session.add(update)
     issue.updated_at = utcnow()
     session.flush()
@@ -77,11 +86,11 @@ def report_fixed(session: Session, issue: Issue, text: str, author: str, photo: 
     """Anyone may say it is fixed; the status stays until staff confirm."""
     if (found := _existing(session, submission_key)) is not None:
         return found
-    _check_text(text, author, required=False)
+    text, author = check_text(text, author, required=False, submission_key=submission_key)
     prepared = _photo(photo, media_dir, max_bytes)
-    digest = photos.save(prepared, media_dir) if prepared else None
-    update = Update(issue_id=issue.id, kind="fixed", author_name=author.strip(),
-                    text=text.strip(), photo=digest, submission_key=submission_key or None)
+    digest = photos.save(prepared, media_dir, session) if prepared else None
+    update = Update(issue_id=issue.id, kind="fixed", author_name=author,
+                    text=text, photo=digest, submission_key=submission_key.strip() or None)
     session.add(update)
     issue.updated_at = utcnow()
     session.flush()
@@ -99,9 +108,10 @@ def change_status(session: Session, issue: Issue, new_status: str, *, author: st
             N_("An issue that is %(old)s cannot become %(new)s."),
             old=issue.status, new=new_status,
         )
+    text, _ = check_text(text, "", required=False)  # the author is ours: a body's name
     update = Update(issue_id=issue.id, kind="status", old_status=issue.status,
                     new_status=new_status, author_name=author, author_role=author_role,
-                    text=text.strip(), photo=photo_digest, internal=internal)
+                    text=text, photo=photo_digest, internal=internal)
     issue.status = new_status
     issue.updated_at = utcnow()
     session.add(update)
@@ -118,9 +128,9 @@ def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, 
     `duplicate` marker. Notes are always internal; the others are public history."""
     if kind not in STAFF_KINDS:
         raise TransitionError(N_("Unknown kind of update."))
-    _check_text(text, author, required=kind == "note")
+    text, author = check_text(text, author, required=kind == "note")
     update = Update(issue_id=issue.id, kind=kind, author_name=author, author_role="staff",
-                    text=text.strip(), internal=internal or kind == "note")
+                    text=text, internal=internal or kind == "note")
     session.add(update)
     issue.updated_at = utcnow()
     session.flush()

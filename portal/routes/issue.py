@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.core.errors import N_, Message, ValidationError
+from portal.core.text_fields import MAX_RECORD_NUMBER
 from portal.engagement.points import record_contribution
 from portal.models import Issue, RequestType
 from portal.reports import status, voting
@@ -28,6 +29,8 @@ from portal.web.templating import render, url
 
 
 def _load(session, request: Request, issue_id: int) -> Issue:  # noqa: ANN001
+    if issue_id > MAX_RECORD_NUMBER:  # no such row: let the scoped lookup say NotFound
+        return get_public_issue(session, tenant(request), issue_id)
     stmt = public_issues(tenant(request)).where(Issue.id == issue_id).options(
         selectinload(Issue.updates), selectinload(Issue.request_type).selectinload(
             RequestType.body))
@@ -51,6 +54,12 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         "just_reported": request.query_params.get("new") == "1",
         "notice": request.query_params.get("done", ""), "duplicate_of": duplicate_of,
     }, status_code)
+
+
+def page_with_errors(request: Request, issue_id: int, errors: dict[str, Message],
+                     values: dict) -> Response:
+    """The issue page again (400) with the errors of a form posted from it elsewhere."""
+    return _page(request, issue_id, errors, values, 400)
 
 
 async def issue_page(request: Request) -> Response:

@@ -22,6 +22,7 @@ from portal.routes.guards import (
     staff_render,
     user_id,
 )
+from portal.routes.issue import page_with_errors
 from portal.routes.staff import issue_page_response
 from portal.staff import moderation, permissions
 from portal.tenancy.scoping import get_portal_issue, get_public_issue
@@ -197,13 +198,15 @@ async def flag_issue(request: Request) -> Response:
         return RedirectResponse(issue_url + "?done=flagged#flag", status_code=303)
     if not request.app.state.limiter.allow(portal.slug, "flag", client_ip(request)):
         return RedirectResponse(issue_url + "?done=flag-limited#flag", status_code=303)
+    text = str(form.get("text", ""))
     try:
         with request.app.state.db.session() as session:
             issue = get_public_issue(session, portal, issue_id)
-            moderation.flag(session, portal, issue, str(form.get("reason", "")),
-                            str(form.get("text", "")), visitor_key(request))
-    except ValidationError:
-        return RedirectResponse(issue_url + "?done=flag-invalid#flag", status_code=303)
+            moderation.flag(session, portal, issue, str(form.get("reason", "")), text,
+                            visitor_key(request))
+    except ValidationError as exc:
+        errors = {("flag_reason" if k == "reason" else k): v for k, v in exc.errors.items()}
+        return page_with_errors(request, issue_id, errors, {"flag_text": text})
     return RedirectResponse(issue_url + "?done=flagged#flag", status_code=303)
 
 

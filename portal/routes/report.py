@@ -61,7 +61,9 @@ def form_context(request: Request, report: ReportForm, errors: dict[str, Message
         "form": report, "errors": errors, "types": types, "centre": centre,
         "area": area_label(portal, report.locale),
         "csrf_token": csrf_token(request),
-        "submission_key": report.submission_key or new_submission_key(),
+        # A key we refused is not given back: the page would be refused again.
+        "submission_key": (new_submission_key() if "submission_key" in errors
+                           else report.submission_key or new_submission_key()),
         "bbox": (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat),
     }
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.core import text_fields
 from portal.core.errors import N_, Message, NotFound, ValidationError
 from portal.models import STATUSES, Body, HiddenPhoto, Issue, Update, UpdateAuthor
 from portal.reports import status
@@ -82,7 +83,8 @@ async def bulk(request: Request) -> Response:
     if not permissions.can_use_queue(user):
         return denied(request)
     portal = tenant(request)
-    ids = sorted({int(v) for v in form.getlist("issue") if str(v).isdigit()})[:200]
+    ids = sorted({n for v in form.getlist("issue")
+                  if (n := text_fields.record_number(str(v))) is not None})[:200]
     action = str(form.get("action", ""))
     with request.app.state.db.session() as session:
         issues = list(session.scalars(
@@ -237,7 +239,9 @@ async def reassign(request: Request) -> Response:
             issue = get_portal_issue(session, tenant(request), issue_id)
             targets = {b.id: b for b in triage.reassign_targets(session, issue)}
             target = targets.get(int(raw_body)) if raw_body.isdigit() else None
-            type_id = int(raw_type) if raw_type.isdigit() else None
+            type_id = None  # none chosen: the target's type with the same code
+            if raw_type.strip():  # a chosen type that is not a number names none: refused
+                type_id = text_fields.record_number(raw_type) or -1
             triage.reassign(session, issue, target, _actor(request),
                             request_type_id=type_id, text=text)
     except ValidationError as exc:
@@ -258,7 +262,8 @@ async def duplicate(request: Request) -> Response:
             portal = tenant(request)
             issue = get_portal_issue(session, portal, issue_id)
             try:
-                original = get_public_issue(session, portal, int(raw)) if raw.isdigit() else None
+                number = text_fields.record_number(raw)
+                original = get_public_issue(session, portal, number) if number else None
             except NotFound:
                 original = None
             if original is None:

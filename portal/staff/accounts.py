@@ -21,14 +21,13 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from portal.core import signing
+from portal.core import signing, text_fields
 from portal.core.errors import N_, DomainError, Message, ValidationError
 from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.mail import outbox
 from portal.models import Body, LoginToken, Role, Tenant, User, utcnow
-from portal.reports.reporting import EMAIL, MAX_EMAIL
 from portal.staff import permissions
 
 SIGNIN = "signin"
@@ -50,9 +49,8 @@ def check_email(text: str) -> str:
     email = normalise_email(text)
     if not email:
         raise ValidationError({"email": Message(N_("Enter your email address."))})
-    if len(email) > MAX_EMAIL or not EMAIL.match(email):
-        raise ValidationError(
-            {"email": Message(N_("Enter an email address like name@example.org."))})
+    if (problem := text_fields.email_problem(email)) is not None:
+        raise ValidationError({"email": problem})
     return email
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import geo, text_fields
 from portal.core.errors import N_, Message, ValidationError
 from portal.engagement import watch_notices
 from portal.models import Announcement, Body, Tenant, User, utcnow
@@ -72,6 +72,14 @@ def _when(text: str, field: str, errors: dict[str, Message]) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _number(text: str) -> float:
+    """A number typed as text; NaN (which every range check refuses) if it is none."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def publish_draft(session: Session, user: User | None, tenant: Tenant,
                   draft: Draft) -> Announcement:
     """Check the draft against the author's rights and publish it."""
@@ -82,11 +90,20 @@ def publish_draft(session: Session, user: User | None, tenant: Tenant,
     body = None
     if draft.author.startswith("body:"):
         body = session.get(Body, int(draft.author.split(":", 1)[1]))
-    titles = {k: v.strip() for k, v in (draft.titles or {}).items() if v.strip()}
-    texts = {k: v.strip() for k, v in (draft.texts or {}).items() if v.strip()}
-    if any(len(v) > MAX_TITLE for v in titles.values()):
+    titles, texts = {}, {}
+    for code, title in (draft.titles or {}).items():
+        if (problem := text_fields.line_problem(title)) is not None:
+            errors["title"] = problem
+        elif text_fields.line(title):
+            titles[code] = text_fields.line(title)
+    for code, body_md in (draft.texts or {}).items():
+        if (problem := text_fields.text_problem(body_md)) is not None:
+            errors["body"] = problem
+        elif text_fields.text(body_md):
+            texts[code] = text_fields.text(body_md)
+    if "title" not in errors and any(len(v) > MAX_TITLE for v in titles.values()):
         errors["title"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_TITLE})
-    if any(len(v) > MAX_TEXT for v in texts.values()):
+    if "body" not in errors and any(len(v) > MAX_TEXT for v in texts.values()):
         errors["body"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_TEXT})
     publish_at = _when(draft.publish_at, "publish_at", errors)
     expire_at = _when(draft.expire_at, "expire_at", errors)
@@ -94,16 +111,13 @@ def publish_draft(session: Session, user: User | None, tenant: Tenant,
         errors["expire_at"] = Message(N_("The expiry must come after the publication time."))
     area = None
     if draft.target == "circle":
-        try:
-            lat, lon, radius = float(draft.lat), float(draft.lon), float(draft.radius)
-        except ValueError:
-            lat = lon = radius = float("nan")
+        lat, lon, radius = (_number(draft.lat), _number(draft.lon), _number(draft.radius))
         if not geo.valid_coordinates(lat, lon):
             errors["place"] = Message(N_("Enter the centre as latitude and longitude."))
-        elif not 10 <= radius <= MAX_RADIUS_M:
+        if not 10 <= radius <= MAX_RADIUS_M:
             errors["radius"] = Message(N_("Enter a radius between 10 and %(max)s metres."),
                                        {"max": MAX_RADIUS_M})
-        else:
+        if "place" not in errors and "radius" not in errors:
             area = geo.circle(lat, lon, radius)
             if not geo.intersects(area, tenant.area_geojson):
                 errors["place"] = Message(N_("That circle does not touch this portal's area."))

@@ -18,9 +18,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.core import text_fields
 from portal.core.errors import N_, Message, ValidationError
 from portal.models import Flag, HiddenPhoto, Issue, ModerationAction, Tenant, Update, utcnow
-from portal.reports import search
+from portal.reports import photos, search
 from portal.tenancy.scoping import for_tenant, public_issues
 
 REDACTED = "[redacted]"
@@ -36,7 +37,7 @@ UPDATE_FIELDS = ("text", "author_name")
 
 
 def _reason(text: str) -> str:
-    text = text.strip()
+    text = text_fields.require(lines={"reason": text})["reason"]
     if not text:
         raise ValidationError({"reason": Message(N_("Say why, for the record."))})
     if len(text) > MAX_REASON:
@@ -95,6 +96,8 @@ def hide_photo(session: Session, issue: Issue, digest: str, tenant: Tenant,
                user_id: int | None, reason: str) -> ModerationAction:
     """Take a photo down from the issue and all its updates; `/media` then answers 404."""
     reason = _reason(reason)
+    if not photos.is_digest(digest):  # only our own page sends this: refuse, never query it
+        raise ValidationError({"photo": Message(N_("That photo is not on this issue."))})
     places = []
     if issue.photo == digest:
         issue.photo = None
@@ -137,7 +140,7 @@ def redact(session: Session, issue: Issue, field: str, passage: str, tenant: Ten
     target, fields = (row, UPDATE_FIELDS) if row is not None else (issue, ISSUE_FIELDS)
     if field not in fields:
         raise ValidationError({"field": Message(N_("Choose the text to redact."))})
-    passage = passage.strip()
+    passage = text_fields.require(lines={"passage": passage})["passage"]
     if len(passage) < 2:
         raise ValidationError({"passage": Message(N_("Enter the exact words to redact."))})
     text = getattr(target, field) or ""
@@ -176,6 +179,7 @@ def flag(session: Session, tenant: Tenant, issue: Issue, reason: str, text: str,
     """A resident flags an issue as inappropriate; once per person. True if it was new."""
     if reason not in FLAG_REASONS:
         raise ValidationError({"reason": Message(N_("Choose what is wrong."))})
+    text = text_fields.require(texts={"flag_text": text})["flag_text"]
     if len(text) > MAX_REASON:
         raise ValidationError({"flag_text": Message(N_("Keep this under %(max)s characters."),
                                                     {"max": MAX_REASON})})
@@ -186,7 +190,7 @@ def flag(session: Session, tenant: Tenant, issue: Issue, reason: str, text: str,
     try:
         with session.begin_nested():
             session.add(Flag(tenant_id=tenant.id, issue_id=issue.id, reason=reason,
-                             text=text.strip(), flagger_key=flagger_key[:64]))
+                             text=text, flagger_key=flagger_key[:64]))
     except IntegrityError:
         return False
     return True

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.core import geo
+from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
 from portal.models import STATUSES, Issue, RequestType, Tenant, Update, utcnow
 from portal.tenancy.scoping import in_bbox, staff_issues
@@ -64,6 +64,10 @@ def parse_filters(params) -> QueueFilters:  # noqa: ANN001 - a QueryParams
     if params.get("filtered"):
         f.statuses = [s for s in params.getlist("status") if s in STATUSES]
     f.types = [t for t in params.getlist("type") if t][:20]
+    for value in f.types:  # text that is not one clean line never reaches the database
+        if (problem := text_fields.line_problem(value)) is not None:
+            f.errors["type"], f.types = problem, []
+            break
     for raw in params.getlist("body")[:20]:
         if raw.isdigit():
             f.bodies.append(int(raw))

@@ -68,12 +68,9 @@ def _record_author(session: Session, update_row: Update, actor: Actor) -> None:
         session.add(UpdateAuthor(update_id=update_row.id, user_id=actor.user_id))
 
 
-def _check_comment(text: str, required: bool = False) -> None:
-    if required and not text.strip():
-        raise ValidationError({"text": Message(N_("Write a comment first."))})
-    if len(text) > status.MAX_COMMENT:
-        raise ValidationError({"text": Message(N_("Keep this under %(max)s characters."),
-                                               {"max": status.MAX_COMMENT})})
+def _check_comment(text: str, required: bool = False) -> str:
+    """A staff member's comment or note, cleaned (`status.check_text`); else ValidationError."""
+    return status.check_text(text, "", required)[0]
 
 
 def _issue_url(session: Session, issue: Issue, actor: Actor) -> str:
@@ -90,19 +87,20 @@ def set_status(session: Session, issue: Issue, new_status: str, actor: Actor, *,
 
     Closing confirms residents' "It's fixed" posts; reopening ends a duplicate link.
     """
-    _check_comment(text)
-    digest = None
-    if photo:
+    text = _check_comment(text)
+    prepared = None
+    if photo is not None:  # a file was chosen: an empty one is an error, not "no photo"
         try:
             prepared = photos.prepare(photo, max_photo_bytes)
         except photos.PhotoError as exc:
             raise ValidationError({"photo": exc.message}) from None
-        digest = photos.save(prepared, media_dir or Path("."))
     try:
         row = status.change_status(session, issue, new_status, author=author_for(session, issue),
-                                   text=text, photo_digest=digest)
+                                   text=text, photo_digest=prepared.digest if prepared else None)
     except status.TransitionError as exc:
         raise ValidationError({"status": exc.message}) from None
+    if prepared is not None:  # after the status row: a refused change writes no file
+        photos.save(prepared, media_dir or Path("."), session)
     _record_author(session, row, actor)
     if new_status == "open":
         session.execute(delete(IssueDuplicate).where(IssueDuplicate.issue_id == issue.id))
@@ -116,7 +114,7 @@ def set_status(session: Session, issue: Issue, new_status: str, actor: Actor, *,
 
 def add_note(session: Session, issue: Issue, text: str, actor: Actor) -> Update:
     """An internal note: staff only, never in public history, pages, feeds or mail."""
-    _check_comment(text, required=True)
+    text = _check_comment(text, required=True)
     row = status.add_staff_update(session, issue, "note", author=author_for(session, issue),
                                   text=text, internal=True)
     _record_author(session, row, actor)
@@ -129,7 +127,7 @@ def bulk(session: Session, issues: list[Issue], action: str, actor: Actor,
     """Apply one action to many issues; those it cannot apply to are skipped, not failed."""
     if action not in BULK_ACTIONS:
         raise ValidationError({"action": Message(N_("Choose what to do with the issues."))})
-    _check_comment(text)
+    text = _check_comment(text)
     result = BulkResult()
     target = BULK_ACTIONS[action]
     for issue in issues:
@@ -154,7 +152,7 @@ def reassign(session: Session, issue: Issue, target: Body | None, actor: Actor, 
     The target's request type is the one staff chose, or else the target's active type with
     the same code. The new body gets the report by mail like a new report.
     """
-    _check_comment(text)
+    text = _check_comment(text)
     if target is None or target.id == issue.body_id:
         raise ValidationError({"body": Message(N_("Choose another body."))})
     if not geo.contains(target.area_geojson, issue.lat, issue.lon):
@@ -226,7 +224,7 @@ def mark_duplicate(session: Session, duplicate: Issue, original: Issue, actor: A
     """Merge `duplicate` into `original` (or the issue `original` was itself merged into):
     link it, move votes and watchers, close it. The caller checks `permissions.can_merge`
     against both `original` and `merge_root(original)`."""
-    _check_comment(text)
+    text = _check_comment(text)
     original = merge_root(session, original)
     if original.id == duplicate.id:
         raise ValidationError({"original": Message(

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from portal.core.errors import N_, NotFound
+from portal.core.text_fields import MAX_RECORD_NUMBER
 from portal.models import Issue, IssuePortal, Tenant
 
 
@@ -32,6 +33,8 @@ def in_bbox(stmt: Select, bbox: tuple[float, float, float, float]) -> Select:
 
 def get_public_issue(session: Session, tenant: Tenant, issue_id: int) -> Issue:
     """One issue by id, only if it shows on this portal; otherwise NotFound (never 'elsewhere')."""
+    if not 0 < issue_id <= MAX_RECORD_NUMBER:  # a URL's number no id column holds
+        raise NotFound(N_("There is no such issue on this portal."))
     issue = session.scalars(public_issues(tenant).where(Issue.id == issue_id)).first()
     if issue is None:
         raise NotFound(N_("There is no such issue on this portal."))
@@ -63,6 +66,8 @@ def staff_issues(tenant: Tenant, body_ids: set[int], include_hidden: bool = Fals
 
 def get_portal_issue(session: Session, tenant: Tenant, issue_id: int) -> Issue:
     """One issue in this portal (hidden or not), else NotFound: the staff view's lookup."""
+    if not 0 < issue_id <= MAX_RECORD_NUMBER:
+        raise NotFound(N_("There is no such issue on this portal."))
     issue = session.scalars(portal_issues_any(tenant).where(Issue.id == issue_id)).first()
     if issue is None:
         raise NotFound(N_("There is no such issue on this portal."))
