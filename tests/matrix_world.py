@@ -400,8 +400,9 @@ def build_scene(app, db, settings) -> Scene:  # noqa: ANN001
 def open_scene(database_url: str, static_dir: Path, folder: Path) -> Scene:
     """A fresh app and database for one test module, seeded and signed in (see above)."""
     settings = Settings(
-        database_url=database_url, secret_key="test-secret", base_domain="reportal.test",
-        public_url="http://reportal.test", media_dir=folder / "media",
+        database_url=database_url, secret_key="matrix-test-secret-of-at-least-32-random-bytes",
+        https_only_cookies=False, base_domain="reportal.test", public_url="http://reportal.test",
+        media_dir=folder / "media",
         static_build_dir=static_dir, tenants_dir=REPO_ROOT / "tenants",
         themes_dir=REPO_ROOT / "themes", rate_limits=False)
     app = create_app(settings)

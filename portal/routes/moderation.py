@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.core.text_fields import record_number
 from portal.models import ModerationAction, Update
 from portal.routes.guards import (
     back,
@@ -162,8 +163,8 @@ async def redact(request: Request) -> Response:
                 return denied(request, hide=True)
             parts = target.split(":")
             row = None
-            if len(parts) == 3 and parts[0] == "update" and parts[1].isdigit():
-                row = session.get(Update, int(parts[1]))
+            if len(parts) == 3 and parts[0] == "update" and record_number(parts[1]):
+                row = session.get(Update, record_number(parts[1]))
                 if row is None or row.issue_id != issue.id:
                     return denied(request, hide=True)
             elif len(parts) != 2 or parts[0] != "issue":

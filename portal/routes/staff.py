@@ -238,7 +238,7 @@ async def reassign(request: Request) -> Response:
         with request.app.state.db.session() as session:
             issue = get_portal_issue(session, tenant(request), issue_id)
             targets = {b.id: b for b in triage.reassign_targets(session, issue)}
-            target = targets.get(int(raw_body)) if raw_body.isdigit() else None
+            target = targets.get(text_fields.record_number(raw_body))
             type_id = None  # none chosen: the target's type with the same code
             if raw_type.strip():  # a chosen type that is not a number names none: refused
                 type_id = text_fields.record_number(raw_type) or -1

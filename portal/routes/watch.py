@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from portal.core import geo
 from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.core.text_fields import record_number
 from portal.engagement import digests, watching
 from portal.mail import unsubscribe
 from portal.reports.reporting import area_label
@@ -23,10 +24,11 @@ def _form_page(request: Request, form: watching.WatchForm, errors: dict[str, Mes
                status_code: int = 200) -> Response:
     portal = tenant(request)
     issue = None
-    if form.kind == "issue" and form.issue_id.isdigit():
+    issue_id = record_number(form.issue_id) if form.kind == "issue" else None
+    if issue_id is not None:
         with request.app.state.db.session() as session:
             try:
-                issue = get_public_issue(session, portal, int(form.issue_id))
+                issue = get_public_issue(session, portal, issue_id)
                 _ = issue.request_type.name
             except NotFound:
                 issue = None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal.core import geo, text_fields
 from portal.core.errors import N_, Message, ValidationError
+from portal.core.text_fields import record_number
 from portal.engagement import watch_notices
 from portal.models import Announcement, Body, Tenant, User, utcnow
 from portal.staff import announcements, permissions
@@ -124,7 +125,7 @@ def publish_draft(session: Session, user: User | None, tenant: Tenant,
     elif draft.target.startswith("area:"):
         raw = draft.target.split(":", 1)[1]
         named = {b.id: b for b in named_areas(session, tenant)}
-        chosen = named.get(int(raw)) if raw.isdigit() else None
+        chosen = named.get(record_number(raw))
         if chosen is None:
             errors["target"] = Message(N_("Choose where the announcement is for."))
         else:

@@ -69,8 +69,8 @@ def parse_filters(params) -> QueueFilters:  # noqa: ANN001 - a QueryParams
             f.errors["type"], f.types = problem, []
             break
     for raw in params.getlist("body")[:20]:
-        if raw.isdigit():
-            f.bodies.append(int(raw))
+        if (body_id := text_fields.record_number(raw)) is not None:
+            f.bodies.append(body_id)
     if raw := (params.get("bbox") or "").strip():
         try:
             box = [float(v) for v in raw.split(",")]
