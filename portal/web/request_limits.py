@@ -65,6 +65,8 @@ FORMS: dict[str, FormLimits] = {
     "issue_flag": COMMENT,
     "staff_status": FormLimits(files=1, fields=10, paragraphs=("text",)),
     "staff_note": COMMENT,
+    "staff_reassign": COMMENT,  # the comment sent with a reassignment
+    "staff_duplicate": COMMENT,  # the comment left on the duplicate
     "staff_bulk": FormLimits(fields=300, paragraphs=("text",)),  # up to 200 ticked issues
     "staff_redact": FormLimits(fields=10, paragraphs=("passage",),
                                long_chars=2 * reporting.MAX_DESCRIPTION),
