@@ -144,7 +144,7 @@ def measure_read(read: Read, port: int, bare: BareLimit, args: argparse.Namespac
         run = run_wrk(port, PORTAL_HOST, paths, bust=bust, duration=args.duration,
                       connections=args.connections)
         rows.append(_row(read.name, mode, size, run, bare.for_size(round(size)), read))
-        print(f"  {read.name} {mode}: p95 {run.p95:.1f} ms, {run.rps:,.0f} req/s", flush=True)
+        print(f"  {read.name} {mode}: p95 {run.p95:.1f} ms, {_rate(run.rps)} req/s", flush=True)
     return rows
 
 
@@ -239,21 +239,26 @@ def bench(kind: str, size: int, args: argparse.Namespace, bare: BareLimit, tmp: 
 
 
 COLUMNS = ("read", "mode", "KB", "p50 ms", "p95 ms", "p99 ms", "req/s", "bare req/s", "ratio",
-           "err", "target", "")
-FORMAT = "{:<15} {:<5} {:>7} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6} {:>5}  {:<15} {}"
+           "n", "err", "target", "")
+FORMAT = "{:<15} {:<5} {:>6} {:>8} {:>8} {:>8} {:>7} {:>10} {:>6} {:>6} {:>4}  {:<15} {}"
+
+
+def _rate(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:,.0f}"
 
 
 def print_result(result: dict) -> None:
     print(f"\n== {result['db']}, {result['size']:,} issues, {result['workers']} worker(s) ==")
     estimate = RSS_TARGET_SIZE / result["rows_per_second"] / 60 if result["rows_per_second"] else 0
     print(f"load: {result['loaded']:,} rows in {result['load_seconds']:.1f} s, "
-          f"{result['rows_per_second']:,.0f} rows/s (1,000,000 rows: ~{estimate:.0f} min)")
+          f"{result['rows_per_second']:,.0f} rows/s (1,000,000 rows at this rate: "
+          f"~{estimate:.0f} min)")
     print(FORMAT.format(*COLUMNS))
     for r in result["rows"]:
         print(FORMAT.format(r["read"], r["mode"], f"{r['kb']:.1f}", f"{r['p50']:.1f}",
-                            f"{r['p95']:.1f}", f"{r['p99']:.1f}", f"{r['rps']:,.0f}",
-                            f"{r['bare_rps']:,.0f}", f"{r['ratio']:.2f}", r["errors"],
-                            r["target"], r["result"]))
+                            f"{r['p95']:.1f}", f"{r['p99']:.1f}", _rate(r["rps"]),
+                            _rate(r["bare_rps"]), f"{r['ratio']:.3f}", r["requests"],
+                            r["errors"], r["target"], r["result"]))
     rss = result["rss_mb"]
     verdict = ("PASS" if rss < RSS_TARGET_MB else "MISS") if result["size"] >= RSS_TARGET_SIZE \
         else f"(judged at {RSS_TARGET_SIZE:,})"

@@ -25,6 +25,7 @@ from pathlib import Path
 HOST = "127.0.0.1"
 # What a browser sends: the map API answers compressed, as it does for visitors.
 ACCEPT_ENCODING = "gzip, deflate, br"
+DRAIN_SECONDS = 900
 
 LUA = r"""
 local paths = {@PATHS@}
@@ -76,9 +77,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def request(port: int, path: str, host: str, method: str = "GET",
-            body: str | None = None) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+def request(port: int, path: str, host: str, method: str = "GET", body: str | None = None,
+            timeout: float = 300) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     headers = {"Host": host, "Accept-Encoding": ACCEPT_ENCODING}
     if body is not None:
         headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -139,6 +140,9 @@ def wrk(port: int, host: str, paths: list[str], *, bust: bool, duration: int, co
             capture_output=True, text=True, timeout=duration + 120, check=True)
     finally:
         os.unlink(handle.name)
+    # wrk stops, but the server still answers what was queued; wait (bounded) until it has,
+    # so that backlog is not billed to the next run and counts after a run are final.
+    request(port, "/healthz", HOST, timeout=DRAIN_SECONDS)
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     requests, micros, p50, p95, p99, status, failed = (float(v) for v in line.split()[1:])
     return Run(p50 / 1000, p95 / 1000, p99 / 1000, requests / (micros / 1e6) if micros else 0,
