@@ -142,7 +142,11 @@ def wrk(port: int, host: str, paths: list[str], *, bust: bool, duration: int, co
         os.unlink(handle.name)
     # wrk stops, but the server still answers what was queued; wait (bounded) until it has,
     # so that backlog is not billed to the next run and counts after a run are final.
-    request(port, "/healthz", HOST, timeout=DRAIN_SECONDS)
+    try:
+        request(port, "/healthz", HOST, timeout=DRAIN_SECONDS)
+    except TimeoutError:
+        raise RuntimeError(f"the server was still busy {DRAIN_SECONDS} s after wrk stopped; "
+                           "try fewer --connections or a smaller size") from None
     line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
     requests, micros, p50, p95, p99, status, failed = (float(v) for v in line.split()[1:])
     return Run(p50 / 1000, p95 / 1000, p99 / 1000, requests / (micros / 1e6) if micros else 0,
