@@ -14,6 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.core import i18n
+from portal.web.route_path import route_path
 
 COOKIE = "lang"
 NO_COOKIE_PATHS = ("/w/", "/api/")
@@ -24,12 +25,6 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
-
-
-def _route_path(scope: Scope) -> str:
-    """The path without the `/t/{slug}` prefix, if the request has one."""
-    path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root + "/") else path
 
 
 class LocaleMiddleware:
@@ -57,7 +52,7 @@ class LocaleMiddleware:
         # Widgets (and the API calls their pages make) set no cookie: a host page's consent
         # banner need not mention us, and their ?lang= is the page's, not the visitor's choice.
         remember = (i18n.normalise(explicit) == locale and locale != cookie
-                    and not _route_path(scope).startswith(NO_COOKIE_PATHS))
+                    and not route_path(scope).startswith(NO_COOKIE_PATHS))
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and tenant is not None:

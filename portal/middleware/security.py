@@ -18,17 +18,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.web.csp import page_csp
+from portal.web.route_path import route_path
 
 PRIVATE_SECTIONS = ("/staff", "/account", "/signin", "/signout", "/unsubscribe",
                     "/watch/confirm")
 PRIVATE_FEED = re.compile(r"^/watch/[^/]+/feed\.atom$")
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-def route_path(scope: Scope) -> str:
-    """The path the router sees: without the `/t/{slug}` root path the tenant middleware set."""
-    path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
 
 
 def is_private(path: str) -> bool:
