@@ -77,7 +77,7 @@ def _cross_origin(headers, path: str, url: str) -> None:  # noqa: ANN001 - wsgir
     headers["Cross-Origin-Resource-Policy"] = "cross-origin"
 
 
-async def _error_page(request: Request, exc: Exception) -> Response:
+def _error_page(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
     if isinstance(exc, NotFound):
         status = 404
@@ -89,7 +89,7 @@ async def _error_page(request: Request, exc: Exception) -> Response:
                   request.scope.get("frame_ancestors", "'self'"))
 
 
-async def healthz(request: Request) -> Response:
+def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 

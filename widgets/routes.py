@@ -68,12 +68,12 @@ def _loader_response(request: Request, build: loader.LoaderBuild, cache_control:
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-async def embed_js(request: Request) -> Response:
+def embed_js(request: Request) -> Response:
     return _loader_response(request, loader.current(),
                             f"public, max-age={LOADER_MAX_AGE}, stale-while-revalidate=60")
 
 
-async def embed_versioned(request: Request) -> Response:
+def embed_versioned(request: Request) -> Response:
     build = loader.versioned(request.path_params["name"])
     if build is None:
         return Response("Not Found", status_code=404, media_type="text/plain")
@@ -94,13 +94,13 @@ def _map_options(request: Request) -> dict:
     }
 
 
-async def map_widget(request: Request) -> Response:
+def map_widget(request: Request) -> Response:
     portal = tenant(request)
     bbox = (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat)
     return _render(request, "widget_map.html", {"bbox": bbox, **_map_options(request)})
 
 
-async def announcements_widget(request: Request) -> Response:
+def announcements_widget(request: Request) -> Response:
     with request.app.state.db.session() as session:
         news = announcements.current_for_portal(session, tenant(request))
     return _render(request, "widget_announcements.html",
@@ -128,7 +128,7 @@ async def report_widget_submit(request: Request) -> Response:
     return _widget_response(await portal_report.submit(request, sent))
 
 
-async def report_sent(request: Request) -> Response:
+def report_sent(request: Request) -> Response:
     issue = None
     with request.app.state.db.session() as session:
         try:

@@ -46,7 +46,7 @@ def _unlock_page(request: Request, errors: dict[str, Message], status_code: int)
         "token_set": bool(tenant(request).admin_token_hash)}, status_code)
 
 
-async def generator_page(request: Request) -> Response:
+def generator_page(request: Request) -> Response:
     if not _unlocked(request):
         return _unlock_page(request, {}, 200)
     portal = tenant(request)

@@ -86,7 +86,7 @@ def _errors(errors: dict) -> Response:
     return _json({"errors": {k: translate(v) for k, v in errors.items()}}, 400)
 
 
-async def issues_geojson(request: Request) -> Response:
+def issues_geojson(request: Request) -> Response:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, default_per_page=500)
     if filters.errors:
@@ -131,13 +131,13 @@ def _feature(request: Request, issue: Issue) -> dict:
     }
 
 
-async def area_geojson(request: Request) -> Response:
+def area_geojson(request: Request) -> Response:
     portal = tenant(request)
     body = '{"type":"Feature","properties":{},"geometry":' + portal.area_geojson + "}"
     return Response(body, media_type=GEOJSON, headers={"cache-control": "public, max-age=300"})
 
 
-async def request_types(request: Request) -> Response:
+def request_types(request: Request) -> Response:
     """The request types offered at ?lat=&lon=, for the form once a place is set."""
     portal = tenant(request)
     locale = request.state.locale

@@ -26,14 +26,14 @@ def _cached(request: Request, body: str, media_type: str, max_age: int = 300) ->
     return Response(body, media_type=media_type, headers=headers)
 
 
-async def theme_css(request: Request) -> Response:
+def theme_css(request: Request) -> Response:
     portal = tenant(request)
     settings = request.app.state.settings
     tokens = themes.resolved_tokens(settings.themes_dir, portal.theme, portal.tokens)
     return _cached(request, themes.css_custom_properties(tokens), "text/css")
 
 
-async def logo(request: Request) -> Response:
+def logo(request: Request) -> Response:
     portal = tenant(request)
     if not portal.logo_svg:
         return PlainTextResponse("Not Found", 404)
@@ -43,7 +43,7 @@ async def logo(request: Request) -> Response:
     return response
 
 
-async def media(request: Request) -> Response:
+def media(request: Request) -> Response:
     name = request.path_params["file"]
     digest, _, variant = name.partition("-")
     if not DIGEST.match(digest) or variant not in ("", "thumb"):

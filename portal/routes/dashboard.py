@@ -48,7 +48,7 @@ def week_label(day: date) -> str:
     return format_date(day, "d MMM", locale=babel_locale())
 
 
-async def dashboard_page(request: Request) -> Response:
+def dashboard_page(request: Request) -> Response:
     portal = tenant(request)
     with request.app.state.db.session() as session:
         body = _body(request, session)
@@ -91,7 +91,7 @@ def _safe_cell(name: str, value: object) -> object:
     return value
 
 
-async def export_csv(request: Request) -> Response:
+def export_csv(request: Request) -> Response:
     body_slug = _check_body(request)
 
     def lines() -> Iterator[str]:
@@ -111,7 +111,7 @@ async def export_csv(request: Request) -> Response:
         "cache-control": "public, max-age=300", "access-control-allow-origin": "*"})
 
 
-async def export_geojson(request: Request) -> Response:
+def export_geojson(request: Request) -> Response:
     body_slug = _check_body(request)
 
     def chunks() -> Iterator[str]:

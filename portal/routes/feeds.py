@@ -64,14 +64,14 @@ def events_feed(request: Request, found: list[events.Event], *, title_suffix: st
         "cache-control": "public, max-age=60"})
 
 
-async def portal_feed(request: Request) -> Response:
+def portal_feed(request: Request) -> Response:
     with request.app.state.db.session() as session:
         found = events.recent(session, tenant(request), limit=50)
         return events_feed(request, found, title_suffix=_("new issues and status changes"),
                            self_path=url(request, "feed"), feed_key="issues")
 
 
-async def announcements_feed(request: Request) -> Response:
+def announcements_feed(request: Request) -> Response:
     portal = tenant(request)
     locale = request.state.locale
     with request.app.state.db.session() as session:

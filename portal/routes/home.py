@@ -31,11 +31,11 @@ def _list_context(request: Request, per_page: int) -> dict:
     }
 
 
-async def home_page(request: Request) -> Response:
+def home_page(request: Request) -> Response:
     return render(request, "home.html", _list_context(request, per_page=20))
 
 
-async def list_page(request: Request) -> Response:
+def list_page(request: Request) -> Response:
     return render(request, "issues.html", _list_context(request, per_page=50))
 
 

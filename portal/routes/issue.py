@@ -62,7 +62,7 @@ def page_with_errors(request: Request, issue_id: int, errors: dict[str, Message]
     return _page(request, issue_id, errors, values, 400)
 
 
-async def issue_page(request: Request) -> Response:
+def issue_page(request: Request) -> Response:
     return _page(request, request.path_params["issue_id"])
 
 

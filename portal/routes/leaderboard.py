@@ -11,7 +11,7 @@ from portal.web.request_context import tenant
 from portal.web.templating import render
 
 
-async def leaderboard_page(request: Request) -> Response:
+def leaderboard_page(request: Request) -> Response:
     with request.app.state.db.session() as session:
         standings = points.leaderboard(session, tenant(request))
     return render(request, "leaderboard.html", {

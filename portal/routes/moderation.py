@@ -32,7 +32,7 @@ from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
 from portal.web.templating import url
 
 
-async def moderation_page(request: Request) -> Response:
+def moderation_page(request: Request) -> Response:
     user = current_user(request)
     portal = tenant(request)
     if not permissions.is_moderator(user, portal):

@@ -12,7 +12,7 @@ from portal.web.request_context import tenant
 from portal.web.templating import render
 
 
-async def search_page(request: Request) -> Response:
+def search_page(request: Request) -> Response:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, 50)
     issues, total = [], 0

@@ -32,7 +32,7 @@ def _form_page(request: Request, email: str = "", errors: dict | None = None,
     }, status_code)
 
 
-async def signin_page(request: Request) -> Response:
+def signin_page(request: Request) -> Response:
     return _form_page(request)
 
 
@@ -69,7 +69,7 @@ async def signin_submit(request: Request) -> Response:
     return render(request, "signin_sent.html", {"email": accounts.normalise_email(email)})
 
 
-async def confirm_page(request: Request) -> Response:
+def confirm_page(request: Request) -> Response:
     token = request.query_params.get("token", "")
     settings = request.app.state.settings
     try:
@@ -103,7 +103,7 @@ async def confirm_submit(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
-async def account_page(request: Request) -> Response:
+def account_page(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return RedirectResponse(url(request, "signin"), status_code=303)

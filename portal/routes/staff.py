@@ -37,7 +37,7 @@ def _actor(request: Request) -> triage.Actor:
     return triage.Actor(user_id(request), request.app.state.settings.public_url)
 
 
-async def staff_home(request: Request) -> Response:
+def staff_home(request: Request) -> Response:
     user = current_user(request)
     portal = tenant(request)
     if not permissions.has_staff_area(user, portal):
@@ -52,7 +52,7 @@ async def staff_home(request: Request) -> Response:
     })
 
 
-async def queue_page(request: Request) -> Response:
+def queue_page(request: Request) -> Response:
     user = current_user(request)
     if not permissions.can_use_queue(user):
         return denied(request)
@@ -167,7 +167,7 @@ def issue_page_response(request: Request, issue_id: int, errors: dict | None = N
     return staff_render(request, "staff/issue.html", context, status_code)
 
 
-async def issue_page(request: Request) -> Response:
+def issue_page(request: Request) -> Response:
     return issue_page_response(request, request.path_params["issue_id"])
 
 

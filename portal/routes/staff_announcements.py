@@ -30,7 +30,7 @@ def _page(request: Request, draft: authoring.Draft | None = None, errors: dict |
     }, status_code)
 
 
-async def announcements_page(request: Request) -> Response:
+def announcements_page(request: Request) -> Response:
     if not permissions.can_write_announcements(current_user(request), tenant(request)):
         return denied(request)
     return _page(request)

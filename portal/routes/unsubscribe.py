@@ -30,11 +30,11 @@ def _page(request: Request, done: bool) -> Response:
     })
 
 
-async def unsubscribe_get(request: Request) -> Response:
+def unsubscribe_get(request: Request) -> Response:
     return _page(request, done=False)
 
 
-async def unsubscribe_post(request: Request) -> Response:
+def unsubscribe_post(request: Request) -> Response:
     return _page(request, done=True)
 
 

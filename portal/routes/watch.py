@@ -41,7 +41,7 @@ def _form_page(request: Request, form: watching.WatchForm, errors: dict[str, Mes
     }, status_code)
 
 
-async def watch_form(request: Request) -> Response:
+def watch_form(request: Request) -> Response:
     q = request.query_params
     issue_id = q.get("issue", "")
     form = watching.WatchForm(kind="issue" if issue_id else "circle", issue_id=issue_id,
@@ -97,16 +97,16 @@ def _confirm_page(request: Request, confirmed: bool) -> Response:
     })
 
 
-async def watch_confirm(request: Request) -> Response:
+def watch_confirm(request: Request) -> Response:
     return _confirm_page(request, confirmed=False)
 
 
-async def watch_confirm_post(request: Request) -> Response:
+def watch_confirm_post(request: Request) -> Response:
     # The signed token in the URL is the credential; no session or CSRF token is involved.
     return _confirm_page(request, confirmed=True)
 
 
-async def watch_feed(request: Request) -> Response:
+def watch_feed(request: Request) -> Response:
     portal = tenant(request)
     with request.app.state.db.session() as session:
         watch = watching.active_by_feed_token(session, portal, request.path_params["token"])
