@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal import reactions
-from portal.core.db import Database
+from portal.core.db import Database, analyze
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
 from portal.core.i18n import normalise, set_locale, translate
@@ -59,6 +59,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from portal.core.migrate import upgrade
 
     upgrade(settings.database_url)
+    analyze(_db(settings).engine)
     print(_("database is up to date"))
     return 0
 
@@ -121,6 +122,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         # re-run skips those rows as duplicates. Unmatched records go to "other" where offered.
         summary = import_issues(session, path, tenant, progress=progress,
                                 on_batch=session.commit, default_type="other")
+    analyze(db.engine)  # a bulk load changes what the planner should choose
     sys.stderr.write("\n")
     for line in summary.lines():
         print(line)
@@ -132,6 +134,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     with _db(settings).session() as session:
         added = seed_demo_issues(session, settings)
+    analyze(_db(settings).engine)
     print(_("demo issues added: %(count)s", count=added))
     return 0
 

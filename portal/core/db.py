@@ -32,7 +32,24 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    # No server-side prepared statements: after five executions psycopg's would switch to a
+    # generic plan, the one a zoomed-out map gets, for every viewport (seconds per request at a
+    # million issues); and PgBouncer in transaction mode cannot keep them anyway.
+    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+
+
+def analyze(engine: Engine) -> None:
+    """Give the query planner fresh statistics (after a migration or a bulk import).
+
+    SQLite never gathers them by itself, and without them it drives a viewport query from the
+    portal's whole membership instead of the lat/lon index. `analysis_limit` keeps this to a
+    sample, so it takes well under a second at a million issues. PostgreSQL's autovacuum
+    would get there too, but only minutes after a bulk load.
+    """
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
