@@ -238,6 +238,16 @@ class IssueCell(Base):
     sum_lon: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class IssueCellDeferral(Base):
+    """While a row of this exists in a transaction, the triggers leave new membership rows
+    uncounted: a bulk load counts its batch itself (`portal.reports.clusters.bulk_counted`).
+    Other transactions never see the row, so their writes are counted as usual."""
+
+    __tablename__ = "issue_cell_deferrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
 class Update(Base):
     """One change to an issue: who, when, what, an optional comment and photo."""
 

@@ -11,13 +11,18 @@ the matching issues: correct, and as fast as the filter is selective.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, Select, cast, func, select
+from sqlalchemy import Integer, Select, cast, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.core import grid
-from portal.models import IssueCell, IssuePortal, Tenant
+from portal.core.db import is_sqlite
+from portal.models import IssueCell, IssueCellDeferral, IssuePortal, Tenant
 
 MAX_POINTS = 300  # a viewport with more matching issues than this is drawn as clusters
 
@@ -93,19 +98,64 @@ def _gather(band: int, rows) -> list[Cluster]:  # noqa: ANN001 - rows of (cx, cy
     return clusters
 
 
+def _cell_columns(session: Session, lat, lon, band: int) -> tuple:  # noqa: ANN001 - columns
+    """SQL for the cell of (lat, lon) at `band`, bit for bit what the triggers compute."""
+    s = grid.scale(band)
+    if is_sqlite(session):  # CAST truncates there, and lon + 180 >= 0
+        return cast((lon + 180.0) * s, Integer), cast((lat + 90.0) * s, Integer)
+    # PostgreSQL rounds a cast: floor first, as the triggers do
+    return (cast(func.floor((lon + 180.0) * s), Integer),
+            cast(func.floor((lat + 90.0) * s), Integer))
+
+
 def _grouped_on_the_fly(session: Session, matching: Select, band: int) -> list[Cluster]:
     """Cells of the issues `matching` selects (a select of IssuePortal rows), grouped in SQL."""
     rows = matching.with_only_columns(IssuePortal.lat, IssuePortal.lon,
                                       IssuePortal.status).subquery()
-    s = grid.scale(band)
-    if session.get_bind().dialect.name == "sqlite":  # CAST truncates there; lon + 180 >= 0
-        cx, cy = (cast((rows.c.lon + 180.0) * s, Integer), cast((rows.c.lat + 90.0) * s, Integer))
-    else:  # PostgreSQL rounds a cast: floor first, as the triggers do
-        cx = cast(func.floor((rows.c.lon + 180.0) * s), Integer)
-        cy = cast(func.floor((rows.c.lat + 90.0) * s), Integer)
+    cx, cy = _cell_columns(session, rows.c.lat, rows.c.lon, band)
     stmt = (select(cx, cy, rows.c.status, func.count(), func.sum(rows.c.lat),
                    func.sum(rows.c.lon)).group_by(cx, cy, rows.c.status))
     return _gather(band, session.execute(stmt))
+
+
+@contextmanager
+def counting_deferred(session: Session) -> Iterator[list[int]]:
+    """For bulk loads: membership rows written inside are not counted row by row by the
+    triggers; the issue ids put in the yielded list are counted on the way out, one
+    statement per band. Other transactions' writes are counted as always meanwhile."""
+    deferral = IssueCellDeferral()
+    session.add(deferral)
+    session.flush()
+    batch: list[int] = []
+    try:
+        yield batch
+        session.flush()
+        count_new_rows(session, batch)
+    finally:
+        # Never leave the deferral behind, even if the caller goes on after an error: every
+        # later write in the transaction would go uncounted.
+        with suppress(Exception):
+            session.execute(delete(IssueCellDeferral).where(IssueCellDeferral.id == deferral.id))
+
+
+def count_new_rows(session: Session, issue_ids: list[int]) -> None:
+    """Add these issues' (uncounted) membership rows to the cells."""
+    upsert = sqlite_insert if is_sqlite(session) else postgresql_insert
+    for start in range(0, len(issue_ids), 500):
+        chunk = issue_ids[start:start + 500]
+        for band in grid.BANDS:
+            cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)
+            rows = (select(IssuePortal.tenant_id, literal(band), cx, cy, IssuePortal.status,
+                           func.count(), func.sum(IssuePortal.lat), func.sum(IssuePortal.lon))
+                    .where(IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False))
+                    .group_by(IssuePortal.tenant_id, cx, cy, IssuePortal.status))
+            stmt = upsert(IssueCell).from_select(
+                ["tenant_id", "band", "cx", "cy", "status", "n", "sum_lat", "sum_lon"], rows)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "band", "cx", "cy", "status"],
+                set_={"n": IssueCell.n + stmt.excluded.n,
+                      "sum_lat": IssueCell.sum_lat + stmt.excluded.sum_lat,
+                      "sum_lon": IssueCell.sum_lon + stmt.excluded.sum_lon}))
 
 
 def viewport(session: Session, tenant: Tenant, matching: Select, bbox: tuple,

@@ -47,6 +47,9 @@ def upgrade() -> None:
         sa.Column("sum_lon", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "band", "cx", "cy", "status"),
     )
+    # A row here (in the writer's own transaction) tells the triggers not to count new
+    # membership rows: a bulk load counts its batch in one statement per band instead.
+    op.create_table("issue_cell_deferrals", sa.Column("id", sa.Integer(), primary_key=True))
     if op.get_bind().dialect.name == "sqlite":
         _sqlite_triggers()
     else:
@@ -61,12 +64,15 @@ def upgrade() -> None:
 # Trigger bodies cannot use a WITH clause or a VALUES list of bands, so each band gets its own
 # statement, generated here.
 
-def _sqlite_add(row: str) -> str:
+COUNTING = "NOT EXISTS (SELECT 1 FROM issue_cell_deferrals)"
+
+
+def _sqlite_add(row: str, when: str = "") -> str:
     return "\n".join(
         f"INSERT INTO issue_cells (tenant_id, band, cx, cy, status, n, sum_lat, sum_lon) "
         f"SELECT {row}.tenant_id, {band}, CAST(({row}.lon + 180.0) * {_scale(band)} AS INTEGER), "
         f"CAST(({row}.lat + 90.0) * {_scale(band)} AS INTEGER), {row}.status, 1, {row}.lat, "
-        f"{row}.lon WHERE {row}.hidden = 0 "
+        f"{row}.lon WHERE {row}.hidden = 0 {when}"
         f"ON CONFLICT (tenant_id, band, cx, cy, status) DO UPDATE SET n = n + 1, "
         f"sum_lat = sum_lat + excluded.sum_lat, sum_lon = sum_lon + excluded.sum_lon;"
         for band in BANDS)
@@ -94,23 +100,31 @@ def _sqlite_triggers() -> None:
           UPDATE issue_portals SET lat = NEW.lat, lon = NEW.lon, status = NEW.status,
             hidden = NEW.hidden, created_at = NEW.created_at WHERE issue_id = NEW.id;
         END""")
-    # A new membership row is written with its two keys only: copy the issue's columns in.
+    # A new membership row is written with its two keys only: copy the issue's columns in. (A
+    # bulk load that writes them itself is counted by the second trigger, or by its batch.)
     op.execute("""
-        CREATE TRIGGER issue_portals_fill AFTER INSERT ON issue_portals
+        CREATE TRIGGER issue_portals_fill AFTER INSERT ON issue_portals WHEN NEW.lat IS NULL
         BEGIN
           UPDATE issue_portals SET (lat, lon, status, hidden, created_at) =
             (SELECT lat, lon, status, hidden, created_at FROM issues WHERE id = NEW.issue_id)
           WHERE issue_id = NEW.issue_id AND tenant_id = NEW.tenant_id;
         END""")
+    op.execute(f"""
+        CREATE TRIGGER issue_portals_cells_insert AFTER INSERT ON issue_portals
+        WHEN NEW.lat IS NOT NULL AND {COUNTING}
+        BEGIN
+          {_sqlite_add("NEW")}
+        END""")
     # Counting happens on UPDATE (the fill above is one) and DELETE. A row is counted while
-    # its `hidden` is 0; a row just inserted has NULL there, so it is counted once, when filled.
+    # its `hidden` is 0; a row just inserted has NULL there, so it is counted once, when filled
+    # (unless counting is deferred: a fill is the only update whose OLD.hidden is NULL).
     moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in PLACE)
     op.execute(f"""
         CREATE TRIGGER issue_portals_cells_update AFTER UPDATE OF {", ".join(PLACE)}
         ON issue_portals WHEN {moved}
         BEGIN
           {_sqlite_remove("OLD")}
-          {_sqlite_add("NEW")}
+          {_sqlite_add("NEW", f"AND (OLD.hidden IS NOT NULL OR {COUNTING})")}
         END""")
     op.execute(f"""
         CREATE TRIGGER issue_portals_cells_delete AFTER DELETE ON issue_portals
@@ -165,7 +179,8 @@ def _postgresql_triggers() -> None:
               AND c.cx = floor((OLD.lon + 180.0) * b.scale)::integer
               AND c.cy = floor((OLD.lat + 90.0) * b.scale)::integer AND c.n <= 0;
           END IF;
-          IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.hidden IS FALSE THEN
+          IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.hidden IS FALSE
+             AND (TG_OP = 'UPDATE' OR NOT EXISTS (SELECT 1 FROM issue_cell_deferrals)) THEN
             INSERT INTO issue_cells AS c (tenant_id, band, cx, cy, status, n, sum_lat, sum_lon)
             SELECT NEW.tenant_id, b.band, floor((NEW.lon + 180.0) * b.scale)::integer,
                    floor((NEW.lat + 90.0) * b.scale)::integer, NEW.status, 1, NEW.lat, NEW.lon
@@ -188,7 +203,7 @@ def _postgresql_triggers() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("issues_copy_to_portals", "issue_portals_fill",
+        for name in ("issues_copy_to_portals", "issue_portals_fill", "issue_portals_cells_insert",
                      "issue_portals_cells_update", "issue_portals_cells_delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
@@ -198,6 +213,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name} ON issue_portals")
         for name in ("issues_copy_to_portals", "issue_portals_fill", "issue_portals_cells"):
             op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    op.drop_table("issue_cell_deferrals")
     op.drop_table("issue_cells")
     op.drop_index("ix_issue_portals_place", table_name="issue_portals")
     op.drop_index("ix_issue_portals_newest", table_name="issue_portals")
