@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -85,9 +86,14 @@ async def report_form(request: Request) -> Response:
 
 async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - callable
     """Shared by the portal form and the report widget: validate, file, or re-show errors."""
+    report, form = await read_report_form(request, request.state.locale)
+    # The rest waits on the database: in the thread pool, so other requests go on meanwhile.
+    return await run_in_threadpool(_file, request, report, form, on_success)
+
+
+def _file(request: Request, report: ReportForm, form, on_success) -> Response:  # noqa: ANN001
     portal = tenant(request)
     settings = request.app.state.settings
-    report, form = await read_report_form(request, request.state.locale)
     template = request.scope.get("report_template", "report.html")
     frame_ancestors = request.scope.get("frame_ancestors", "'self'")
     if not csrf_valid(request, form):
