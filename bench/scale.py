@@ -149,7 +149,13 @@ def measure_read(read: Read, port: int, bare: BareLimit, args: argparse.Namespac
     for mode, paths, bust in (("cold", read.paths, True), ("warm", read.paths[:1], False)):
         probe = [p + ("&" if "?" in p else "?") + f"_=probe{i}" for i, p in
                  enumerate(paths[:5])] if bust else paths
-        size = _sample(port, probe)
+        try:
+            size = _sample(port, probe)
+        except RuntimeError as exc:  # one broken read must not hide the others' figures
+            print(f"  {read.name} {mode}: {exc}", flush=True)
+            row = _row(read.name, mode, 0, Run(0, 0, 0, 0, 0, 1), Run(0, 0, 0, 0, 0, 0), read)
+            rows.append({**row, "result": "ERROR"})
+            continue
         run = run_wrk(port, PORTAL_HOST, paths, bust=bust, duration=args.duration,
                       connections=args.connections)
         rows.append(_row(read.name, mode, size, run, bare.for_size(round(size)), read))
