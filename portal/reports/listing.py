@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Select, func, literal, select, tuple_
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
@@ -222,6 +222,17 @@ def _parse_cursor(text: str) -> tuple[datetime, int] | None:
     return (moment, issue_id) if 0 < issue_id <= text_fields.MAX_RECORD_NUMBER else None
 
 
+# What a list shows of an issue, its type and its body. Not their JSON answers, help texts or
+# the bodies' boundaries (megabytes of GeoJSON, which a join would repeat on every row).
+PAGE_COLUMNS = (
+    defer(Issue.answers), defer(Issue.description),
+    joinedload(Issue.request_type).load_only(RequestType.id, RequestType.code,
+                                             RequestType.name, RequestType.body_id)
+    .joinedload(RequestType.body).load_only(Body.id, Body.slug, Body.name),
+    joinedload(Issue.body).load_only(Body.id, Body.slug, Body.name),
+)
+
+
 def _cursor_values(cursor: tuple[datetime, int]):  # noqa: ANN202 - a SQL tuple
     return tuple_(literal(cursor[0], IssuePortal.created_at.type),
                   literal(cursor[1], IssuePortal.issue_id.type))
@@ -250,8 +261,7 @@ def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
     ids = [row.issue_id for row in found]
     by_id = {issue.id: issue for issue in session.scalars(
         select(Issue).where(Issue.id.in_(ids))  # one query: a page is a few dozen rows
-        .options(joinedload(Issue.request_type).joinedload(RequestType.body),
-                 joinedload(Issue.body)))} if ids else {}
+        .options(*PAGE_COLUMNS))} if ids else {}
     total, exact = count_matching(session, tenant, f)
     page = Page([by_id[i] for i in ids if i in by_id], total, exact, more)
     if found:
