@@ -6,7 +6,6 @@ repeated point-in-polygon checks on write do not re-parse.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from functools import lru_cache
@@ -52,15 +51,16 @@ def normalise_area(data: dict | str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _prepared(digest: str, text: str) -> BaseGeometry:
+def area(text: str) -> BaseGeometry:
+    """The prepared geometry for stored GeoJSON text (cached by content).
+
+    Keyed by the text itself, not a digest of it: a string keeps its hash once computed, so a
+    lookup with the same row's text costs nothing, where hashing a city's boundary (hundreds
+    of kilobytes) on every point-in-polygon test was most of an import's time.
+    """
     geom = geometry_from_geojson(text)
     shapely.prepare(geom)
     return geom
-
-
-def area(text: str) -> BaseGeometry:
-    """The prepared geometry for stored GeoJSON text (cached by content)."""
-    return _prepared(hashlib.sha1(text.encode()).hexdigest(), text)
 
 
 def bbox(text: str) -> tuple[float, float, float, float]:

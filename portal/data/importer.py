@@ -228,12 +228,16 @@ class _Places:
         return [t.id for t in self.portals if self._inside(t, lat, lon)]
 
 
+# Every column of an imported history row, so the executemany has one shape.
+HISTORY_DEFAULTS = {"old_status": None, "author_name": "", "author_role": "public", "text": "",
+                    "photo": None, "internal": False, "hidden": False, "submission_key": None}
+
+
 def _write(session: Session, issues: list[Issue], places: _Places, label: str) -> None:
     """Insert a batch with its history rows, portal membership and search index."""
     session.add_all(issues)
     session.flush()
-    for issue in issues:
-        search.index_issue(session, issue)
+    search.index_issues(session, issues)
     # The membership rows carry their copies of the issue, and the batch is counted into the
     # map's cells in one statement per band rather than by the triggers row by row.
     links = [{"issue_id": issue.id, "tenant_id": tenant_id, "lat": issue.lat, "lon": issue.lon,
@@ -243,16 +247,15 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
         with clusters.counting_deferred(session) as counted:
             session.execute(insert(IssuePortal), links)
             counted.extend(issue.id for issue in issues)
-    updates = []
+    history = []  # rows of one executemany, not objects: nothing reads them back here
     for issue in issues:
-        updates.append(Update(issue_id=issue.id, kind="created", new_status="open",
-                              created_at=issue.created_at))
+        history.append({"issue_id": issue.id, "kind": "created", "new_status": "open",
+                        "created_at": issue.created_at})
         if issue.status != "open":  # the source gives no date for the change: use the report's
-            updates.append(Update(issue_id=issue.id, kind="status", old_status="open",
-                                  new_status=issue.status, author_name=label,
-                                  author_role="staff", created_at=issue.created_at))
-    session.add_all(updates)
-    session.flush()
+            history.append({"issue_id": issue.id, "kind": "status", "old_status": "open",
+                            "new_status": issue.status, "author_name": label,
+                            "author_role": "staff", "created_at": issue.created_at})
+    session.execute(insert(Update), [{**HISTORY_DEFAULTS, **row} for row in history])
 
 
 def import_issues(

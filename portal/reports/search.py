@@ -38,6 +38,16 @@ def by_id_alone(session: Session) -> bool:
     return is_sqlite(session)
 
 
+def index_issues(session: Session, issues: list[Issue]) -> None:
+    """`index_issue` for a batch of new issues, in one statement (imports)."""
+    if not is_sqlite(session) or not issues:
+        return
+    session.execute(
+        text("INSERT INTO issues_fts(rowid, title, description) VALUES (:id, :t, :d)"),
+        [{"id": i.id, "t": i.title, "d": i.description} for i in issues],
+    )
+
+
 def matching(session: Session, stmt: Select, query: str,
              issue_id: ColumnElement[int] | None = None) -> Select:
     """Narrow `stmt` to issues matching every word of `query`; `issue_id` is the statement's
