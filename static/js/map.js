@@ -190,7 +190,9 @@
         box.appendChild(document.createTextNode(p.label));
         box.appendChild(document.createElement("br"));
         box.appendChild(link);
-        marker.bindPopup(box).openPopup();
+        // A popup of the map's, not the marker's: it outlives the redraw a move brings.
+        var anchor = marker.options.icon.options.popupAnchor || [0, 0];
+        L.popup({ offset: [anchor[0], 7 + anchor[1]] }).setLatLng(marker.getLatLng()).setContent(box).openOn(map);
         if (byKeyboard) link.focus();
         return;
       }
