@@ -67,14 +67,22 @@ def _bbox(box: tuple[float, ...]) -> str:
     return ",".join(f"{v:.5f}" for v in box)  # as static/js/map.js sends it
 
 
+def _zoom(box: tuple[float, ...]) -> int:
+    """The zoom a 1280-pixel-wide Leaflet map shows `box` at: what static/js/map.js sends."""
+    return max(0, min(19, math.floor(math.log2(1280 / 256 * 360 / (box[2] - box[0])))))
+
+
 def reads(data: scale_data.Loaded, views: list[tuple[float, ...]]) -> list[Read]:
     rng = random.Random(3)
     low, high = data.issue_ids
+    city = geo.bbox(data.area)
     return [
         Read("map viewport", "map",
-             [f"/api/issues.geojson?bbox={_bbox(b)}&per_page=500" for b in views]),
+             [f"/api/issues.geojson?bbox={_bbox(b)}&zoom={_zoom(b)}" for b in views]),
         Read("map whole city", "map",
-             [f"/api/issues.geojson?bbox={_bbox(geo.bbox(data.area))}&per_page=500"]),
+             [f"/api/issues.geojson?bbox={_bbox(city)}&zoom={_zoom(city)}"]),
+        Read("API page of 500", "map",
+             [f"/api/issues.geojson?bbox={_bbox(city)}&per_page=500"]),
         Read("home", "page", ["/"]),
         Read("list page 1", "page", ["/issues?page=1"]),
         Read("list page 200", "page", ["/issues?page=200"]),

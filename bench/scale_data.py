@@ -21,7 +21,7 @@ import shapely
 from sqlalchemy import func, select
 
 from portal.core import geo
-from portal.core.db import Database
+from portal.core.db import Database, analyze
 from portal.core.settings import Settings
 from portal.data.importer import import_issues
 from portal.models import Issue, Tenant
@@ -119,6 +119,7 @@ def load(database_url: str, count: int, folder: Path, seed: int = 1) -> Loaded:
         summary = import_issues(session, path, tenant, on_batch=session.commit,
                                 default_type="other", progress=progress)
         seconds = time.perf_counter() - started
+    analyze(db.engine)  # as `portal import` does after a bulk load
     with db.session() as session:
         low, high = session.execute(select(func.min(Issue.id), func.max(Issue.id))).one()
     db.engine.dispose()

@@ -376,7 +376,8 @@ def test_the_body_cache_is_bounded_least_recently_used_first():
 
 def test_the_normalised_query_reads_back_the_same_filters_and_ignores_spelling(client, db, world):
     query = ("status=open&status=closed&type=pothole&bbox=1.5,2.5,0.5,1.0&q=hole&since=2025-01-01"
-             "&until=2025-12-31&near=1.5,1.0&radius=900&page=2&per_page=20")
+             "&until=2025-12-31&near=1.5,1.0&radius=900&page=2&per_page=20&zoom=14"
+             "&after=2025-06-01T10:00:00%2B00:00~17&before=2025-06-02T10:00:00%2B00:00~40")
     filters = listing.parse_filters(QueryParams(query), default_per_page=500)
     unset = listing.IssueFilters(per_page=500)
     assert not filters.errors and all(

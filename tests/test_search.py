@@ -10,8 +10,8 @@ from tests.factories import file_report, tenant
 
 def search(session, slug, query):
     f = listing.parse_filters(QueryParams(query))
-    issues, total = listing.fetch_page(session, tenant(session, slug), f)
-    return sorted(i.description for i in issues)
+    page = listing.fetch_page(session, tenant(session, slug), f)
+    return sorted(i.description for i in page.issues)
 
 
 def test_words_match_prefixes_and_every_word(world, session):

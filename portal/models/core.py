@@ -183,10 +183,24 @@ class Issue(Base):
 
 
 class IssuePortal(Base):
-    """Which portals contain an issue: computed on write, read by every public query."""
+    """Which portals contain an issue: computed on write, read by every public query.
+
+    Each row also carries a copy of what public lists filter and sort on (place, status,
+    hidden, time), kept equal to the issue's by database triggers (migration
+    0008_issue_clusters), so a portal's list, page 200 or viewport is one index range over
+    this table and never a join sorted in a temporary B-tree. The same triggers keep
+    `IssueCell` counts. Never write these columns: the database fills them.
+    """
 
     __tablename__ = "issue_portals"
-    __table_args__ = (Index("ix_issue_portals_tenant_issue", "tenant_id", "issue_id"),)
+    __table_args__ = (
+        Index("ix_issue_portals_tenant_issue", "tenant_id", "issue_id"),
+        # Newest first (keyset pages), with status trailing so a status filter reads the index
+        # alone.
+        Index("ix_issue_portals_newest", "tenant_id", "hidden", "created_at", "issue_id",
+              "status"),
+        Index("ix_issue_portals_place", "tenant_id", "hidden", "lat", "lon", "status"),
+    )
 
     issue_id: Mapped[int] = mapped_column(
         ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True
@@ -194,6 +208,34 @@ class IssuePortal(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    hidden: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    created_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class IssueCell(Base):
+    """How many of a portal's visible issues of one status lie in one grid cell of one band.
+
+    Band b cuts the world into cells of 360/2**b degrees (longitude and latitude alike); band
+    0 is one cell, so its rows are the portal's counts by status. Kept by database triggers on
+    `issue_portals`, in the writing transaction (see `portal.reports.clusters`): a zoomed-out
+    map and every count shown to users read a few hundred of these rows, never the issues.
+    """
+
+    __tablename__ = "issue_cells"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    sum_lat: Mapped[float] = mapped_column(Float, default=0.0)
+    sum_lon: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Update(Base):

@@ -10,14 +10,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
-from portal.models import STATUSES, Body, Issue, RequestType, Tenant
-from portal.reports import search
-from portal.tenancy.scoping import in_bbox, public_issues
+from portal.models import STATUSES, Body, Issue, IssuePortal, RequestType, Tenant
+from portal.reports import clusters, search
+from portal.tenancy.scoping import in_bbox, public_issue_rows
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -35,6 +35,9 @@ class IssueFilters:
     radius_m: float = 500.0
     page: int = 1
     per_page: int = PAGE_SIZE
+    after: tuple[datetime, int] | None = None  # keyset cursors: older than / newer than
+    before: tuple[datetime, int] | None = None
+    zoom: int | None = None  # a map's zoom: the API answers with what to draw
     errors: dict[str, Message] = field(default_factory=dict)
 
     def has_criteria(self) -> bool:
@@ -100,6 +103,20 @@ def parse_filters(params, default_per_page: int = PAGE_SIZE) -> IssueFilters:  #
         f.per_page = max(1, min(int(params.get("per_page") or default_per_page), MAX_PAGE_SIZE))
     except ValueError:
         f.errors["page"] = Message(N_("page and per_page must be whole numbers."))
+    for name in ("after", "before"):
+        if raw := params.get(name):
+            cursor = _parse_cursor(raw)
+            if cursor is None:
+                f.errors[name] = Message(N_("This page link is broken: go back to the list."))
+            setattr(f, name, cursor)
+    if (raw := params.get("zoom")) is not None:
+        try:
+            f.zoom = int(raw)
+        except ValueError:
+            f.zoom = -1
+        if not 0 <= f.zoom <= 22:
+            f.errors["zoom"] = Message(N_("zoom must be a whole number from 0 to 22."))
+            f.zoom = None
     return f
 
 
@@ -116,18 +133,56 @@ def query_items(f: IssueFilters) -> list[tuple[str, str]]:
                                                             ("until", f.until)) if value]
     if f.near:
         items += [("near", f"{f.near[0]!r},{f.near[1]!r}"), ("radius", repr(f.radius_m))]
+    for name in ("after", "before"):
+        if cursor := getattr(f, name):
+            items.append((name, f"{cursor[0].isoformat()}~{cursor[1]}"))
+    if f.zoom is not None:
+        items.append(("zoom", str(f.zoom)))
     return items + [("page", str(f.page)), ("per_page", str(f.per_page))]
 
 
-def issues_query(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
-    stmt = public_issues(tenant)
+COUNT_CAP = 10_000  # counts past this many under filters the counters do not know say "more"
+
+
+@dataclass
+class Page:
+    """One page of a list, newest first. `total` is exact unless `total_exact` is False, when
+    there are more than `total` (`COUNT_CAP`) matching issues."""
+
+    issues: list[Issue]
+    total: int
+    total_exact: bool
+    more: bool  # an older page exists
+    after: str = ""  # cursor of the next (older) page
+    before: str = ""  # cursor of the previous (newer) page
+
+
+def counted_by_cells(f: IssueFilters, tenant: Tenant) -> bool:
+    """Whether the maintained counts answer these filters: status, and a box only on a map."""
+    return not (f.types or f.words or f.since or f.until or f.near)
+
+
+def covers_portal(bbox: tuple[float, float, float, float] | None, tenant: Tenant) -> bool:
+    return bbox is None or (bbox[0] <= tenant.min_lon and bbox[1] <= tenant.min_lat
+                            and bbox[2] >= tenant.max_lon and bbox[3] >= tenant.max_lat)
+
+
+def matching_rows(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
+    """SELECT of the portal's `IssuePortal` rows the filters let through (public ones only).
+
+    Everything but request types and words is read from the membership row itself, so lists
+    and boxes are index ranges over `issue_portals` (see `IssuePortal`).
+    """
+    stmt = public_issue_rows(tenant)
     if f.statuses:
-        stmt = stmt.where(Issue.status.in_(f.statuses))
+        stmt = stmt.where(IssuePortal.status.in_(f.statuses))
+    if f.types or (f.words and not search.by_id_alone(session)):
+        stmt = stmt.join(Issue, Issue.id == IssuePortal.issue_id)
     if f.types:
         codes = [t.rsplit("/", 1)[-1] for t in f.types]
         stmt = stmt.join(RequestType, RequestType.id == Issue.request_type_id).where(
             RequestType.code.in_(codes))
-    if f.bbox:
+    if f.bbox and not covers_portal(f.bbox, tenant):
         stmt = in_bbox(stmt, f.bbox)
     if f.near:
         # A square around the place: indexed, and close enough to a circle at street scale.
@@ -136,26 +191,73 @@ def issues_query(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
         dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
         stmt = in_bbox(stmt, (lon - dlon, lat - dlat, lon + dlon, lat + dlat))
     if f.since:
-        stmt = stmt.where(Issue.created_at >= datetime.combine(f.since, time.min, UTC))
+        stmt = stmt.where(IssuePortal.created_at >= datetime.combine(f.since, time.min, UTC))
     if f.until:
-        stmt = stmt.where(Issue.created_at <= datetime.combine(f.until, time.max, UTC))
+        stmt = stmt.where(IssuePortal.created_at <= datetime.combine(f.until, time.max, UTC))
     if f.words:
-        stmt = search.matching(session, stmt, f.words)
+        stmt = search.matching(session, stmt, f.words, IssuePortal.issue_id)
     return stmt
 
 
-def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> tuple[list[Issue], int]:
-    """One page of issues (newest first) and the total count."""
-    stmt = issues_query(session, tenant, f)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.options(selectinload(Issue.request_type).selectinload(RequestType.body),
-                     selectinload(Issue.body))
-        .order_by(Issue.created_at.desc(), Issue.id.desc())
-        .limit(f.per_page)
-        .offset((f.page - 1) * f.per_page)
-    ).all()
-    return list(rows), total
+def count_matching(session: Session, tenant: Tenant, f: IssueFilters) -> tuple[int, bool]:
+    """(count, exact): from the maintained counters when they answer the filters, else
+    counted, but never past `COUNT_CAP`."""
+    if counted_by_cells(f, tenant) and covers_portal(f.bbox, tenant):
+        return clusters.count(session, tenant.id, f.statuses), True
+    capped = matching_rows(session, tenant, f).with_only_columns(IssuePortal.issue_id)
+    found = session.scalar(select(func.count()).select_from(
+        capped.limit(COUNT_CAP + 1).subquery())) or 0
+    return min(found, COUNT_CAP), found <= COUNT_CAP
+
+
+def _parse_cursor(text: str) -> tuple[datetime, int] | None:
+    when, _, number = text.partition("~")
+    try:
+        moment = datetime.fromisoformat(when)
+        issue_id = int(number)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment, issue_id) if 0 < issue_id <= text_fields.MAX_RECORD_NUMBER else None
+
+
+def _cursor_values(cursor: tuple[datetime, int]):  # noqa: ANN202 - a SQL tuple
+    return tuple_(literal(cursor[0], IssuePortal.created_at.type),
+                  literal(cursor[1], IssuePortal.issue_id.type))
+
+
+def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
+    """One page of issues, newest first: by cursor (`after`/`before`, an index range however
+    deep the page) or, for a page number typed in, by offset over the index alone."""
+    rows = matching_rows(session, tenant, f).with_only_columns(
+        IssuePortal.issue_id, IssuePortal.created_at)
+    newest_first = (IssuePortal.created_at.desc(), IssuePortal.issue_id.desc())
+    key = tuple_(IssuePortal.created_at, IssuePortal.issue_id)
+    if f.after:
+        rows = rows.where(key < _cursor_values(f.after)).order_by(*newest_first)
+    elif f.before:  # read upwards from the cursor, then turn the page the right way round
+        rows = rows.where(key > _cursor_values(f.before)).order_by(IssuePortal.created_at,
+                                                                    IssuePortal.issue_id)
+    else:
+        rows = rows.order_by(*newest_first).offset((f.page - 1) * f.per_page)
+    found = session.execute(rows.limit(f.per_page + 1)).all()
+    extra = len(found) > f.per_page
+    found = found[:f.per_page]
+    if f.before:
+        found.reverse()
+    more = extra if not f.before else True
+    ids = [row.issue_id for row in found]
+    by_id = {issue.id: issue for issue in session.scalars(
+        select(Issue).where(Issue.id.in_(ids))
+        .options(selectinload(Issue.request_type).selectinload(RequestType.body),
+                 selectinload(Issue.body)))} if ids else {}
+    total, exact = count_matching(session, tenant, f)
+    page = Page([by_id[i] for i in ids if i in by_id], total, exact, more)
+    if found:
+        page.after = f"{found[-1].created_at.isoformat()}~{found[-1].issue_id}"
+        page.before = f"{found[0].created_at.isoformat()}~{found[0].issue_id}"
+    return page
 
 
 def offered_types(session: Session, tenant: Tenant) -> list[RequestType]:

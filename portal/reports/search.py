@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Integer, Select, bindparam, column, text
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, column, text
 from sqlalchemy.orm import Session
 
 from portal.core.db import is_sqlite
@@ -32,8 +32,16 @@ def index_issue(session: Session, issue: Issue) -> None:
     )
 
 
-def matching(session: Session, stmt: Select, query: str) -> Select:
-    """Narrow `stmt` (a select over Issue) to issues matching every word of `query`."""
+def by_id_alone(session: Session) -> bool:
+    """Whether `matching` needs only an issue id column (SQLite's index is a table of its own;
+    PostgreSQL's is a column of `issues`, which the statement must then join)."""
+    return is_sqlite(session)
+
+
+def matching(session: Session, stmt: Select, query: str,
+             issue_id: ColumnElement[int] | None = None) -> Select:
+    """Narrow `stmt` to issues matching every word of `query`; `issue_id` is the statement's
+    issue id column (`Issue.id` by default)."""
     words = terms(query)
     if not words:
         return stmt
@@ -42,7 +50,8 @@ def matching(session: Session, stmt: Select, query: str) -> Select:
         sub = text("SELECT rowid FROM issues_fts WHERE issues_fts MATCH :fts").bindparams(
             bindparam("fts", fts)
         )
-        return stmt.where(Issue.id.in_(sub.columns(column("rowid", Integer))))
+        ids = issue_id if issue_id is not None else Issue.id
+        return stmt.where(ids.in_(sub.columns(column("rowid", Integer))))
     tsq = " & ".join(f"{w}:*" for w in words)
     return stmt.where(
         text("issues.search_vector @@ to_tsquery('simple', :tsq)").bindparams(

@@ -12,24 +12,28 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from datetime import datetime
 from urllib.parse import urlencode
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.core.i18n import translate
 from portal.core.localized import localized
-from portal.models import Issue
-from portal.reports import listing
+from portal.models import STATUSES, Issue, RequestType
+from portal.reports import clusters, listing
 from portal.reports.reporting import check_place, parse_point
 from portal.reports.routing import request_types_at
 from portal.tenancy import data_version
+from portal.web.map_labels import cluster_label
 from portal.web.request_context import tenant
 from portal.web.templating import url
 
 GEOJSON = "application/geo+json"
-BODY_FORMAT = "geojson-1"  # change it when the body's shape changes: old ETags must not match
+BODY_FORMAT = "geojson-2"  # change it when the body's shape changes: old ETags must not match
 
 
 class BodyCache:
@@ -101,33 +105,87 @@ def issues_geojson(request: Request) -> Response:
             return Response(status_code=304, headers=cache)
         if (body := bodies.get(key)) is not None:
             return Response(body, media_type=GEOJSON, headers=cache)
-        issues, total = listing.fetch_page(session, portal, filters)
-        features = [_feature(request, i) for i in issues]
-    pages = max(1, -(-total // filters.per_page))
-    data = {"type": "FeatureCollection", "features": features,
-            "total": total, "page": filters.page, "pages": pages}
-    if filters.page < pages:
-        params = [(k, v) for k, v in listing.query_items(filters) if k != "page"]
-        params += [("page", str(filters.page + 1)), ("lang", request.state.locale)]
-        data["next"] = url(request, "api_issues", _query=params)
+        if filters.zoom is None:
+            data = _paged(request, session, filters)
+        else:
+            data = _map_view(request, session, filters)
     response = _json(data, media_type=GEOJSON, headers=cache)
     bodies.put(key, response.body)
     return response
 
 
-def _feature(request: Request, issue: Issue) -> dict:
-    locale = request.state.locale
+def _paged(request: Request, session: Session, filters: listing.IssueFilters) -> dict:
+    """The list of points, newest first, `per_page` at a time: for integrators and lists."""
+    page = listing.fetch_page(session, tenant(request), filters)
+    link = _issue_link(request)
+    features = [_feature(request, link, i.id, i.title, i.status, i.lat, i.lon, i.vote_count,
+                         i.created_at, i.request_type.code, i.request_type.name)
+                for i in page.issues]
+    pages = max(1, -(-page.total // filters.per_page))
+    data = {"type": "FeatureCollection", "features": features, "total": page.total,
+            "total_exact": page.total_exact, "page": filters.page, "pages": pages}
+    if page.more:
+        params = [(k, v) for k, v in listing.query_items(filters)
+                  if k not in ("page", "after", "before")]
+        params += [("after", page.after), ("page", str(filters.page + 1)),
+                   ("lang", request.state.locale)]
+        data["next"] = url(request, "api_issues", _query=params)
+    return data
+
+
+def _map_view(request: Request, session: Session, filters: listing.IssueFilters) -> dict:
+    """What a map at `zoom` draws over `bbox`: every matching issue, or clusters of them."""
     portal = tenant(request)
-    type_name = localized(issue.request_type.name, locale, portal.default_language)
+    bbox = filters.bbox or (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat)
+    view = clusters.viewport(session, portal, listing.matching_rows(session, portal, filters),
+                             bbox, filters.zoom, filters.statuses,
+                             cells_apply=listing.counted_by_cells(filters, portal))
+    if view.clustered:
+        features = [_cluster_feature(c) for c in view.clusters]
+    else:
+        link = _issue_link(request)
+        rows = {row.id: row for row in session.execute(
+            select(Issue.id, Issue.title, Issue.status, Issue.lat, Issue.lon, Issue.vote_count,
+                   Issue.created_at, RequestType.code, RequestType.name)
+            .join(RequestType, RequestType.id == Issue.request_type_id)
+            .where(Issue.id.in_(view.issue_ids)))} if view.issue_ids else {}
+        features = [_feature(request, link, *rows[i]) for i in view.issue_ids if i in rows]
+    return {"type": "FeatureCollection", "zoom": filters.zoom, "clustered": view.clustered,
+            "total": view.total, "features": features}
+
+
+def _issue_link(request: Request) -> str:
+    """The issue page's URL with `{id}` for the number: built once per response, because
+    Starlette's `url_path_for` walks the whole route list on every call."""
+    sample = url(request, "issue", issue_id=1)
+    return sample[:-1] + "{id}"
+
+
+def _feature(request: Request, link: str, issue_id: int, title: str, status: str, lat: float,
+             lon: float, votes: int, created_at: datetime, type_code: str,
+             type_names: dict) -> dict:
+    portal = tenant(request)
+    type_name = localized(type_names, request.state.locale, portal.default_language)
     return {
         "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [issue.lon, issue.lat]},
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
-            "id": issue.id, "title": issue.title or type_name, "status": issue.status,
-            "type": issue.request_type.code, "type_name": type_name,
-            "votes": issue.vote_count, "created_at": issue.created_at.isoformat(),
-            "url": url(request, "issue", issue_id=issue.id),
+            "id": issue_id, "title": title or type_name, "status": status,
+            "type": type_code, "type_name": type_name, "votes": votes,
+            "created_at": created_at.isoformat(), "url": link.replace("{id}", str(issue_id)),
         },
+    }
+
+
+def _cluster_feature(cluster: clusters.Cluster) -> dict:
+    counts = {s: cluster.counts[s] for s in STATUSES if cluster.counts.get(s)}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(cluster.lon, 6),
+                                                      round(cluster.lat, 6)]},
+        "properties": {"cluster": True, "count": cluster.count, "counts": counts,
+                       "bounds": [round(v, 6) for v in cluster.bounds],
+                       "label": cluster_label(cluster.count, counts)},
     }
 
 

@@ -18,16 +18,17 @@ def _list_context(request: Request, per_page: int) -> dict:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, per_page)
     with request.app.state.db.session() as session:
-        issues, total = listing.fetch_page(session, portal, filters)
+        page = listing.fetch_page(session, portal, filters)
         types = listing.offered_types(session, portal)
         news = announcements.current_for_portal(session, portal)
     lat, lon = geo.centre(portal.area_geojson)
     return {
-        "issues": issues, "total": total, "filters": filters, "types": types,
+        "issues": page.issues, "page": page, "total": page.total, "filters": filters,
+        "types": types,
         "announcements": news, "markdown": render_markdown,
         "centre": (lat, lon), "bbox": (portal.min_lon, portal.min_lat, portal.max_lon,
                                        portal.max_lat),
-        "pages": max(1, -(-total // filters.per_page)),
+        "pages": max(1, -(-page.total // filters.per_page)),
     }
 
 

@@ -15,13 +15,15 @@ from portal.web.templating import render
 def search_page(request: Request) -> Response:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, 50)
-    issues, total = [], 0
+    page = None
     with request.app.state.db.session() as session:
         types = listing.offered_types(session, portal)
         if filters.has_criteria() and not filters.errors:
-            issues, total = listing.fetch_page(session, portal, filters)
+            page = listing.fetch_page(session, portal, filters)
+    total = page.total if page else 0
     return render(request, "search.html", {
-        "issues": issues, "total": total, "filters": filters, "types": types,
+        "issues": page.issues if page else [], "total": total, "page": page,
+        "filters": filters, "types": types,
         "searched": filters.has_criteria(), "centre": geo.centre(portal.area_geojson),
         "bbox": (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat),
         "pages": max(1, -(-total // filters.per_page)),

@@ -21,14 +21,25 @@ def public_issues(tenant: Tenant) -> Select:
     return (
         select(Issue)
         .join(IssuePortal, IssuePortal.issue_id == Issue.id)
-        .where(IssuePortal.tenant_id == tenant.id, Issue.hidden.is_(False))
+        .where(IssuePortal.tenant_id == tenant.id, IssuePortal.hidden.is_(False))
     )
 
 
+def public_issue_rows(tenant: Tenant) -> Select:
+    """SELECT of the membership rows of the issues visible on `tenant`'s portal: the same set
+    as `public_issues`, for lists that page over `IssuePortal`'s own indexes first and read
+    the issues of one page after."""
+    return select(IssuePortal).where(IssuePortal.tenant_id == tenant.id,
+                                     IssuePortal.hidden.is_(False))
+
+
 def in_bbox(stmt: Select, bbox: tuple[float, float, float, float]) -> Select:
-    """Narrow a `public_issues` query to a (min_lon, min_lat, max_lon, max_lat) box."""
+    """Narrow a `public_issues` (or `public_issue_rows`) query to a (min_lon, min_lat,
+    max_lon, max_lat) box, on the membership row's copy of the place (indexed with the
+    portal)."""
     min_lon, min_lat, max_lon, max_lat = bbox
-    return stmt.where(Issue.lat.between(min_lat, max_lat), Issue.lon.between(min_lon, max_lon))
+    return stmt.where(IssuePortal.lat.between(min_lat, max_lat),
+                      IssuePortal.lon.between(min_lon, max_lon))
 
 
 def get_public_issue(session: Session, tenant: Tenant, issue_id: int) -> Issue:

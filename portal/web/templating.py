@@ -121,9 +121,11 @@ def url(request: Request, name: str, **params: object) -> str:
     return path
 
 
-def pager_query(params, page: int) -> str:  # noqa: ANN001 - a QueryParams
-    """The current query string with another page number."""
-    items = [(k, v) for k, v in params.multi_items() if k != "page"]
+def pager_query(params, page: int, cursor_name: str = "", cursor: str = "") -> str:  # noqa: ANN001 - a QueryParams
+    """The current query string with another page number (and the cursor that reaches it)."""
+    items = [(k, v) for k, v in params.multi_items() if k not in ("page", "after", "before")]
+    if cursor_name and cursor:
+        items.append((cursor_name, cursor))
     items.append(("page", str(page)))
     return urlencode(items)
 
