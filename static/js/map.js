@@ -215,20 +215,44 @@
       return params;
     }
 
+    // Which feature a marker shows, so the keyboard focus survives a redraw of the same place.
+    function featureKey(f) {
+      var p = f.properties || {};
+      return p.cluster ? "cluster:" + (p.bounds || []).join(",") : "issue:" + p.id;
+    }
+
     function draw(data) {
+      var focused = document.activeElement;
+      var hadFocus = refocus || (focused && focused.hasAttribute("data-key") && el.contains(focused));
+      var focusedKey = hadFocus && focused ? focused.getAttribute("data-key") : null;
+      var openKey = null;  // a pin's popup: its own opening may have moved the map
+      layer.eachLayer(function (m) { if (m.isPopupOpen()) openKey = m.getElement().getAttribute("data-key"); });
       layer.clearLayers();
       var markers = data.features.map(function (f) {
-        return f.properties && f.properties.cluster ? clusterMarker(f, numbers, activate) : pointMarker(f);
+        var marker = f.properties && f.properties.cluster ? clusterMarker(f, numbers, activate) : pointMarker(f);
+        marker.addTo(layer);
+        var icon = marker.getElement();
+        // Leaflet pans a marker reached by Tab into view (autoPanOnFocus; a cluster's centre
+        // may lie just outside the view, its cell only touching it); the key lets the redraw
+        // that pan brings give the focus back to the same place.
+        icon.setAttribute("data-key", featureKey(f));
+        return marker;
       });
-      markers.forEach(function (m) { m.addTo(layer); });
+      markers.forEach(function (m) {
+        if (openKey && m.getElement().getAttribute("data-key") === openKey && m.getPopup()) m.openPopup();
+      });
       el.setAttribute("data-clustered", data.clustered ? "true" : "false");
       el.setAttribute("data-drawn-zoom", String(data.zoom));
       el.setAttribute("data-loaded", String(data.features.length));
-      if (refocus && markers.length) {
-        // The cluster that had focus is gone: give it to what it split into, nearest the centre.
-        var centre = map.getCenter();
-        markers.sort(function (a, b) { return centre.distanceTo(a.getLatLng()) - centre.distanceTo(b.getLatLng()); });
-        markers[0].getElement().focus();
+      if (hadFocus && markers.length) {
+        // The focused marker is redrawn: focus the same place again, or, when it split or
+        // went, what is nearest the centre of the new view.
+        var same = markers.filter(function (m) { return m.getElement().getAttribute("data-key") === focusedKey; });
+        if (!same.length) {
+          var centre = map.getCenter();
+          same = markers.slice().sort(function (a, b) { return centre.distanceTo(a.getLatLng()) - centre.distanceTo(b.getLatLng()); });
+        }
+        same[0].getElement().focus({ preventScroll: true });
       }
       refocus = false;
     }

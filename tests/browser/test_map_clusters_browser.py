@@ -112,8 +112,22 @@ def map_zoom(where: Page | Frame) -> float:
     return where.evaluate("ReportalMap.maps[0].getZoom()")
 
 
-def biggest(answer: dict) -> int:
-    counts = [f["properties"]["count"] for f in answer["features"]]
+def inside_view(where: Page | Frame, answer: dict, margin: int = 30) -> list[bool]:
+    """For each feature, whether its marker is drawn well inside the map (a cluster's centre
+    may lie outside: its cell only touches the view)."""
+    return where.evaluate("""([features, margin]) => { const m = ReportalMap.maps[0];
+        const size = m.getSize();
+        return features.map(f => { const c = f.geometry.coordinates;
+            const p = m.latLngToContainerPoint([c[1], c[0]]);
+            return p.x > margin && p.y > margin && p.x < size.x - margin && p.y < size.y - margin;
+        }); }""", [answer["features"], margin])
+
+
+def biggest(where: Page | Frame, answer: dict) -> int:
+    """The index of the biggest cluster that a mouse can reach."""
+    seen = inside_view(where, answer)
+    counts = [f["properties"]["count"] if ok else -1
+              for f, ok in zip(answer["features"], seen, strict=True)]
     return counts.index(max(counts))
 
 
@@ -174,9 +188,9 @@ def test_home_map_shows_clusters_that_split_as_the_keyboard_zooms_in(live_server
         urlparse(requests[0]).query)["bbox"]
 
     # The cluster is found by its label, as a screen reader user would find it.
-    index = biggest(answer)
+    index = biggest(page, answer)
     label = answer["features"][index]["properties"]["label"]
-    assert re.match(r"^[\d,]+ issues: ", label)
+    assert re.match(r"^[\d,]+ issues — Open: [\d,]+", label)
     expect(page.get_by_role("button", name=label, exact=True).first).to_be_visible()
     violations = axe_violations(page)
     assert violations == [], violations
@@ -197,7 +211,7 @@ def test_a_cluster_zooms_in_when_clicked(live_server, page, many):
         page.goto(f"{live_server.url}/t/northside/")
     answer = first.value.json()
     page.wait_for_selector("#map[data-clustered='true']")
-    index = biggest(answer)
+    index = biggest(page, answer)
     with page.expect_response(is_map_answer) as second:
         page.locator(".leaflet-marker-icon.cluster").nth(index).click()
     after = second.value.json()
@@ -205,6 +219,52 @@ def test_a_cluster_zooms_in_when_clicked(live_server, page, many):
     assert after["zoom"] > answer["zoom"]
     if after["clustered"]:
         assert_drawn_as_answered(page, after)
+    assert not page.errors
+
+
+def test_a_cluster_tabbed_to_outside_the_view_comes_into_it_keeping_focus(live_server, page,
+                                                                           many):
+    with page.expect_response(is_map_answer) as first:
+        page.goto(f"{live_server.url}/t/northside/")
+    answer = first.value.json()
+    page.wait_for_selector("#map[data-clustered='true']")
+    outside = [i for i, ok in enumerate(inside_view(page, answer, margin=0)) if not ok]
+    assert outside  # cells along the edges only touch the view: their centres lie beyond it
+    index = outside[0]
+    before = page.locator(".leaflet-marker-icon.cluster").nth(index - 1 if index else index + 1)
+    before.focus()
+    with page.expect_response(is_map_answer):
+        page.keyboard.press("Shift+Tab" if index == 0 else "Tab")
+    # The map moved to show it; redrawn, the same cluster keeps the focus, now in view.
+    label = answer["features"][index]["properties"]["label"]
+    key = page.evaluate("b => 'cluster:' + b.join(',')",
+                        answer["features"][index]["properties"]["bounds"])
+    expect(page.locator(":focus")).to_have_attribute("aria-label", label)
+    page.wait_for_function("k => document.activeElement.getAttribute('data-key') === k", arg=key)
+    page.wait_for_function("""() => { const e = document.activeElement.getBoundingClientRect();
+        const m = document.getElementById('map').getBoundingClientRect();
+        return e.left >= m.left && e.right <= m.right && e.top >= m.top
+            && e.bottom <= m.bottom; }""")
+    assert not page.errors
+
+
+def test_a_pin_popup_stays_open_when_opening_it_moves_the_map(live_server, page, world, session):
+    from tests.factories import file_report
+
+    issue = file_report(session, "northside", lat=2.0, lon=1.0, description="Hole by the edge")
+    session.commit()
+    page.goto(f"{live_server.url}/t/northside/")
+    page.wait_for_selector("#map[data-loaded='1']")
+    with page.expect_response(is_map_answer):
+        # Zoomed in with the pin 12 px below the top edge: its popup does not fit above it.
+        page.evaluate("""() => { const m = ReportalMap.maps[0];
+            m.setView([2.0, 1.0], 15, {animate: false});
+            m.panBy([0, m.getSize().y / 2 - 12], {animate: false}); }""")
+    page.wait_for_selector("#map[data-drawn-zoom='15']")
+    with page.expect_response(is_map_answer):  # the popup pans the map into view: a reload
+        page.locator(".leaflet-marker-icon.pin").click()
+    page.wait_for_timeout(300)
+    expect(page.locator(".leaflet-popup-content a")).to_have_text(issue.title or "Pothole")
     assert not page.errors
 
 
@@ -240,7 +300,7 @@ def test_the_map_widget_draws_clusters_that_space_splits(live_server, page, many
     violations = axe_violations(page)
     assert violations == [], violations
     screenshot(page, f"widget-map-clusters-{lang}.png")
-    index = biggest(answer)
+    index = biggest(page, answer)
     after = activate_and_read(page, page, index, "Space")
     assert_split(page, answer, index, after)
     assert not page.errors
