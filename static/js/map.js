@@ -6,6 +6,7 @@
   if (!window.L) return;
 
   var STATUSES = ["open", "acknowledged", "closed", "archived"];
+  var LIST_SIZE = 20;  // as many as the home page lists
   var maps = [];
 
   function statusLabel(status) {
@@ -55,6 +56,7 @@
       var p = f.properties;
       var li = document.createElement("li");
       li.className = "issue-item";
+      li.setAttribute("data-id", String(p.id));
       var badge = document.createElement("span");
       badge.className = "status status-" + p.status;
       var shape = document.createElement("span");
@@ -79,6 +81,88 @@
     }
   }
 
+  function newestFirst(features) {
+    return features.slice().sort(function (a, b) {
+      return Date.parse(b.properties.created_at) - Date.parse(a.properties.created_at);
+    });
+  }
+
+  function compactNumbers(lang) {
+    var options = { notation: "compact", maximumFractionDigits: 1 };
+    try { return new Intl.NumberFormat(lang, options); } catch (e) { return new Intl.NumberFormat("en", options); }
+  }
+
+  function pointMarker(f) {
+    var c = f.geometry.coordinates, p = f.properties;
+    var label = statusLabel(p.status) + ": " + p.title;
+    var marker = L.marker([c[1], c[0]], { icon: pin(p.status), title: label, alt: label, keyboard: true });
+    var link = document.createElement("a");
+    link.href = p.url;
+    link.textContent = p.title;
+    var box = document.createElement("div");
+    box.appendChild(link);
+    box.appendChild(document.createElement("br"));
+    box.appendChild(document.createTextNode(statusLabel(p.status) + " · " + p.type_name));
+    marker.bindPopup(box);
+    return marker;
+  }
+
+  // A cluster: its count (compact, in the page's language) in a ring split by status colour,
+  // and the statuses present as shape marks, largest share first, so the split reads without
+  // colour too. Its accessible name is the server's label ("42 issues: 30 open, 12 closed").
+  function clusterIcon(p, numbers) {
+    var counts = p.counts || {};
+    var present = STATUSES.filter(function (s) { return counts[s] > 0; });
+    var total = present.reduce(function (n, s) { return n + counts[s]; }, 0) || 1;
+    var body = document.createElement("span");
+    body.className = "cluster-body";
+    var cut = 0;
+    STATUSES.forEach(function (s, i) {
+      cut += counts[s] || 0;
+      if (i < STATUSES.length - 1) body.style.setProperty("--rp-cut-" + (i + 1), (100 * cut / total).toFixed(2) + "%");
+    });
+    var text = numbers.format(p.count);
+    var count = document.createElement("span");
+    count.className = "cluster-count";
+    count.setAttribute("aria-hidden", "true");
+    count.textContent = text;
+    var marks = document.createElement("span");
+    marks.className = "cluster-marks";
+    marks.setAttribute("aria-hidden", "true");
+    present.slice().sort(function (a, b) { return counts[b] - counts[a]; }).forEach(function (s) {
+      var mark = document.createElement("span");
+      mark.className = "cluster-mark pin-" + s;
+      marks.appendChild(mark);
+    });
+    body.appendChild(count);
+    body.appendChild(marks);
+    // Bigger for bigger counts, and never narrower than its (translated, compact) number.
+    var size = Math.max(p.count < 10 ? 32 : p.count < 100 ? 36 : p.count < 1000 ? 42 : 48, 18 + 8 * text.length);
+    var dominant = present.length ? present.reduce(function (a, b) { return counts[b] > counts[a] ? b : a; }) : "open";
+    return L.divIcon({ className: "cluster cluster-" + dominant, html: body, iconSize: [size, size],
+      iconAnchor: [size / 2, size / 2], popupAnchor: [0, -size / 2] });
+  }
+
+  function clusterMarker(f, numbers, activate) {
+    var c = f.geometry.coordinates, p = f.properties;
+    var marker = L.marker([c[1], c[0]], { icon: clusterIcon(p, numbers), title: p.label, keyboard: true,
+      riseOnHover: true });
+    marker.on("add", function () {
+      var icon = marker.getElement();
+      icon.setAttribute("aria-label", p.label);
+      // role=button: Enter and Space activate it, as they would a button. Cancelling keydown
+      // also stops the keypress, so one key press is one activation.
+      icon.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " " || e.key === "Spacebar") {
+          e.preventDefault();
+          activate(marker, p, true);
+        }
+      });
+    });
+    marker.on("click", function () { activate(marker, p, false); });
+    return marker;
+  }
+
   function issuesMap(el) {
     var map = baseMap(el);
     var layer = L.layerGroup().addTo(map);
@@ -86,44 +170,126 @@
     var count = document.getElementById(el.getAttribute("data-count") || "");
     var fixed = el.hasAttribute("data-fixed-query");
     var lang = document.documentElement.lang || "en";
+    var numbers = compactNumbers(lang);
     var query = el.getAttribute("data-query") || "";
-    var pending = 0;
-    function load() {
-      var params = new URLSearchParams(query);
-      params.delete("page");
-      if (!fixed) {
-        var b = map.getBounds();
-        params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (n) { return n.toFixed(5); }).join(","));
+    var pending = 0, inflight = null, refocus = false;
+
+    // Into the cluster's cell; where the map cannot zoom further (issues stacked on one spot),
+    // a popup links to the cell's issues as a list instead.
+    function activate(marker, p, byKeyboard) {
+      var b = p.bounds || [];
+      var bounds = b.length === 4 ? L.latLngBounds([b[1], b[0]], [b[3], b[2]]) : L.latLngBounds([marker.getLatLng()]);
+      var zoom = map.getZoom(), max = map.getMaxZoom();
+      if (zoom >= max) {
+        var href = el.getAttribute("data-list-url");
+        if (!href) return;
+        var link = document.createElement("a");
+        link.href = href + "?" + cellQuery(b).toString();
+        link.textContent = el.getAttribute("data-cluster-list") || p.label;
+        var box = document.createElement("div");
+        box.appendChild(document.createTextNode(p.label));
+        box.appendChild(document.createElement("br"));
+        box.appendChild(link);
+        // A popup of the map's, not the marker's: it outlives the redraw a move brings.
+        var anchor = marker.options.icon.options.popupAnchor || [0, 0];
+        L.popup({ offset: [anchor[0], 7 + anchor[1]] }).setLatLng(marker.getLatLng()).setContent(box).openOn(map);
+        if (byKeyboard) link.focus();
+        return;
       }
-      params.set("per_page", "500");
+      refocus = byKeyboard;
+      var target = Math.min(Math.max(map.getBoundsZoom(bounds), zoom + 1), max);
+      map.setView(bounds.getCenter(), target);
+    }
+
+    function filters() {
+      var params = new URLSearchParams(query);
+      ["page", "per_page", "zoom", "bbox", "lang"].forEach(function (k) { params.delete(k); });
+      params.set("lang", lang);
+      return params;
+    }
+
+    function cellQuery(b) {
+      var params = filters();
+      params.delete("lang");
+      if (b.length === 4) params.set("bbox", b.join(","));
+      return params;
+    }
+
+    // Which feature a marker shows, so the keyboard focus survives a redraw of the same place.
+    function featureKey(f) {
+      var p = f.properties || {};
+      return p.cluster ? "cluster:" + (p.bounds || []).join(",") : "issue:" + p.id;
+    }
+
+    function draw(data) {
+      var focused = document.activeElement;
+      var hadFocus = refocus || (focused && focused.hasAttribute("data-key") && el.contains(focused));
+      var focusedKey = hadFocus && focused ? focused.getAttribute("data-key") : null;
+      var openKey = null;  // a pin's popup: its own opening may have moved the map
+      layer.eachLayer(function (m) { if (m.isPopupOpen()) openKey = m.getElement().getAttribute("data-key"); });
+      layer.clearLayers();
+      var markers = data.features.map(function (f) {
+        var marker = f.properties && f.properties.cluster ? clusterMarker(f, numbers, activate) : pointMarker(f);
+        marker.addTo(layer);
+        var icon = marker.getElement();
+        // Leaflet pans a marker reached by Tab into view (autoPanOnFocus; a cluster's centre
+        // may lie just outside the view, its cell only touching it); the key lets the redraw
+        // that pan brings give the focus back to the same place.
+        icon.setAttribute("data-key", featureKey(f));
+        return marker;
+      });
+      markers.forEach(function (m) {
+        if (openKey && m.getElement().getAttribute("data-key") === openKey && m.getPopup()) m.openPopup();
+      });
+      el.setAttribute("data-clustered", data.clustered ? "true" : "false");
+      el.setAttribute("data-drawn-zoom", String(data.zoom));
+      el.setAttribute("data-loaded", String(data.features.length));
+      if (hadFocus && markers.length) {
+        // The focused marker is redrawn: focus the same place again, or, when it split or
+        // went, what is nearest the centre of the new view.
+        var same = markers.filter(function (m) { return m.getElement().getAttribute("data-key") === focusedKey; });
+        if (!same.length) {
+          var centre = map.getCenter();
+          same = markers.slice().sort(function (a, b) { return centre.distanceTo(a.getLatLng()) - centre.distanceTo(b.getLatLng()); });
+        }
+        same[0].getElement().focus({ preventScroll: true });
+      }
+      refocus = false;
+    }
+
+    function load() {
+      // A newer view makes the older request pointless: abort it, so the server can stop too.
+      if (inflight) inflight.abort();
+      var controller = window.AbortController ? new AbortController() : null;
+      inflight = controller;
+      var signal = controller ? controller.signal : undefined;
       var ticket = ++pending;
-      fetch(el.getAttribute("data-issues-url") + "?" + params.toString(), { headers: { "Accept": "application/geo+json" } })
-        .then(function (r) { return r.json(); })
-        .then(function (data) {
-          if (ticket !== pending || !data.features) return;
-          layer.clearLayers();
-          data.features.forEach(function (f) {
-            var c = f.geometry.coordinates, p = f.properties;
-            var label = statusLabel(p.status) + ": " + p.title;
-            var marker = L.marker([c[1], c[0]], { icon: pin(p.status), title: label, alt: label, keyboard: true });
-            var link = document.createElement("a");
-            link.href = p.url;
-            link.textContent = p.title;
-            var box = document.createElement("div");
-            box.appendChild(link);
-            box.appendChild(document.createElement("br"));
-            box.appendChild(document.createTextNode(statusLabel(p.status) + " · " + p.type_name));
-            marker.bindPopup(box);
-            marker.addTo(layer);
-          });
-          el.setAttribute("data-loaded", String(data.features.length));
-          if (list && !fixed) {
-            renderList(list, data.features.slice(0, 50), lang);
-            if (count && count.getAttribute("data-in-view")) {
-              count.textContent = count.getAttribute("data-in-view").replace("%(n)s", data.total.toLocaleString(lang));
-            }
-          }
-        }).catch(function () {});
+      var params = filters();
+      var b = map.getBounds();
+      params.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (n) { return n.toFixed(5); }).join(","));
+      var listParams = new URLSearchParams(params);
+      params.set("zoom", String(Math.max(0, Math.min(22, Math.round(map.getZoom())))));
+      var url = el.getAttribute("data-issues-url");
+      function get(p) {
+        return fetch(url + "?" + p.toString(), { headers: { "Accept": "application/geo+json" }, signal: signal })
+          .then(function (r) { return r.json(); });
+      }
+      get(params).then(function (data) {
+        if (ticket !== pending || !data.features) return null;
+        draw(data);
+        if (!list || fixed) return null;
+        if (count && count.getAttribute("data-in-view")) {
+          count.textContent = count.getAttribute("data-in-view").replace("%(n)s", data.total.toLocaleString(lang));
+        }
+        if (!data.clustered) return newestFirst(data.features).slice(0, LIST_SIZE);
+        // Clusters carry no issues: the newest in view come from the paged list, same filters.
+        listParams.set("per_page", String(LIST_SIZE));
+        return get(listParams).then(function (page) { return page.features || null; });
+      }).then(function (features) {
+        if (features && ticket === pending) renderList(list, features, lang);
+      }).catch(function () {}).then(function () {
+        if (inflight === controller) inflight = null;
+      });
     }
     map.on("moveend", load);
     load();
