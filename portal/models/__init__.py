@@ -33,6 +33,7 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
+from portal.models.rate_limits import RateLimitHit
 
 __all__ = [
     'Announcement',
@@ -51,6 +52,7 @@ __all__ = [
     'OutboxMessage',
     'PointAward',
     'PortalDataVersion',
+    'RateLimitHit',
     'RequestType',
     'Role',
     'STATUSES',
