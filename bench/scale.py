@@ -211,14 +211,8 @@ def uvicorn_command(app: list[str], port: int, workers: int) -> list[str]:
 
 
 def portal_command(port: int, workers: int) -> list[str]:
-    if workers == 1:
-        return [sys.executable, "-m", "portal.cli", "serve", "--host", HOST, "--port", str(port)]
-    # `portal serve` runs one process; more need uvicorn's supervisor (bench/uvicorn_workers.py
-    # says why not plain `uvicorn --workers`), after what `portal serve` does before it starts.
-    from portal.core import catalogs
-
-    catalogs.compile_all()
-    return uvicorn_command(["--factory", "portal.app:create_app"], port, workers)
+    return [sys.executable, "-m", "portal.cli", "serve", "--host", HOST, "--port", str(port),
+            "--workers", str(workers)]
 
 
 def bench(kind: str, size: int, args: argparse.Namespace, bare: BareLimit, tmp: Path) -> dict:

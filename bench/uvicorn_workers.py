@@ -1,30 +1,23 @@
-"""`uvicorn --workers N` for bench/scale.py, with Nagle off as in the one-process server.
+"""`uvicorn --workers N` for bench/scale.py's bare app, with Nagle off as in `portal serve`.
 
-uvicorn binds the shared listening socket with `proto` 0; accepted sockets inherit it and
-asyncio then skips TCP_NODELAY, so every keep-alive response after the first waits ~40 ms for
-the client's delayed ACK (Kludex/uvicorn#3149). Re-wrapping the socket with IPPROTO_TCP is
-the fix proposed upstream; without it the benchmark would measure that, not the portal.
+uvicorn's multi-worker mode leaves TCP_NODELAY off on accepted sockets (Kludex/uvicorn#3149):
+every keep-alive response would wait ~40 ms for a delayed ACK, and the bare limit would
+measure that. The fix is the portal's own (`portal.web.worker_processes`), so the bare app and
+`portal serve --workers N` are served alike.
 Usage: python bench/uvicorn_workers.py <uvicorn arguments>
 """
 
 from __future__ import annotations
 
-import socket
+import sys
+from pathlib import Path
 
-import uvicorn.config
-from uvicorn.main import main
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_bind_socket = uvicorn.config.Config.bind_socket
+from uvicorn.main import main  # noqa: E402
 
-
-def bind_socket(self: uvicorn.config.Config) -> socket.socket:
-    sock = _bind_socket(self)
-    if sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-    return sock
-
-
-uvicorn.config.Config.bind_socket = bind_socket
+from portal.web.worker_processes import nodelay_listening_sockets  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    with nodelay_listening_sockets():
+        main()

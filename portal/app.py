@@ -52,7 +52,7 @@ from portal.routes import staff_announcements as staff_announcement_routes
 from portal.web import static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
-from portal.web.ratelimit import DEFAULT_LIMITS, RateLimiter
+from portal.web.ratelimit import rate_limiter
 from portal.web.templating import Templates, render
 from widgets import routes as widget_routes
 
@@ -137,5 +137,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.csrf = CsrfSigner(settings.secret_key)
     app.state.tenants = tenant_cache
     app.state.geojson_bodies = api.BodyCache()
-    app.state.limiter = RateLimiter(DEFAULT_LIMITS, enabled=settings.rate_limits)
+    app.state.limiter = rate_limiter(settings, db.engine)
     return app

@@ -40,6 +40,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from portal.app import create_app
     from portal.core import catalogs
+    from portal.web import worker_processes
+
+    if args.workers < 1:
+        raise ConfigError(N_("--workers must be 1 or more"))
 
     catalogs.compile_all()
     app = create_app(settings)
@@ -50,8 +54,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {tenant.slug:<12} http://{args.host}:{args.port}/t/{tenant.slug}/"
                   f"   or http://{tenant.slug}.localhost:{args.port}/")
     # Forwarded headers are ours to judge (TRUSTED_PROXIES): uvicorn's own trust loopback.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                proxy_headers=False)
+    options = {"host": args.host, "port": args.port, "log_level": "warning",
+               "proxy_headers": False}
+    if args.workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    # Each worker builds its own app from the environment; this one only checked the
+    # settings and built what they share (catalogs, static files).
+    app.state.db.engine.dispose()
+    worker_processes.run("portal.app:create_app", workers=args.workers, **options)
     return 0
 
 
@@ -244,6 +255,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes (rate limits and caches are shared through "
+                            "the database, or Redis with REDIS_URL)")
     serve.set_defaults(func=cmd_serve)
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])

@@ -4,6 +4,7 @@ cleaned before every test, and test-only portals and bodies in the FixMyStreet s
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from portal.core.migrate import upgrade
 from portal.core.settings import REPO_ROOT, Settings
 from portal.models import Base
 from portal.web import static_build  # noqa: E402
+from tests import redis_server
 from tests.worlds import World, build_world
 
 reactions.install()  # domain tests file reports without an app
@@ -29,6 +31,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis server of the run's own (tests/redis_server.py), started on first use."""
+    if redis_server.redis_binary() is None:
+        pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
+    with redis_server.running_redis() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,7 @@ def test_portal_serve_does_not_let_uvicorn_trust_loopback(make_app, settings, mo
     served = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.update(app=app, **options))
     monkeypatch.setattr("portal.core.catalogs.compile_all", lambda: None)
-    assert cli.cmd_serve(argparse.Namespace(host="127.0.0.1", port=8000),
+    assert cli.cmd_serve(argparse.Namespace(host="127.0.0.1", port=8000, workers=1),
                          replace(settings, rate_limits=True)) == 0
     app = served.pop("app")
     config = uvicorn.Config(app, **served)

@@ -48,6 +48,7 @@ class Settings:
     background_sender: bool = False
     rate_limits: bool = True
     trusted_proxies: tuple[str, ...] = ()
+    redis_url: str = ""  # rate limits in Redis instead of the database (portal/web/ratelimit.py)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,6 +94,7 @@ class Settings:
             rate_limits=env.get("RATE_LIMITS", "1") != "0",
             trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
+            redis_url=env.get("REDIS_URL", "").strip(),
         )
 
 

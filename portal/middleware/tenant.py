@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -60,16 +61,33 @@ class _Recent:
 
 
 class TenantCache:
-    """Tenant rows by host or slug for a few seconds: edits show up without a restart.
+    """Tenant rows by host or slug, each process its own, kept `TTL` seconds from their read.
 
-    Bounded, because Host headers are whatever anyone sends: portals found and names that
-    found none are kept apart, each up to its own size and least recently used first out, so
-    a flood of invented hosts costs a fixed amount of memory and never pushes out a portal.
+    The bound: a change to a portal or its hosts committed by any process (`portal tenants
+    load` or `admin-token`, another worker, another server) is served by every process at most
+    `TTL` seconds after its commit, a portal removed is 404 by then, a new one found. An entry
+    is stamped with the time its query *began*, so whatever it holds was read after any commit
+    older than its stamp. Until then a process may serve the old settings (a revoked widget
+    admin token, too, works there for at most `TTL` seconds).
+
+    Why a time bound and not the portal's data version (`portal.tenancy.data_version`): the
+    version would cost one more query on every request, the hottest path there is (a cached
+    map read is one small query today), yet it moves with every report and vote, which change no
+    setting, and not with a host added or removed (host rows are no public data), so names
+    would need a time bound anyway. Settings change by an operator's command, seldom; a few
+    seconds is a delay nobody waits on, and one reload per portal per `TTL` per process is
+    nothing.
+
+    Bounded in size too, because Host headers are whatever anyone sends: portals found and names
+    that found none are kept apart, each up to its own size and least recently used first out,
+    so a flood of invented hosts costs a fixed amount of memory and never pushes out a portal.
     """
 
-    def __init__(self, db: Database, ttl: float = 5.0, max_found: int = 512,
-                 max_missing: int = 1024) -> None:
-        self.db, self.ttl = db, ttl
+    TTL = 5.0
+
+    def __init__(self, db: Database, ttl: float = TTL, max_found: int = 512,
+                 max_missing: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self.db, self.ttl, self.clock = db, ttl, clock
         self._found, self._missing = _Recent(max_found), _Recent(max_missing)
 
     @property
@@ -80,7 +98,7 @@ class TenantCache:
         return len(self._found) + len(self._missing)
 
     def _load(self, key: str, query) -> Tenant | None:  # noqa: ANN001 - a select
-        now = time.monotonic()
+        now = self.clock()
         for store in (self._found, self._missing):
             hit = store.get(key)
             if hit and hit[0] > now:

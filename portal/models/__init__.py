@@ -35,6 +35,7 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
+from portal.models.rate_limits import RateLimitHit
 
 __all__ = [
     'Announcement',
@@ -55,6 +56,7 @@ __all__ = [
     'OutboxMessage',
     'PointAward',
     'PortalDataVersion',
+    'RateLimitHit',
     'RequestType',
     'Role',
     'STATUSES',

@@ -24,6 +24,10 @@ flush or statement. A new portal gets its row in the flush that creates it.
 Readers call `current` *before* reading the data it keys: on PostgreSQL each statement sees the
 latest commit, so data read after the version is never older than it.
 
+The versions stay in the database even when `REDIS_URL` is set (where rate limits go): a version
+must move in the transaction of the change it counts, and commit or roll back with it, and Redis
+cannot join that transaction.
+
 Time alone changes nothing here: an announcement whose `publish_at` arrives bumps no version, so
 a cache that shows announcements must also key on time.
 """
