@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.core import geo
+from portal.core.db import DatabaseUnavailable, Reads, reading
 from portal.core.errors import N_, Message, ValidationError
 from portal.reports.reporting import (
     ReportForm,
@@ -18,6 +19,7 @@ from portal.reports.reporting import (
     submit_report,
 )
 from portal.reports.routing import request_types_at
+from portal.web import unavailable
 from portal.web.forms import read_form, read_photo
 from portal.web.request_context import (
     client_ip,
@@ -85,8 +87,6 @@ async def report_form(request: Request) -> Response:
 
 async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - callable
     """Shared by the portal form and the report widget: validate, file, or re-show errors."""
-    portal = tenant(request)
-    settings = request.app.state.settings
     report, form = await read_report_form(request, request.state.locale)
     template = request.scope.get("report_template", "report.html")
     frame_ancestors = request.scope.get("frame_ancestors", "'self'")
@@ -98,6 +98,28 @@ async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - ca
         errors = {"form": Message(N_("This report looks automated and was not sent."))}
         return render(request, template, form_context(request, report, errors), 400,
                       frame_ancestors)
+    try:
+        return _file(request, report, on_success)
+    except DatabaseUnavailable:
+        # Nothing was filed. The form comes back as it was sent, its submission key too (so
+        # sending it again files it once), its request types read from the replica.
+        with reading(Reads.REPLICA):
+            context = form_context(request, report, {"form": Message(NOT_SENT)})
+        response = render(request, template, context, 503, frame_ancestors)
+        response.headers.update(unavailable.headers())
+        return response
+
+
+NOT_SENT = N_("Your report could not be sent just now: the portal cannot save anything for a "
+              "moment. Everything you typed is still here (a photo must be chosen again). "
+              "Please send it again in a minute.")
+
+
+def _file(request: Request, report: ReportForm, on_success) -> Response:  # noqa: ANN001
+    portal = tenant(request)
+    settings = request.app.state.settings
+    template = request.scope.get("report_template", "report.html")
+    frame_ancestors = request.scope.get("frame_ancestors", "'self'")
     db = request.app.state.db
     with db.session() as session:
         if existing_submission(session, report.submission_key) is None and not (
