@@ -19,10 +19,11 @@ from datetime import timedelta
 
 import pytest
 from itsdangerous import TimestampSigner
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from portal.app import create_app
 from portal.core import signing
+from portal.core.db import CONNECT_TIMEOUT, make_engine
 from portal.core.settings import Settings
 from portal.mail import unsubscribe
 from portal.middleware import read_preference
@@ -36,7 +37,7 @@ from tests.replica_support import StatementLog, read_only_url
 from tests.staff_support import grant, sign_in
 
 HOST = "northside.reportal.test"
-UNAVAILABLE = "The portal cannot save anything just now"
+UNAVAILABLE = "The portal cannot reach its database just now"
 NOT_SENT = "Your report could not be sent just now"
 
 
@@ -128,6 +129,21 @@ def test_a_write_and_the_pages_just_after_it_use_the_primary(replicated, db):
         assert log.on("primary") == [] and log.on("replica"), value
 
 
+def test_the_report_widget_sets_no_cookie_and_its_thank_you_page_reads_on_the_primary(
+        replicated):
+    app, log = replicated
+    widget = client_for(app, HOST)
+    tokens = form_tokens(widget, "/w/northside/report?lang=en")
+    sent = widget.post("/w/northside/report?lang=en", data={
+        **tokens, "lat": "2.0", "lon": "1.0", "request_type": "city-works/pothole",
+        "description": "Hole by the bakery"})
+    assert sent.status_code == 303 and "set-cookie" not in sent.headers
+    log.clear()
+    thanks = widget.get(sent.headers["location"])
+    assert thanks.status_code == 200 and 'id="issue-link"' in thanks.text
+    assert log.on("primary") and log.on("replica") == []
+
+
 def test_private_pages_read_on_the_primary(replicated, db, settings):
     app, log = replicated
     grant(db, "desk@city.test", "staff", body="city-works")
@@ -189,6 +205,23 @@ def test_the_replica_url_comes_from_the_environment():
     assert Settings.from_env({}).database_replica_url == ""
     url = "postgresql://reader@standby.internal/reportal"
     assert Settings.from_env({"DATABASE_REPLICA_URL": url}).database_replica_url == url
+
+
+def test_postgresql_connections_give_up_within_seconds():
+    seen: list[dict] = []
+    for url in ("postgresql://reportal@127.0.0.1:1/reportal",
+                "postgresql://reportal@127.0.0.1:1/reportal?connect_timeout=7"):
+        engine = make_engine(url)
+
+        @event.listens_for(engine, "do_connect")
+        def _capture(_dialect, _record, _cargs, cparams) -> None:  # noqa: ANN001
+            seen.append(dict(cparams))
+            raise ConnectionAbortedError  # look, do not connect
+
+        with pytest.raises(ConnectionAbortedError):
+            engine.connect()
+    assert seen[0]["connect_timeout"] == CONNECT_TIMEOUT <= 3
+    assert seen[1]["connect_timeout"] == "7"  # an operator's own choice in the URL stands
 
 
 # -- the primary is down ---------------------------------------------------------------------

@@ -21,11 +21,14 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 from portal.app import create_app
-from portal.core.db import Database
+from portal.core.db import Database, Reads, on_replica
 from portal.core.migrate import upgrade
 from portal.core.settings import REPO_ROOT, Settings
+from portal.models import Tenant
+from portal.tenancy import data_version
 from portal.web.unavailable import RETRY_AFTER
 from tests.conftest import client_for
 from tests.http_support import KEY, csrf, form_tokens
@@ -42,6 +45,8 @@ pytestmark = [
 ]
 
 HOST = "northside.reportal.test"
+UNAVAILABLE = "The portal cannot reach its database just now, so nothing was changed. " \
+    "Please try again in a minute."
 ISSUE_PATH = re.compile(r"/issues/(\d+)\?new=1$")
 
 
@@ -86,6 +91,10 @@ def _report(client, description: str, **fields):  # noqa: ANN001, ANN003, ANN202
         "description": description, **form_tokens(client, "/report"), **fields})
 
 
+def _northside_id(session) -> int:  # noqa: ANN001
+    return session.scalar(select(Tenant.id).where(Tenant.slug == "northside"))
+
+
 def _issue_id(response) -> int:  # noqa: ANN001
     assert response.status_code == 303, response.text
     return int(ISSUE_PATH.search(response.headers["location"]).group(1))
@@ -120,9 +129,14 @@ def test_a_report_filed_on_the_primary_appears_on_the_standbys_map(pair: Pair, s
     pair.servers.wait_for_replay()
     neighbour = client_for(app, HOST)
     log.clear()
-    features = neighbour.get("/api/issues.geojson").json()["features"]
-    assert issue_id in [f["properties"]["id"] for f in features]
+    on_standby = neighbour.get("/api/issues.geojson")
+    assert issue_id in [f["properties"]["id"] for f in on_standby.json()["features"]]
     assert log.statements and all(s.in_recovery is True for s in log.statements)
+    # Replayed, the standby is at the primary's data version: the same cache key, the same body.
+    with app.state.db.session(Reads.PRIMARY) as s:
+        on_primary = data_version.current(s, _northside_id(s))
+    with app.state.db.session(Reads.REPLICA) as s:
+        assert on_replica(s) and data_version.current(s, _northside_id(s)) == on_primary
 
 
 def test_with_the_primary_stopped_reads_go_on_and_writes_answer_503(pair: Pair, served):
@@ -162,12 +176,26 @@ def test_with_the_primary_stopped_reads_go_on_and_writes_answer_503(pair: Pair, 
         vote = visitor.post(f"/issues/{acknowledged[0]}/vote",
                             data={"csrf_token": csrf(issue_page.text)})
         assert vote.status_code == 503 and vote.headers["retry-after"] == str(RETRY_AFTER)
-        assert "The portal cannot save anything just now" in vote.text
+        assert UNAVAILABLE in vote.text
 
         reader.cookies.delete("reportal_fresh")
         signed_in = reader.get("/")  # the session is found on the standby
         assert signed_in.status_code == 200 and "Your account" in signed_in.text
         assert reader.get("/account").status_code == 503  # private: needs the primary
+
+        app.state.tenants.clear()
+        assert visitor.get("/").status_code == 200  # the portal, cached again from the standby
+        servers.standby.stop("fast")  # now neither server answers
+        try:
+            page, api = visitor.get("/"), visitor.get("/api/issues.geojson")
+            assert page.status_code == 503 and UNAVAILABLE in page.text
+            assert api.status_code == 503 and api.json()["errors"]["service"] == UNAVAILABLE
+            assert page.headers["retry-after"] == api.headers["retry-after"] == str(RETRY_AFTER)
+            app.state.tenants.clear()
+            bare = visitor.get("/")  # not even the portal can be looked up
+            assert bare.status_code == 503 and bare.headers["retry-after"] == str(RETRY_AFTER)
+        finally:
+            servers.standby.start()
     finally:
         servers.primary.start()
 

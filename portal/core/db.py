@@ -15,6 +15,7 @@ not each wait for a connect timeout.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("reportal.db")
 
 # A server that cannot be reached is given this long before it is tried again; a standby
 # stays usable meanwhile. Short, because writes answer 503 for as long.
@@ -42,10 +45,6 @@ class Reads(Enum):
 
 
 _reads: ContextVar[Reads] = ContextVar("reportal_reads", default=Reads.PRIMARY)
-
-
-def current_reads() -> Reads:
-    return _reads.get()
 
 
 @contextmanager
@@ -143,6 +142,9 @@ def _report_unreachable(server: _Server) -> None:
         if context.is_pre_ping:
             return  # the pool drops that connection and opens a new one, which may work
         if context.connection is None or context.is_disconnect:
+            if not server.is_down():
+                log.warning("the %s database cannot be reached (trying it again in %s s): %s",
+                            server.role, DOWN_FOR, context.original_exception)
             server.down_until = time.monotonic() + DOWN_FOR
             raise DatabaseUnavailable(server.role, str(context.original_exception)) \
                 from context.original_exception

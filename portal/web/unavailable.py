@@ -21,8 +21,8 @@ from portal.web.templating import render
 
 # Past `DOWN_FOR`, so a retry is not refused again only because the primary failed recently.
 RETRY_AFTER = int(DOWN_FOR * 2)
-UNAVAILABLE = N_("The portal cannot save anything just now: its database is out of reach for "
-                 "a moment. Nothing was changed. Please try again in a minute.")
+UNAVAILABLE = N_("The portal cannot reach its database just now, so nothing was changed. "
+                 "Please try again in a minute.")
 
 
 def headers() -> dict[str, str]:
