@@ -45,8 +45,7 @@ pytestmark = [
 ]
 
 HOST = "northside.reportal.test"
-UNAVAILABLE = "The portal cannot reach its database just now, so nothing was changed. " \
-    "Please try again in a minute."
+UNAVAILABLE = "The portal cannot reach its database just now. Please try again in a minute."
 ISSUE_PATH = re.compile(r"/issues/(\d+)\?new=1$")
 
 

@@ -44,6 +44,7 @@ COOKIE = "reportal_fresh"
 FRESH_SECONDS = 5
 PURPOSE = "read-your-writes"
 READ_METHODS = frozenset({"GET", "HEAD"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NO_COOKIE_PATHS = ("/w/", "/api/")
 AFTER_A_WIDGET_WRITE = re.compile(r"^/w/[^/]+/report/sent/\d+$")
 
@@ -92,7 +93,7 @@ class ReadPreferenceMiddleware:
             await self.app(scope, receive, send)
             return
         reads = self.reads_for(scope)
-        marks = (scope["method"] not in READ_METHODS
+        marks = (scope["method"] in WRITE_METHODS
                  and not route_path(scope).startswith(NO_COOKIE_PATHS))
 
         async def send_marked(message: Message) -> None:

@@ -2,10 +2,10 @@
 
 With a read replica, public pages go on being served from it while the primary is down (or
 failing over); whatever needs the primary — a report, a vote, signing in, the staff area —
-gets this instead: a page in the visitor's language (JSON under `/api/`) saying that nothing
-was saved and to try again shortly. Nothing is half-done: the transaction that could not reach
-the server was never committed, and a report sent again keeps its submission key, so it is
-filed once.
+gets this instead: a page in the visitor's language (JSON under `/api/`) saying to try again
+shortly. Nothing is half-done: a transaction that lost its server is rolled back (or, if the
+server went away while committing it, was committed whole), and what is sent again is not
+filed twice: reports and comments carry a submission key, votes count once per visitor.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from portal.web.templating import render
 
 # Past `DOWN_FOR`, so a retry is not refused again only because the primary failed recently.
 RETRY_AFTER = int(DOWN_FOR * 2)
-UNAVAILABLE = N_("The portal cannot reach its database just now, so nothing was changed. "
-                 "Please try again in a minute.")
+UNAVAILABLE = N_("The portal cannot reach its database just now. Please try again in a minute.")
 
 
 def headers() -> dict[str, str]:
