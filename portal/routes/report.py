@@ -101,8 +101,9 @@ async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - ca
     try:
         return _file(request, report, on_success)
     except DatabaseUnavailable:
-        # Nothing was filed. The form comes back as it was sent, its submission key too (so
-        # sending it again files it once), its request types read from the replica.
+        # Not filed (unless the server went away while committing it). The form comes back as
+        # it was sent with its submission key, so sending it again files it once either way;
+        # its request types are read on the replica.
         with reading(Reads.REPLICA):
             context = form_context(request, report, {"form": Message(NOT_SENT)})
         response = render(request, template, context, 503, frame_ancestors)
