@@ -2,8 +2,8 @@
 
 Middleware, outermost first: client address from trusted proxies -> security headers ->
 same-origin check on state changes -> compression of data responses -> tenant from host ->
-locale -> request body limit -> signed session. Static files are WhiteNoise (WSGI) mounted
-through a2wsgi at /static.
+read preference (primary or replica) -> locale -> request body limit -> signed session.
+Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from whitenoise import WhiteNoise
 
 from portal import reactions, worker
-from portal.core.db import Database
+from portal.core.db import Database, DatabaseUnavailable
 from portal.core.errors import DomainError, NotFound
 from portal.core.i18n import translate
 from portal.core.proxies import TrustedProxies
@@ -29,6 +29,7 @@ from portal.middleware.body_limit import BodyLimitMiddleware
 from portal.middleware.compression import CompressionMiddleware
 from portal.middleware.forwarded import ForwardedMiddleware
 from portal.middleware.locale import LocaleMiddleware
+from portal.middleware.read_preference import ReadPreferenceMiddleware
 from portal.middleware.same_origin import SameOriginMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.middleware.tenant import TenantCache, TenantMiddleware
@@ -54,6 +55,7 @@ from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
 from portal.web.ratelimit import rate_limiter
 from portal.web.templating import Templates, render
+from portal.web.unavailable import unavailable_page
 from widgets import routes as widget_routes
 
 
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     settings.require_secret()  # before anything signs a cookie or a link with it
     reactions.install()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings.database_replica_url)
     manifest = static_build.build(settings.static_build_dir)
     tenant_cache = TenantCache(db)
     routes = [
@@ -116,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(SameOriginMiddleware),
         Middleware(CompressionMiddleware),
         Middleware(TenantMiddleware, cache=tenant_cache, base_domain=settings.base_domain),
+        Middleware(ReadPreferenceMiddleware, db=db, secret_key=settings.secret_key,
+                   https_only=bool(settings.https_only_cookies)),
         Middleware(LocaleMiddleware),
         Middleware(BodyLimitMiddleware, routes=routes, photo_bytes=settings.max_photo_bytes,
                    frame_ancestors=widget_routes.frame_ancestors),
@@ -128,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         exception_handlers={404: _error_page, 405: _error_page, NotFound: _error_page,
-                            FormRefused: _error_page},
+                            FormRefused: _error_page, DatabaseUnavailable: unavailable_page},
         lifespan=worker.lifespan(db, settings),
     )
     app.state.settings = settings

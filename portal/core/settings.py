@@ -29,9 +29,11 @@ class Settings:
     works for local development. `https_only_cookies` left as None means "the mode's
     default": Secure cookies unless `development`. `trusted_proxies` are the IPs/networks
     whose X-Forwarded-For and X-Forwarded-Proto we believe (none by default).
+    `database_replica_url` is a read replica for public reads (empty: none).
     """
 
     database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'reportal.sqlite3'}"
+    database_replica_url: str = ""
     secret_key: str = ""
     development: bool = False
     base_domain: str = "localhost"
@@ -77,6 +79,7 @@ class Settings:
             secret_key = development_secret(DEV_SECRET_FILE)
         return cls(
             database_url=env.get("DATABASE_URL", defaults.database_url),
+            database_replica_url=env.get("DATABASE_REPLICA_URL", "").strip(),
             secret_key=secret_key,
             development=development,
             base_domain=env.get("BASE_DOMAIN", defaults.base_domain).lower(),

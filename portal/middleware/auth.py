@@ -7,16 +7,21 @@ that no longer works (signed out, elsewhere too, or lapsed) is dropped from the 
 this very request. `request.state.user` is the `User` with its roles loaded, or None;
 `request.state.staff_area` says whether this portal's staff area has anything for them (the
 header's "Staff" link).
+
+Sessions are looked up on the primary (they must be current: a session signed out a moment
+ago opens nothing), and on the read replica only while the primary cannot be reached; there
+the session's use is not recorded, as nothing can be written.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portal.core.db import Database
+from portal.core.db import Database, DatabaseUnavailable, Reads, on_replica
 from portal.staff import sessions
 from portal.staff.permissions import has_staff_area
 from portal.web import session_tokens
+from portal.web.unavailable import unavailable_text
 
 
 class AuthMiddleware:
@@ -33,10 +38,15 @@ class AuthMiddleware:
         cookie, tenant = scope.get("session"), state.get("tenant")
         token = session_tokens.token_for(cookie, tenant.id) if tenant is not None else None
         if token is not None:
-            with self.db.session() as db_session:
-                user = sessions.user_for(db_session, token, tenant.id)
-                if user is not None:
-                    db_session.expunge_all()
+            try:
+                with self.db.session(Reads.FRESH) as db_session:
+                    user = sessions.user_for(db_session, token, tenant.id,
+                                             touch=not on_replica(db_session))
+                    if user is not None:
+                        db_session.expunge_all()
+            except DatabaseUnavailable:
+                await unavailable_text()(scope, receive, send)
+                return
             if user is None:
                 session_tokens.forget(cookie, tenant.id)
             else:

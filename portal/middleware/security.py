@@ -6,7 +6,8 @@ framing is `'self'` unless a widget route already set its own `frame-ancestors`.
 Private pages — the staff area, the account, signing in and out, a watch's management page
 and its feed (both opened by a private token), unsubscribing — are `Cache-Control: no-store`,
 whatever the route said, so no browser or shared cache keeps them. The rule is by section,
-here, so a new staff page is covered without remembering to. Over https (the ASGI scheme, as
+here, so a new staff page is covered without remembering to. With a read replica the same
+pages read on the primary (`portal.middleware.read_preference`). Over https (the ASGI scheme, as
 the server and any proxy it trusts set it) every response carries HSTS.
 """
 

@@ -24,9 +24,10 @@ from sqlalchemy.orm import selectinload
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portal.core.db import Database
+from portal.core.db import Database, DatabaseUnavailable, Reads
 from portal.models import Tenant, TenantHost
 from portal.tenancy.hosts import BadHost, Host, parse_host
+from portal.web.unavailable import RETRY_AFTER
 
 TENANT_FREE_PREFIXES = ("/static/", "/embed.js", "/healthz", "/favicon.ico", "/embed/")
 
@@ -103,7 +104,9 @@ class TenantCache:
             hit = store.get(key)
             if hit and hit[0] > now:
                 return hit[1]
-        with self.db.session() as session:
+        # The primary, so a portal just added is found at once; the replica while the
+        # primary cannot be reached, so public pages stay up.
+        with self.db.session(Reads.FRESH) as session:
             tenant = session.scalars(query.options(selectinload(Tenant.hosts))).first()
             if tenant is not None:
                 session.expunge(tenant)
@@ -153,23 +156,30 @@ class TenantMiddleware:
             state["tenant"] = None
             await self.app(scope, receive, send)
             return
-        tenant = (self.cache.by_host(host.authority) if host.port is not None else None) or \
-            self.cache.by_host(host.name)
-        if tenant is None and host.name.endswith("." + self.base_domain):
-            tenant = self.cache.by_slug(host.name[: -len(self.base_domain) - 1])
-        if path.startswith("/w/"):
-            tenant = self._widget_tenant(scope, path, tenant)
-        elif tenant is None and path.startswith("/t/"):
-            slug = path[3:].split("/", 1)[0]
-            tenant = self.cache.by_slug(slug)
-            if tenant is not None:
-                prefix = f"/t/{slug}"
-                if path == prefix:
-                    response = PlainTextResponse("", status_code=308, headers={
-                        "location": scope.get("root_path", "") + prefix + "/"})
-                    await response(scope, receive, send)
-                    return
-                scope["root_path"] = scope.get("root_path", "") + prefix
+        slug = None
+        try:
+            tenant = (self.cache.by_host(host.authority) if host.port is not None else None) \
+                or self.cache.by_host(host.name)
+            if tenant is None and host.name.endswith("." + self.base_domain):
+                tenant = self.cache.by_slug(host.name[: -len(self.base_domain) - 1])
+            if path.startswith("/w/"):
+                tenant = self._widget_tenant(scope, path, tenant)
+            elif tenant is None and path.startswith("/t/"):
+                slug = path[3:].split("/", 1)[0]
+                tenant = self.cache.by_slug(slug)
+        except DatabaseUnavailable:  # neither the primary nor a replica answers
+            response = PlainTextResponse("Service Unavailable", status_code=503,
+                                         headers={"retry-after": str(RETRY_AFTER)})
+            await response(scope, receive, send)
+            return
+        if slug is not None and tenant is not None:
+            prefix = f"/t/{slug}"
+            if path == prefix:
+                response = PlainTextResponse("", status_code=308, headers={
+                    "location": scope.get("root_path", "") + prefix + "/"})
+                await response(scope, receive, send)
+                return
+            scope["root_path"] = scope.get("root_path", "") + prefix
         if tenant is None:
             await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
             return

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.core import geo
+from portal.core.db import DatabaseUnavailable, Reads, reading
 from portal.core.errors import N_, Message, ValidationError
 from portal.reports.reporting import (
     ReportForm,
@@ -19,6 +20,7 @@ from portal.reports.reporting import (
     submit_report,
 )
 from portal.reports.routing import request_types_at
+from portal.web import unavailable
 from portal.web.forms import read_form, read_photo
 from portal.web.request_context import (
     client_ip,
@@ -87,13 +89,6 @@ async def report_form(request: Request) -> Response:
 async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - callable
     """Shared by the portal form and the report widget: validate, file, or re-show errors."""
     report, form = await read_report_form(request, request.state.locale)
-    # The rest waits on the database: in the thread pool, so other requests go on meanwhile.
-    return await run_in_threadpool(_file, request, report, form, on_success)
-
-
-def _file(request: Request, report: ReportForm, form, on_success) -> Response:  # noqa: ANN001
-    portal = tenant(request)
-    settings = request.app.state.settings
     template = request.scope.get("report_template", "report.html")
     frame_ancestors = request.scope.get("frame_ancestors", "'self'")
     if not csrf_valid(request, form):
@@ -104,6 +99,30 @@ def _file(request: Request, report: ReportForm, form, on_success) -> Response:  
         errors = {"form": Message(N_("This report looks automated and was not sent."))}
         return render(request, template, form_context(request, report, errors), 400,
                       frame_ancestors)
+    try:
+        # Filing waits on the database: in the thread pool, so other requests go on meanwhile.
+        return await run_in_threadpool(_file, request, report, on_success)
+    except DatabaseUnavailable:
+        # Not filed (unless the server went away while committing it). The form comes back as
+        # it was sent with its submission key, so sending it again files it once either way;
+        # its request types are read on the replica.
+        with reading(Reads.REPLICA):
+            context = form_context(request, report, {"form": Message(NOT_SENT)})
+        response = render(request, template, context, 503, frame_ancestors)
+        response.headers.update(unavailable.headers())
+        return response
+
+
+NOT_SENT = N_("Your report could not be sent just now: the portal cannot save anything for a "
+              "moment. Everything you typed is still here (a photo must be chosen again). "
+              "Please send it again in a minute.")
+
+
+def _file(request: Request, report: ReportForm, on_success) -> Response:  # noqa: ANN001
+    portal = tenant(request)
+    settings = request.app.state.settings
+    template = request.scope.get("report_template", "report.html")
+    frame_ancestors = request.scope.get("frame_ancestors", "'self'")
     db = request.app.state.db
     with db.session() as session:
         if existing_submission(session, report.submission_key) is None and not (

@@ -40,8 +40,11 @@ def start(session: Session, user_id: int, tenant_id: int) -> str:
     return token
 
 
-def user_for(session: Session, token: str, tenant_id: int) -> User | None:
-    """The signed-in user (roles loaded) if `token` is a live session of this portal."""
+def user_for(session: Session, token: str, tenant_id: int, touch: bool = True) -> User | None:
+    """The signed-in user (roles loaded) if `token` is a live session of this portal.
+
+    `touch=False` records no use: for a read replica, where nothing can be written.
+    """
     now = utcnow()
     row = session.scalars(select(UserSession).where(
         UserSession.token_hash == _digest(token), UserSession.tenant_id == tenant_id,
@@ -49,11 +52,12 @@ def user_for(session: Session, token: str, tenant_id: int) -> User | None:
     )).first()
     if row is None:
         return None
-    session.execute(
-        update(UserSession)
-        .where(UserSession.id == row.id, UserSession.last_seen_at < now - TOUCH_EVERY)
-        .values(last_seen_at=now)
-        .execution_options(synchronize_session=False))
+    if touch:
+        session.execute(
+            update(UserSession)
+            .where(UserSession.id == row.id, UserSession.last_seen_at < now - TOUCH_EVERY)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False))
     return load_user(session, row.user_id)
 
 

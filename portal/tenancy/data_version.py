@@ -22,7 +22,9 @@ issues; a portal, itself. Then one `UPDATE portal_data_versions … WHERE tenant
 flush or statement. A new portal gets its row in the flush that creates it.
 
 Readers call `current` *before* reading the data it keys: on PostgreSQL each statement sees the
-latest commit, so data read after the version is never older than it.
+latest commit, so data read after the version is never older than it. On a read replica the
+same holds (a standby replays commits in order), as long as the version and the data are read
+in one session, so on one server: a body read on the replica is keyed by the replica's version.
 
 The versions stay in the database even when `REDIS_URL` is set (where rate limits go): a version
 must move in the transaction of the change it counts, and commit or roll back with it, and Redis
