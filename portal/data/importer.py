@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.core import geo
 from portal.core.text_fields import as_one_line, as_text
 from portal.models import Body, Issue, IssuePortal, RequestType, Tenant, Update
-from portal.reports import clusters, search
+from portal.reports import clusters, dashboard_counts, search
 from portal.reports.routing import request_types_at
 
 BATCH = 500
@@ -234,15 +234,6 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
     session.flush()
     for issue in issues:
         search.index_issue(session, issue)
-    # The membership rows carry their copies of the issue, and the batch is counted into the
-    # map's cells in one statement per band rather than by the triggers row by row.
-    links = [{"issue_id": issue.id, "tenant_id": tenant_id, "lat": issue.lat, "lon": issue.lon,
-              "status": issue.status, "hidden": issue.hidden, "created_at": issue.created_at}
-             for issue in issues for tenant_id in places.portal_ids(issue.lat, issue.lon)]
-    if links:
-        with clusters.counting_deferred(session) as counted:
-            session.execute(insert(IssuePortal), links)
-            counted.extend(issue.id for issue in issues)
     updates = []
     for issue in issues:
         updates.append(Update(issue_id=issue.id, kind="created", new_status="open",
@@ -253,6 +244,17 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
                                   author_role="staff", created_at=issue.created_at))
     session.add_all(updates)
     session.flush()
+    # The membership rows carry their copies of the issue, and the batch is counted into the
+    # map's cells and the dashboard's figures (history included, hence written first) in a
+    # few statements rather than by the triggers row by row.
+    links = [{"issue_id": issue.id, "tenant_id": tenant_id, "lat": issue.lat, "lon": issue.lon,
+              "status": issue.status, "hidden": issue.hidden, "created_at": issue.created_at}
+             for issue in issues for tenant_id in places.portal_ids(issue.lat, issue.lon)]
+    if links:
+        with clusters.counting_deferred(session) as counted, \
+                dashboard_counts.counting_deferred(session, [issue.id for issue in issues]):
+            session.execute(insert(IssuePortal), links)
+            counted.extend(issue.id for issue in issues)
 
 
 def import_issues(
