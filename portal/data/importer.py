@@ -244,11 +244,14 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
                                   author_role="staff", created_at=issue.created_at))
     session.add_all(updates)
     session.flush()
-    # The membership rows carry their copies of the issue, and the batch is counted into the
-    # map's cells and the dashboard's figures (history included, hence written first) in a
-    # few statements rather than by the triggers row by row.
+    # The membership rows carry their copies of the issue (its first public moves are the one
+    # status row above), and the batch is counted into the map's cells and the dashboard's
+    # figures in a few statements rather than by the triggers row by row.
     links = [{"issue_id": issue.id, "tenant_id": tenant_id, "lat": issue.lat, "lon": issue.lon,
-              "status": issue.status, "hidden": issue.hidden, "created_at": issue.created_at}
+              "status": issue.status, "hidden": issue.hidden, "created_at": issue.created_at,
+              "body_id": issue.body_id, "request_type_id": issue.request_type_id,
+              "acknowledged_at": issue.created_at if issue.status == "acknowledged" else None,
+              "closed_at": issue.created_at if issue.status == "closed" else None}
              for issue in issues for tenant_id in places.portal_ids(issue.lat, issue.lon)]
     if links:
         with clusters.counting_deferred(session) as counted, \

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from portal.core.localized import localized
 from portal.models import (
@@ -86,7 +86,9 @@ def bodies_in(session: Session, tenant: Tenant) -> list[Body]:
     """Bodies with at least one public issue in the portal (for the body picker)."""
     ids = select(DashboardCount.body_id).where(DashboardCount.tenant_id == tenant.id,
                                                DashboardCount.n > 0)
-    return list(session.scalars(select(Body).where(Body.id.in_(ids)).order_by(Body.slug)))
+    return list(session.scalars(select(Body).where(Body.id.in_(ids))
+                                .options(load_only(Body.id, Body.slug, Body.name))
+                                .order_by(Body.slug)))
 
 
 def week_start(day: date) -> date:
@@ -96,17 +98,17 @@ def week_start(day: date) -> date:
 def _by_type(session: Session, tenant: Tenant, locale: str,
              counts: Counter[int]) -> list[tuple[str, int]]:
     """(label, count) per request type, most first; a name two bodies share says whose."""
-    types = {rt.id: rt for rt in session.scalars(
-        select(RequestType).where(RequestType.id.in_(list(counts)))
-        .options(selectinload(RequestType.body)))}
-    labels = {i: localized(rt.name, locale, tenant.default_language) for i, rt in types.items()}
+    names = {type_id: (type_name, body_name) for type_id, type_name, body_name in session.execute(
+        select(RequestType.id, RequestType.name, Body.name)
+        .join(Body, Body.id == RequestType.body_id).where(RequestType.id.in_(list(counts))))}
+    labels = {i: localized(name, locale, tenant.default_language)
+              for i, (name, _body) in names.items()}
     repeated = {name for name, n in Counter(labels.values()).items() if n > 1}
     by_label: Counter[str] = Counter()
     for type_id, count in counts.items():
         label = labels[type_id]
         if label in repeated:
-            body_name = localized(types[type_id].body.name, locale, tenant.default_language)
-            label = f"{label} ({body_name})"
+            label = f"{label} ({localized(names[type_id][1], locale, tenant.default_language)})"
         by_label[label] += count
     return sorted(by_label.items(), key=lambda item: (-item[1], item[0]))
 

@@ -70,8 +70,9 @@ def counting_deferred(session: Session, issue_ids: list[int]) -> Iterator[None]:
 
 
 def count_new_issues(session: Session, issue_ids: list[int]) -> None:
-    """Fill these issues' membership copies and add their visible rows to the dashboard
-    tables. Their rows must be uncounted so far (deferred, or never counted)."""
+    """Fill these issues' membership copies (rows written without `body_id`; a writer that
+    sets it sets the first times too, as the importer does) and add their visible rows to the
+    dashboard tables. Their rows must be uncounted so far (deferred, or never counted)."""
     for start in range(0, len(issue_ids), CHUNK):
         chunk = issue_ids[start:start + CHUNK]
         _fill(session, chunk)
@@ -91,7 +92,7 @@ def _fill(session: Session, chunk: list[int]) -> None:
         return select(column).where(Issue.id == IssuePortal.issue_id).scalar_subquery()
 
     session.execute(
-        update(IssuePortal).where(IssuePortal.issue_id.in_(chunk))
+        update(IssuePortal).where(IssuePortal.issue_id.in_(chunk), IssuePortal.body_id.is_(None))
         .values(body_id=of_issue(Issue.body_id), request_type_id=of_issue(Issue.request_type_id),
                 acknowledged_at=_first("acknowledged"), closed_at=_first("closed"))
         .execution_options(synchronize_session=False))

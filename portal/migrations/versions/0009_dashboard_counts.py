@@ -254,7 +254,7 @@ def _sqlite_triggers() -> None:
     # order they run in, since a half-filled row counts nothing.
     op.execute(f"""
         CREATE TRIGGER issue_portals_dashboard_insert AFTER INSERT ON issue_portals
-        WHEN NEW.body_id IS NOT NULL
+        WHEN NEW.body_id IS NOT NULL AND NOT {_deferred('NEW.issue_id')}
         BEGIN
           {_deltas([("NEW", 1)])}
         END""")
@@ -322,7 +322,11 @@ def _postgresql_triggers() -> None:
         CREATE TRIGGER issue_portals_dashboard_fill BEFORE INSERT ON issue_portals
         FOR EACH ROW WHEN (NEW.body_id IS NULL)
         EXECUTE FUNCTION issue_portals_dashboard_fill()""")
-    _pg_function("issue_portals_dashboard_insert", _deltas([("NEW", 1)]))
+    _pg_function("issue_portals_dashboard_insert", f"""
+          IF {_deferred('NEW.issue_id')} THEN
+            RETURN NULL;
+          END IF;
+          {_deltas([("NEW", 1)])}""")
     op.execute("""
         CREATE TRIGGER issue_portals_dashboard_insert AFTER INSERT ON issue_portals
         FOR EACH ROW WHEN (NEW.body_id IS NOT NULL)
