@@ -124,7 +124,13 @@ def translate(message: Message) -> str:
 
 
 def babel_locale(locale: str | None = None) -> Locale:
-    return Locale.parse(locale or current_locale())
+    return _parsed_locale(locale or current_locale())
+
+
+@lru_cache(maxsize=64)
+def _parsed_locale(locale: str) -> Locale:
+    # Parsing is not free, and a page formats dozens of numbers and dates.
+    return Locale.parse(locale)
 
 
 def html_lang(locale: str) -> str:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.core import geo
 from portal.core.text_fields import as_one_line, as_text
 from portal.models import Body, Issue, IssuePortal, RequestType, Tenant, Update
-from portal.reports import clusters, search
+from portal.reports import clusters, dashboard_counts, search
 from portal.reports.routing import request_types_at
 
 BATCH = 500
@@ -238,15 +238,6 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
     session.add_all(issues)
     session.flush()
     search.index_issues(session, issues)
-    # The membership rows carry their copies of the issue, and the batch is counted into the
-    # map's cells in one statement per band rather than by the triggers row by row.
-    links = [{"issue_id": issue.id, "tenant_id": tenant_id, "lat": issue.lat, "lon": issue.lon,
-              "status": issue.status, "hidden": issue.hidden, "created_at": issue.created_at}
-             for issue in issues for tenant_id in places.portal_ids(issue.lat, issue.lon)]
-    if links:
-        with clusters.counting_deferred(session) as counted:
-            session.execute(insert(IssuePortal), links)
-            counted.extend(issue.id for issue in issues)
     history = []  # rows of one executemany, not objects: nothing reads them back here
     for issue in issues:
         history.append({"issue_id": issue.id, "kind": "created", "new_status": "open",
@@ -256,6 +247,20 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
                             "new_status": issue.status, "author_name": label,
                             "author_role": "staff", "created_at": issue.created_at})
     session.execute(insert(Update), [{**HISTORY_DEFAULTS, **row} for row in history])
+    # The membership rows carry their copies of the issue (its first public moves are the one
+    # status row above), and the batch is counted into the map's cells and the dashboard's
+    # figures in a few statements rather than by the triggers row by row.
+    links = [{"issue_id": issue.id, "tenant_id": tenant_id, "lat": issue.lat, "lon": issue.lon,
+              "status": issue.status, "hidden": issue.hidden, "created_at": issue.created_at,
+              "body_id": issue.body_id, "request_type_id": issue.request_type_id,
+              "acknowledged_at": issue.created_at if issue.status == "acknowledged" else None,
+              "closed_at": issue.created_at if issue.status == "closed" else None}
+             for issue in issues for tenant_id in places.portal_ids(issue.lat, issue.lon)]
+    if links:
+        with clusters.counting_deferred(session) as counted, \
+                dashboard_counts.counting_deferred(session, [issue.id for issue in issues]):
+            session.execute(insert(IssuePortal), links)
+            counted.extend(issue.id for issue in issues)
 
 
 def import_issues(

@@ -1,9 +1,14 @@
 """Dashboard figures and open-data exports, per portal and optionally per body.
 
-Everything starts from `scoping.public_issues(tenant)`: what a portal's dashboard counts is
-exactly what its map shows. Times to acknowledge and to close come from the public history
+What a portal's dashboard counts is exactly what its map shows: the issues of
+`scoping.public_issues(tenant)`. The figures are read from rows the database maintains as
+issues, their history and their membership change (`DashboardCount`, `DashboardWeek`,
+`DashboardDuration`; migration 0009_dashboard_counts), so a dashboard over a million issues
+reads a few hundred small rows. Times to acknowledge and to close come from the public history
 (`Update` rows of kind "status"): the first move to `acknowledged` (or `closed`) minus the
-report time. Internal or hidden updates are not public data and are not used.
+report time, in whole seconds. Internal or hidden updates are not public data and are not used.
+Their medians are read from histograms (`duration_buckets`): exact when the middle values sit
+alone in their buckets, else an estimate within about 9 %, and the page says "about".
 
 Exports carry public data only: never an email, and a reporter's name only when they chose
 to show it.
@@ -11,17 +16,28 @@ to show it.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from portal.core.localized import localized
-from portal.models import STATUSES, Body, Issue, RequestType, Tenant, Update, utcnow
+from portal.models import (
+    STATUSES,
+    Body,
+    DashboardCount,
+    DashboardDuration,
+    DashboardWeek,
+    Issue,
+    IssuePortal,
+    RequestType,
+    Tenant,
+    utcnow,
+)
+from portal.reports import duration_buckets
 from portal.reports.activity import aware
 from portal.tenancy.scoping import public_issues
 
@@ -50,6 +66,9 @@ class Stats:
     acknowledged_count: int
     closed_count: int
     weeks: list[WeekBar] = field(default_factory=list)
+    # True when the median above is estimated from a histogram bucket of several values.
+    acknowledge_approximate: bool = False
+    close_approximate: bool = False
 
 
 def scoped(tenant: Tenant, body: Body | None = None) -> Select:
@@ -58,82 +77,95 @@ def scoped(tenant: Tenant, body: Body | None = None) -> Select:
     return stmt.where(Issue.body_id == body.id) if body is not None else stmt
 
 
+def _owned(model: type, tenant: Tenant, body: Body | None) -> list:
+    where = [model.tenant_id == tenant.id]
+    return where + [model.body_id == body.id] if body is not None else where
+
+
 def bodies_in(session: Session, tenant: Tenant) -> list[Body]:
     """Bodies with at least one public issue in the portal (for the body picker)."""
-    ids = public_issues(tenant).with_only_columns(Issue.body_id).distinct().subquery()
-    return list(session.scalars(select(Body).where(Body.id.in_(select(ids.c.body_id)))
+    ids = select(DashboardCount.body_id).where(DashboardCount.tenant_id == tenant.id,
+                                               DashboardCount.n > 0)
+    return list(session.scalars(select(Body).where(Body.id.in_(ids))
+                                .options(load_only(Body.id, Body.slug, Body.name))
                                 .order_by(Body.slug)))
-
-
-def first_status_times(session: Session, issue_ids: Select) -> dict[str, dict[int, datetime]]:
-    """{"acknowledged": {issue id: first time}, "closed": {...}} from the public history."""
-    rows = session.execute(
-        select(Update.issue_id, Update.new_status, func.min(Update.created_at))
-        .where(Update.issue_id.in_(issue_ids), Update.kind == "status",
-               Update.new_status.in_(("acknowledged", "closed")),
-               Update.internal.is_(False), Update.hidden.is_(False))
-        .group_by(Update.issue_id, Update.new_status)
-    ).all()
-    found: dict[str, dict[int, datetime]] = {"acknowledged": {}, "closed": {}}
-    for issue_id, status, at in rows:
-        found[status][issue_id] = aware(at)
-    return found
-
-
-def _median(values: list[float]) -> timedelta | None:
-    return timedelta(seconds=statistics.median(values)) if values else None
 
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = None,
-          now: datetime | None = None, weeks: int = WEEKS) -> Stats:
-    base = scoped(tenant, body)
-    ids = base.with_only_columns(Issue.id).scalar_subquery()
-    by_status = {s: 0 for s in STATUSES}
-    for status, count in session.execute(
-            base.with_only_columns(Issue.status, func.count()).group_by(Issue.status)):
-        by_status[status] = count
-    type_rows = session.execute(
-        base.with_only_columns(Issue.request_type_id, func.count())
-        .group_by(Issue.request_type_id)).all()
-    types = {rt.id: rt for rt in session.scalars(
-        select(RequestType).where(RequestType.id.in_([r[0] for r in type_rows]))
-        .options(selectinload(RequestType.body)))}
-    labels = {i: localized(rt.name, locale, tenant.default_language) for i, rt in types.items()}
+def _by_type(session: Session, tenant: Tenant, locale: str,
+             counts: Counter[int]) -> list[tuple[str, int]]:
+    """(label, count) per request type, most first; a name two bodies share says whose."""
+    names = {type_id: (type_name, body_name) for type_id, type_name, body_name in session.execute(
+        select(RequestType.id, RequestType.name, Body.name)
+        .join(Body, Body.id == RequestType.body_id).where(RequestType.id.in_(list(counts))))}
+    labels = {i: localized(name, locale, tenant.default_language)
+              for i, (name, _body) in names.items()}
     repeated = {name for name, n in Counter(labels.values()).items() if n > 1}
-    by_type_counter: Counter[str] = Counter()
-    for type_id, count in type_rows:
+    by_label: Counter[str] = Counter()
+    for type_id, count in counts.items():
         label = labels[type_id]
         if label in repeated:
-            body_name = localized(types[type_id].body.name, locale, tenant.default_language)
-            label = f"{label} ({body_name})"
-        by_type_counter[label] += count
-    by_type = sorted(by_type_counter.items(), key=lambda item: (-item[1], item[0]))
+            label = f"{label} ({localized(names[type_id][1], locale, tenant.default_language)})"
+        by_label[label] += count
+    return sorted(by_label.items(), key=lambda item: (-item[1], item[0]))
 
-    created = {i: aware(c) for i, c in session.execute(
-        base.with_only_columns(Issue.id, Issue.created_at))}
-    firsts = first_status_times(session, ids)
-    ack = [(t - created[i]).total_seconds() for i, t in firsts["acknowledged"].items()
-           if i in created]
-    done = [(t - created[i]).total_seconds() for i, t in firsts["closed"].items()
-            if i in created]
 
-    now = aware(now or utcnow())
+def _weeks(session: Session, tenant: Tenant, body: Body | None, now: datetime,
+           weeks: int) -> list[WeekBar]:
     first_week = week_start(now.date()) - timedelta(weeks=weeks - 1)
     bars = [WeekBar(first_week + timedelta(weeks=n)) for n in range(weeks)]
     index = {bar.start: bar for bar in bars}
-    for at in created.values():
-        if (bar := index.get(week_start(at.date()))) is not None:
-            bar.reported += 1
-    for at in firsts["closed"].values():
-        if (bar := index.get(week_start(at.date()))) is not None:
-            bar.closed += 1
+    rows = session.execute(
+        select(DashboardWeek.event, DashboardWeek.week, func.sum(DashboardWeek.n))
+        .where(*_owned(DashboardWeek, tenant, body),
+               DashboardWeek.event.in_(("reported", "closed")),
+               DashboardWeek.week.between(bars[0].start, bars[-1].start))
+        .group_by(DashboardWeek.event, DashboardWeek.week))
+    for event, week, n in rows:
+        if (bar := index.get(week)) is not None:
+            setattr(bar, event, int(n or 0))
+    return bars
+
+
+def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = None,
+          now: datetime | None = None, weeks: int = WEEKS) -> Stats:
+    by_status = {s: 0 for s in STATUSES}
+    type_counts: Counter[int] = Counter()
+    for type_id, status, n in session.execute(
+            select(DashboardCount.request_type_id, DashboardCount.status,
+                   func.sum(DashboardCount.n))
+            .where(*_owned(DashboardCount, tenant, body))
+            .group_by(DashboardCount.request_type_id, DashboardCount.status)):
+        if n:
+            by_status[status] = by_status.get(status, 0) + int(n)
+            type_counts[type_id] += int(n)
+    by_type = _by_type(session, tenant, locale, +type_counts)
+
+    buckets: dict[str, list[tuple[int, int, int]]] = {"acknowledged": [], "closed": []}
+    for event, lower, n, seconds in session.execute(
+            select(DashboardDuration.event, DashboardDuration.lower_seconds,
+                   func.sum(DashboardDuration.n), func.sum(DashboardDuration.seconds))
+            .where(*_owned(DashboardDuration, tenant, body))
+            .group_by(DashboardDuration.event, DashboardDuration.lower_seconds)):
+        if event in buckets:
+            buckets[event].append((int(lower), int(n or 0), int(seconds or 0)))
+    ack = duration_buckets.median(buckets["acknowledged"])
+    done = duration_buckets.median(buckets["closed"])
+
     return Stats(total=sum(by_status.values()), by_status=by_status, by_type=by_type,
-                 median_acknowledge=_median(ack), median_close=_median(done),
-                 acknowledged_count=len(ack), closed_count=len(done), weeks=bars)
+                 median_acknowledge=_duration(ack), median_close=_duration(done),
+                 acknowledged_count=sum(n for _l, n, _s in buckets["acknowledged"]),
+                 closed_count=sum(n for _l, n, _s in buckets["closed"]),
+                 weeks=_weeks(session, tenant, body, aware(now or utcnow()), weeks),
+                 acknowledge_approximate=bool(ack and not ack.exact),
+                 close_approximate=bool(done and not done.exact))
+
+
+def _duration(value: duration_buckets.Median | None) -> timedelta | None:
+    return timedelta(seconds=value.seconds) if value is not None else None
 
 
 # -- the chart ------------------------------------------------------------------------------
@@ -190,23 +222,20 @@ def export_rows(session: Session, tenant: Tenant, locale: str, issue_url,  # noq
                 body: Body | None = None, batch: int = 500) -> Iterator[dict]:
     """Public issue records, oldest first, as flat dicts with `EXPORT_FIELDS` keys.
 
-    `issue_url(id)` makes each record's link. Rows are read in batches (keyset paging), so a
-    large export does not sit in memory.
+    `issue_url(id)` makes each record's link. Rows are read in batches (keyset paging over the
+    portal's membership index), so a large export never sits in memory; the first public
+    acknowledgement and closure are the membership row's maintained copies.
     """
-    base = scoped(tenant, body)
+    base = scoped(tenant, body).add_columns(IssuePortal.acknowledged_at, IssuePortal.closed_at)
     last_id = 0
     while True:
-        issues = session.scalars(
-            base.where(Issue.id > last_id)
+        rows = session.execute(
+            base.where(IssuePortal.issue_id > last_id)
             .options(selectinload(Issue.request_type), selectinload(Issue.body))
-            .order_by(Issue.id).limit(batch)).all()
-        if not issues:
+            .order_by(IssuePortal.issue_id).limit(batch)).all()
+        if not rows:
             return
-        firsts = first_status_times(session, select(Issue.id).where(
-            Issue.id.in_([i.id for i in issues])))
-        for issue in issues:
-            acknowledged = firsts["acknowledged"].get(issue.id)
-            closed = firsts["closed"].get(issue.id)
+        for issue, acknowledged, closed in rows:
             yield {
                 "id": issue.id,
                 "url": issue_url(issue.id),
@@ -228,7 +257,7 @@ def export_rows(session: Session, tenant: Tenant, locale: str, issue_url,  # noq
                 "votes": issue.vote_count,
                 "reported_by": issue.public_name,
             }
-        last_id = issues[-1].id
+        last_id = rows[-1][0].id
         session.expunge_all()
 
 

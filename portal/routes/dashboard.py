@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date, timedelta
+from functools import lru_cache
 
 from babel.dates import format_date, format_timedelta
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from portal.core.errors import N_, NotFound
-from portal.core.i18n import babel_locale
+from portal.core.i18n import babel_locale, current_locale
 from portal.models import Body
 from portal.reports import dashboard
 from portal.web.absolute_urls import absolute
@@ -28,12 +29,13 @@ TEXT_FIELDS = ("address", "title", "description", "reported_by", "request_type_n
                "body_name")
 
 
-def _body(request: Request, session) -> Body | None:  # noqa: ANN001
+def _body(request: Request, bodies: list[Body]) -> Body | None:
+    """The body asked for, among those with public issues on this portal; else NotFound."""
     slug = request.query_params.get("body", "")
     if not slug:
         return None
-    body = session.scalars(select(Body).where(Body.slug == slug)).first()
-    if body is None or body.id not in {b.id for b in dashboard.bodies_in(session, tenant(request))}:
+    body = next((b for b in bodies if b.slug == slug), None)
+    if body is None:
         raise NotFound(N_("There is no such body on this portal."))
     return body
 
@@ -45,14 +47,19 @@ def duration(value: timedelta | None) -> str:
 
 
 def week_label(day: date) -> str:
-    return format_date(day, "d MMM", locale=babel_locale())
+    return _week_label(day, current_locale())
+
+
+@lru_cache(maxsize=1024)
+def _week_label(day: date, locale: str) -> str:  # the same dozen weeks, on every request
+    return format_date(day, "d MMM", locale=babel_locale(locale))
 
 
 def dashboard_page(request: Request) -> Response:
     portal = tenant(request)
     with request.app.state.db.session() as session:
-        body = _body(request, session)
         bodies = dashboard.bodies_in(session, portal)
+        body = _body(request, bodies)
         figures = dashboard.stats(session, portal, request.state.locale, body)
     query = {"body": body.slug} if body else {}
     return render(request, "dashboard.html", {
@@ -77,7 +84,7 @@ def _rows(request: Request, body_slug: str) -> Iterator[dict]:
 
 def _check_body(request: Request) -> str:
     with request.app.state.db.session() as session:
-        body = _body(request, session)
+        body = _body(request, dashboard.bodies_in(session, tenant(request)))
     return body.slug if body else ""
 
 

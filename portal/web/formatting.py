@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
-from portal.core.i18n import babel_locale
+from portal.core.i18n import babel_locale, current_locale
 
 
 def _aware(value: datetime) -> datetime:
@@ -31,4 +32,11 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
 
 
 def number(value: float | int) -> str:
+    if isinstance(value, int):  # counts: the same few recur on every page, and Babel is slow
+        return _integer(value, current_locale())
     return format_decimal(value, locale=babel_locale())
+
+
+@lru_cache(maxsize=4096)
+def _integer(value: int, locale: str) -> str:
+    return format_decimal(value, locale=babel_locale(locale))
