@@ -262,8 +262,10 @@ def test_other_writes_get_a_translated_503_page_and_write_nothing(primary_down, 
     assert UNAVAILABLE in vote.text and "<html" in vote.text
     spanish = browser.post(f"/issues/{issue_id}/vote?lang=es", data={"csrf_token": token})
     assert spanish.status_code == 503 and 'lang="es"' in spanish.text
-    signin = browser.post("/signin", data={"csrf_token": csrf(browser.get("/signin").text),
-                                           "email": "someone@example.org"})
+    assert "El portal no puede acceder a su base de datos" in spanish.text
+    signin = browser.post("/signin?lang=en",
+                          data={"csrf_token": csrf(browser.get("/signin?lang=en").text),
+                                "email": "someone@example.org"})
     assert signin.status_code == 503 and UNAVAILABLE in signin.text
     with db.session() as s:
         assert s.scalar(select(Issue.vote_count).where(Issue.id == issue_id)) == 0
