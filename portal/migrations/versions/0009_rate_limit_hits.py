@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_rate_limit_hits"
-down_revision = "0007_vote_network"  # TEMPORARY until 0008 exists: must be 0008_issue_clusters
+down_revision = "0008_issue_clusters"
 branch_labels = None
 depends_on = None
 
