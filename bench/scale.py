@@ -2,8 +2,8 @@
 
 For each database and size: a throwaway database (a SQLite file, or a PostgreSQL cluster from
 tests/pg_cluster.py), migrated, the demo portals loaded, then N synthetic issues over the
-New Haven portal imported through `import_issues` (rows/s printed). `portal serve` then runs
-on a loopback port and wrk (16 connections) loads each read for `--duration` seconds:
+New Haven portal imported through `import_issues` (rows/s printed). `portal serve --workers N`
+then runs on a loopback port and wrk (16 connections) loads each read for `--duration` seconds:
 
 - cold: no two requests share a URL: a new map view, search word or issue id per request,
   and `_=<n>` appended (ignored by the portal) so no ETag or URL-keyed cache can answer.
