@@ -16,7 +16,7 @@ opposite status changes cannot deadlock on the same pair of rows.
 
 Durations are whole seconds (each time truncated to its second: SQLite reads fractions only
 to the millisecond, rounding), counted in buckets whose lower bounds are
-`dashboard_duration_buckets`: every second up to 11 s, then eight buckets per doubling, each
+`dashboard_duration_buckets`: every second up to 14 s, then eight buckets per doubling, each
 with its count and the sum of its seconds. The bounds are those of
 `portal.reports.dashboard_counts.BOUNDS` at the time of writing, copied here because a
 migration must not change when the code does; tests/test_dashboard_counts.py checks they agree.
