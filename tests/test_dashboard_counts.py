@@ -213,3 +213,18 @@ def test_a_large_dashboard_says_its_medians_are_about(client, db, world):
     figure = page.text.split('data-figure="median-acknowledge">')[1].split("<")[0]
     assert figure == "about 5 hours"
     assert 'data-figure="median-close">not enough data<' in page.text
+
+
+def test_an_export_holds_one_batch_at_a_time(world, session):
+    issues = [file_report(session, "northside", 1.2 + n / 100, 1.0) for n in range(7)]
+    change_status(session, issues[3], "closed", author="Works")
+    session.commit()
+    ids = [i.id for i in issues]
+    session.expunge_all()  # what the reports above left in the session
+    held, rows = [], []
+    for row in dashboard.export_rows(session, world.portals["northside"], "en", str, batch=2):
+        rows.append(row)
+        held.append(sum(isinstance(o, Issue) for o in session.identity_map.values()))
+    assert [r["id"] for r in rows] == sorted(ids)
+    assert max(held) == 2
+    assert [r["closed_at"] != "" for r in rows] == [n == 3 for n in range(7)]

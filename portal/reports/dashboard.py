@@ -132,6 +132,8 @@ def _weeks(session: Session, tenant: Tenant, body: Body | None, now: datetime,
 
 def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = None,
           now: datetime | None = None, weeks: int = WEEKS) -> Stats:
+    """The portal's figures (one body's, when given), from the maintained rows alone: four
+    small queries on their primary keys, plus the request types' names."""
     by_status = {s: 0 for s in STATUSES}
     type_counts: Counter[int] = Counter()
     for type_id, status, n in session.execute(

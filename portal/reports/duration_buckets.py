@@ -2,7 +2,7 @@
 
 The dashboard keeps, per portal, body and event, a histogram of how long issues waited (see
 `DashboardDuration`): each bucket holds its count and the sum of its whole seconds. Buckets are
-one second wide up to 11 s, then eight per doubling, so each spans at most 2**(1/8) - 1 ≈ 9.1 %
+one second wide up to 14 s, then eight per doubling, so each spans at most 2**(1/8) - 1 ≈ 9.1 %
 of its lower bound (plus a second from rounding the bounds down), up to 2**32 s; the last is
 open. The database triggers bucket a duration with the bounds of migration
 0009_dashboard_counts, which copies `BOUNDS`: a change here needs a migration there.
