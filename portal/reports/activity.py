@@ -52,7 +52,7 @@ def recent(session: Session, tenant: Tenant, *, since: datetime | None = None,
     """Newest first: issues reported and public status changes in the portal (or a part)."""
     base = public_issues(tenant)
     if bbox is not None:
-        base = in_bbox(base, bbox)
+        base = in_bbox(session, base, bbox)
     if issue_id is not None:
         base = base.where(Issue.id == issue_id)
     loading = (selectinload(Issue.request_type).selectinload(RequestType.body),)

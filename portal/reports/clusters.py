@@ -109,7 +109,12 @@ def _cell_columns(session: Session, lat, lon, band: int) -> tuple:  # noqa: ANN0
 
 
 def _grouped_on_the_fly(session: Session, matching: Select, band: int) -> list[Cluster]:
-    """Cells of the issues `matching` selects (a select of IssuePortal rows), grouped in SQL."""
+    """Cells of the issues `matching` selects (a select of IssuePortal rows), grouped in SQL.
+
+    The rows come through the box's spatial index (`scoping.in_bbox`: PostGIS's GiST, SQLite's
+    R*Tree) and fall into the triggers' floor grid, never PostGIS's ST_SnapToGrid: that rounds
+    half to even, and would put the issues on every other cell's west edge in its neighbour.
+    """
     rows = matching.with_only_columns(IssuePortal.lat, IssuePortal.lon,
                                       IssuePortal.status).subquery()
     cx, cy = _cell_columns(session, rows.c.lat, rows.c.lon, band)

@@ -183,13 +183,13 @@ def matching_rows(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
         stmt = stmt.join(RequestType, RequestType.id == Issue.request_type_id).where(
             RequestType.code.in_(codes))
     if f.bbox and not covers_portal(f.bbox, tenant):
-        stmt = in_bbox(stmt, f.bbox)
+        stmt = in_bbox(session, stmt, f.bbox)
     if f.near:
         # A square around the place: indexed, and close enough to a circle at street scale.
         lat, lon = f.near
         dlat = f.radius_m / 111_320
         dlon = dlat / max(0.01, abs(math.cos(math.radians(lat))))
-        stmt = in_bbox(stmt, (lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+        stmt = in_bbox(session, stmt, (lon - dlon, lat - dlat, lon + dlon, lat + dlat))
     if f.since:
         stmt = stmt.where(IssuePortal.created_at >= datetime.combine(f.since, time.min, UTC))
     if f.until:

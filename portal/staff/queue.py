@@ -92,7 +92,8 @@ def parse_filters(params) -> QueueFilters:  # noqa: ANN001 - a QueryParams
     return f
 
 
-def queue_query(tenant: Tenant, body_ids: set[int], f: QueueFilters):  # noqa: ANN201 - Select
+def queue_query(session: Session, tenant: Tenant, body_ids: set[int],
+                f: QueueFilters):  # noqa: ANN201 - Select
     bodies = body_ids & set(f.bodies) if f.bodies else body_ids
     stmt = staff_issues(tenant, bodies, include_hidden=f.include_hidden)
     if f.statuses:
@@ -101,7 +102,7 @@ def queue_query(tenant: Tenant, body_ids: set[int], f: QueueFilters):  # noqa: A
         stmt = stmt.join(RequestType, RequestType.id == Issue.request_type_id).where(
             RequestType.code.in_([t.rsplit("/", 1)[-1] for t in f.types]))
     if f.bbox:
-        stmt = in_bbox(stmt, f.bbox)
+        stmt = in_bbox(session, stmt, f.bbox)
     now = utcnow()
     if f.min_age_days is not None:
         stmt = stmt.where(Issue.created_at <= now - timedelta(days=f.min_age_days))
@@ -115,7 +116,7 @@ def queue_query(tenant: Tenant, body_ids: set[int], f: QueueFilters):  # noqa: A
 def fetch(session: Session, tenant: Tenant, body_ids: set[int],
           f: QueueFilters) -> tuple[list[Issue], int, set[int]]:
     """One page of the queue, the total, and which of its issues residents say are fixed."""
-    stmt = queue_query(tenant, body_ids, f)
+    stmt = queue_query(session, tenant, body_ids, f)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     issues = list(session.scalars(
         stmt.options(selectinload(Issue.request_type), selectinload(Issue.body))
