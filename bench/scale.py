@@ -15,8 +15,13 @@ answering with pre-built bytes of the same size. Rate limits are off in the serv
 (RATE_LIMITS=0): with them, 16 clients on one address would measure the 429 page. The PG
 cluster is the test one (fsync off). Requests carry a browser's Accept-Encoding.
 
+`--keep DIR` keeps each loaded database in DIR (a SQLite file, or a PostgreSQL cluster's
+data directory) and reuses it on the next run, migrated to the current schema: a million
+issues take a while to load. `--load-only` stops after loading.
+
 Usage: python bench/scale.py [--sizes 10000,100000,1000000] [--db sqlite,postgresql]
        [--duration 10] [--connections 16] [--workers 1] [--json out.json]
+       [--keep DIR] [--load-only]
 """
 
 from __future__ import annotations
@@ -195,14 +200,32 @@ def measure_posts(url: str, area: str, port: int, bare: BareLimit,
 
 
 @contextmanager
-def database(kind: str, folder: Path) -> Iterator[str]:
+def database(kind: str, folder: Path, keep: bool) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'bench.sqlite3'}"
         return
-    from tests.pg_cluster import running_cluster
+    from tests.pg_cluster import kept_cluster, running_cluster
 
-    with running_cluster() as url:
+    with kept_cluster(str(folder / "pg")) if keep else running_cluster() as url:
         yield url
+
+
+def loaded(kind: str, url: str, size: int, folder: Path, keep: bool) -> scale_data.Loaded:
+    """The issues of a kept database (as it recorded them), or `size` new ones."""
+    record = folder / "loaded.json"
+    if keep and record.exists():
+        data = scale_data.Loaded.read(record)
+        print(f"  reusing the {data.rows:,} issues loaded before in {folder}", flush=True)
+        return data
+    data = scale_data.load(url, size, folder)
+    if kind == "postgresql":  # autovacuum would within a minute; now, for repeatable runs
+        db = Database(url)
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        db.engine.dispose()
+    if keep:
+        data.write(record)
+    return data
 
 
 def uvicorn_command(app: list[str], port: int, workers: int) -> list[str]:
@@ -216,23 +239,26 @@ def portal_command(port: int, workers: int) -> list[str]:
 
 
 def bench(kind: str, size: int, args: argparse.Namespace, bare: BareLimit, tmp: Path) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{size}-", dir=tmp))
+    keep = args.keep is not None
+    if keep:
+        folder = args.keep / f"{kind}-{size}"
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix=f"{kind}-{size}-", dir=tmp))
     print(f"\n{kind}, {size:,} issues: loading", flush=True)
-    with database(kind, folder) as url:
+    with database(kind, folder, keep) as url:
         upgrade(url)
-        data = scale_data.load(url, size, folder)
-        if kind == "postgresql":  # autovacuum would within a minute; now, for repeatable runs
-            db = Database(url)
-            with db.engine.begin() as conn:
-                conn.execute(text("ANALYZE"))
-            db.engine.dispose()
+        data = loaded(kind, url, size, folder, keep)
+        if args.load_only:
+            return {}
         views, held = scale_data.viewports(data, VIEWPORT_ISSUES, 2000)
         print(f"  imported {data.rows:,} rows ({data.skipped:,} skipped) in {data.seconds:.1f} s:"
               f" {data.rate:,.0f} rows/s; viewports hold {held:.0f} issues on average",
               flush=True)
         port = free_port()
+        # Production mode (templates not re-read, no debug), on plain http.
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url,
-               "SECRET_KEY": secrets.token_hex(32), "REPORTAL_ENV": "development",
+               "SECRET_KEY": secrets.token_hex(32), "HTTPS_ONLY_COOKIES": "0",
                "MEDIA_DIR": str(folder / "media"), "STATIC_BUILD_DIR": str(folder / "static"),
                "RATE_LIMITS": "0", "PUBLIC_URL": f"http://{HOST}:{port}"}
         command = portal_command(port, args.workers)
@@ -286,6 +312,8 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--keep", type=Path, help="keep (and reuse) the loaded databases here")
+    p.add_argument("--load-only", action="store_true", help="stop after loading")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     kinds = [k.strip() for k in args.db.split(",")]
@@ -304,8 +332,10 @@ def main() -> int:
             bare = BareLimit(bare_port, args)
             for kind in kinds:
                 for size in sizes:
-                    results.append(bench(kind, size, args, bare, Path(tmp)))
-                    print_result(results[-1])
+                    result = bench(kind, size, args, bare, Path(tmp))
+                    if result:
+                        results.append(result)
+                        print_result(result)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

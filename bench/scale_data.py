@@ -9,6 +9,7 @@ plus words of a small vocabulary, Zipf-weighted so some searches hit many issues
 from __future__ import annotations
 
 import csv
+import json
 import random
 import sys
 import time
@@ -56,6 +57,19 @@ class Loaded:
     @property
     def rate(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+    def write(self, path: Path) -> None:
+        """Record what was loaded beside a kept database (the points in a .npy file)."""
+        np.save(path.with_suffix(".npy"), self.points)
+        path.write_text(json.dumps({"rows": self.rows, "seconds": self.seconds,
+                                    "skipped": self.skipped, "area": self.area,
+                                    "issue_ids": list(self.issue_ids)}))
+
+    @classmethod
+    def read(cls, path: Path) -> Loaded:
+        record = json.loads(path.read_text())
+        return cls(record["rows"], record["seconds"], record["skipped"],
+                   np.load(path.with_suffix(".npy")), record["area"], tuple(record["issue_ids"]))
 
 
 def sample_points(area: str, count: int, rng: np.random.Generator) -> np.ndarray:

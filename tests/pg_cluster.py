@@ -119,6 +119,28 @@ def running_cluster() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def kept_cluster(folder: str) -> Iterator[str]:
+    """Like `running_cluster`, in `folder` and kept there: started again if it holds one
+    already (for benchmarks that reuse a database loaded once), stopped cleanly after."""
+    bindir = pg_bin()
+    os.makedirs(folder, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    server = Server(bindir, folder, os.path.join(folder, "data"), _free_port(), FAST)
+    fresh = not os.path.isdir(server.data)
+    if fresh:
+        _initdb(bindir, server.data)
+    server.start()
+    try:
+        if fresh:
+            _run([f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(server.port), "-U",
+                  "postgres", DBNAME])
+        yield server.url()
+    finally:
+        server.stop()
+
+
 @dataclass
 class ReplicatedPair:
     """A primary and its hot standby, streaming; the database `DBNAME` exists on both."""
