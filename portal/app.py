@@ -2,7 +2,8 @@
 
 Middleware, outermost first: client address from trusted proxies -> security headers ->
 same-origin check on state changes -> compression of data responses -> tenant from host ->
-read preference (primary or replica) -> locale -> request body limit -> signed session.
+read preference (primary or replica) -> locale -> shared pages (`portal.web.page_cache`) ->
+request body limit -> signed session.
 Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
 """
 
@@ -53,6 +54,7 @@ from portal.routes import staff_announcements as staff_announcement_routes
 from portal.web import static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
+from portal.web.page_cache import PageCache, PageCacheMiddleware
 from portal.web.ratelimit import rate_limiter
 from portal.web.templating import Templates, render
 from portal.web.unavailable import unavailable_page
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     db = Database(settings.database_url, settings.database_replica_url)
     manifest = static_build.build(settings.static_build_dir)
     tenant_cache = TenantCache(db)
+    page_cache = PageCache()
     routes = [
         Route("/healthz", healthz),
         Mount("/static", app=_static_app(settings)),
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(ReadPreferenceMiddleware, db=db, secret_key=settings.secret_key,
                    https_only=bool(settings.https_only_cookies)),
         Middleware(LocaleMiddleware),
+        Middleware(PageCacheMiddleware, db=db, cache=page_cache),
         Middleware(BodyLimitMiddleware, routes=routes, photo_bytes=settings.max_photo_bytes,
                    frame_ancestors=widget_routes.frame_ancestors),
         Middleware(SessionMiddleware, secret_key=settings.secret_key,
@@ -137,9 +141,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.templates = Templates(settings.themes_dir, manifest)
+    app.state.templates = Templates(settings.themes_dir, manifest,
+                                    auto_reload=settings.development)
     app.state.csrf = CsrfSigner(settings.secret_key)
     app.state.tenants = tenant_cache
+    app.state.page_cache = page_cache
     app.state.geojson_bodies = api.BodyCache()
     app.state.limiter = rate_limiter(settings, db.engine)
     return app

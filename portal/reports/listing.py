@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
@@ -270,8 +271,29 @@ def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
     return page
 
 
-def offered_types(session: Session, tenant: Tenant) -> list[RequestType]:
+@dataclass(frozen=True)
+class OfferedType:
+    """A request type as the filters offer it: its code and its names by language."""
+
+    code: str
+    name: dict
+
+
+# Per portal *settings object*: the tenant cache replaces that object every few seconds
+# (`portal.middleware.tenant.TenantCache`), so bodies and types edited anywhere show within
+# the same bound as any other setting, and a list page does not load every body's boundary.
+_OFFERED: WeakKeyDictionary[Tenant, list[OfferedType]] = WeakKeyDictionary()
+
+
+def offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
     """Request types of bodies covering the portal's area (for filters), one per code."""
+    found = _OFFERED.get(tenant)
+    if found is None:
+        found = _OFFERED[tenant] = _offered_types(session, tenant)
+    return found
+
+
+def _offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
     seen: dict[str, RequestType] = {}
     bodies = session.scalars(select(Body).options(selectinload(Body.request_types))
                              .order_by(Body.area_size)).all()
@@ -283,4 +305,5 @@ def offered_types(session: Session, tenant: Tenant) -> list[RequestType]:
             if rt.active and rt.code not in seen and (keys is None or rt.key in keys
                                                        or rt.code in keys):
                 seen[rt.code] = rt
-    return sorted(seen.values(), key=lambda rt: rt.code)
+    return [OfferedType(rt.code, dict(rt.name or {}))
+            for rt in sorted(seen.values(), key=lambda rt: rt.code)]

@@ -20,6 +20,7 @@ from portal.core.i18n import babel_locale, current_locale
 from portal.models import Body
 from portal.reports import dashboard
 from portal.web.absolute_urls import absolute
+from portal.web.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render, url
 
@@ -55,6 +56,7 @@ def _week_label(day: date, locale: str) -> str:  # the same dozen weeks, on ever
     return format_date(day, "d MMM", locale=babel_locale(locale))
 
 
+@shared_page
 def dashboard_page(request: Request) -> Response:
     portal = tenant(request)
     with request.app.state.db.session() as session:

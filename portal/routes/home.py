@@ -10,6 +10,7 @@ from portal.core import geo
 from portal.reports import listing
 from portal.staff import announcements
 from portal.web.markdown_render import render_markdown
+from portal.web.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render
 
@@ -32,10 +33,12 @@ def _list_context(request: Request, per_page: int) -> dict:
     }
 
 
+@shared_page
 def home_page(request: Request) -> Response:
     return render(request, "home.html", _list_context(request, per_page=20))
 
 
+@shared_page
 def list_page(request: Request) -> Response:
     return render(request, "issues.html", _list_context(request, per_page=50))
 

@@ -7,10 +7,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.engagement import points
+from portal.web.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render
 
 
+@shared_page
 def leaderboard_page(request: Request) -> Response:
     with request.app.state.db.session() as session:
         standings = points.leaderboard(session, tenant(request))

@@ -8,10 +8,12 @@ from starlette.routing import Route
 
 from portal.core import geo
 from portal.reports import listing
+from portal.web.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render
 
 
+@shared_page
 def search_page(request: Request) -> Response:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, 50)

@@ -1,0 +1,92 @@
+"""Shared public pages: kept per process, and never once out of date or someone else's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.models import Issue, Tenant
+from portal.staff import moderation
+from portal.web.page_cache import Page, PageCache
+from tests.factories import file_report
+from tests.http_support import KEY
+from tests.staff_support import grant, sign_in
+
+
+def _report(db, title: str) -> int:  # noqa: ANN001
+    with db.session() as s:
+        return file_report(s, "northside", 1.5, 1.0, title=title).id
+
+
+def test_a_second_visit_is_served_from_the_cache_and_a_new_report_shows_at_once(client, app, db):
+    _report(db, "Hole on Main")
+    cache = app.state.page_cache
+    first = client.get("/")
+    hits = cache.hits
+    again = client.get("/")
+    assert cache.hits == hits + 1
+    assert again.text == first.text and "Hole on Main" in again.text
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+    _report(db, "Streetlight out on Elm")
+    after = client.get("/").text
+    assert "Streetlight out on Elm" in after and "2 issues" in after
+
+
+def test_what_a_moderator_hides_is_never_served_again(client, db):
+    issue_id = _report(db, "Offensive words here")
+    assert "Offensive words here" in client.get("/issues").text
+    assert "Offensive words here" in client.get("/issues").text  # from the cache
+    with db.session() as s:
+        issue = s.get(Issue, issue_id)
+        tenant = s.scalars(select(Tenant).where(Tenant.slug == "northside")).one()
+        moderation.hide_issue(s, issue, tenant, None, "Abusive")
+    assert "Offensive words here" not in client.get("/issues").text
+    assert "Offensive words here" not in client.get("/").text
+
+
+def test_a_signed_in_visitor_gets_their_own_page(client, app, db):
+    _report(db, "Hole on Main")
+    client.get("/")
+    client.get("/")  # the anonymous page is kept now
+    grant(db, "ana@example.org", "moderator", portal="northside")
+    sign_in(client, db, "ana@example.org")
+    hits = app.state.page_cache.hits
+    page = client.get("/").text
+    assert app.state.page_cache.hits == hits
+    assert "Your account" in page and ">Sign in<" not in page
+
+
+def test_each_language_has_its_own_page(client):
+    english = client.get("/", headers={"accept-language": "en"}).text
+    spanish = client.get("/", headers={"accept-language": "es"}).text
+    assert 'lang="en"' in english and 'lang="es"' in spanish
+    assert 'lang="es"' in client.get("/", headers={"accept-language": "es"}).text
+    assert 'lang="en"' in client.get("/", headers={"accept-language": "en"}).text
+
+
+def test_the_report_form_is_never_shared(client):
+    keys = {KEY.search(client.get("/report?lat=1.5&lon=1.0").text).group(1) for _ in range(3)}
+    assert len(keys) == 3  # each visitor's submission key is their own
+
+
+def test_relative_times_are_rendered_again_each_minute(app, client, monkeypatch):  # noqa: ANN001
+    client.get("/")
+    client.get("/")
+    hits = app.state.page_cache.hits
+    import portal.web.page_cache as page_cache
+
+    real = page_cache.time.time
+    monkeypatch.setattr(page_cache.time, "time", lambda: real() + 60)
+    client.get("/")
+    assert app.state.page_cache.hits == hits  # a new minute: rendered again
+
+
+def test_the_cache_keeps_to_its_budget_dropping_the_least_recently_used():
+    cache = PageCache(budget=250)
+    for n in range(3):
+        cache.put(("page", n), Page(200, [], b"x" * 100))
+    assert cache.get(("page", 0)) is None  # 300 bytes would pass the budget: the oldest went
+    assert cache.get(("page", 1)) is not None and cache.get(("page", 2)) is not None
+    assert cache.used == 200
+    cache.get(("page", 1))
+    cache.put(("page", 3), Page(200, [], b"y" * 100))
+    assert cache.get(("page", 2)) is None and cache.get(("page", 1)) is not None
