@@ -20,7 +20,8 @@ def _report(db, title: str) -> int:  # noqa: ANN001
 def test_a_second_visit_is_served_from_the_cache_and_a_new_report_shows_at_once(client, app, db):
     _report(db, "Hole on Main")
     cache = app.state.page_cache
-    first = client.get("/")
+    client.get("/")  # finds out that the home page is a shared page
+    first = client.get("/")  # rendered, and kept
     hits = cache.hits
     again = client.get("/")
     assert cache.hits == hits + 1
@@ -33,8 +34,8 @@ def test_a_second_visit_is_served_from_the_cache_and_a_new_report_shows_at_once(
 
 def test_what_a_moderator_hides_is_never_served_again(client, db):
     issue_id = _report(db, "Offensive words here")
-    assert "Offensive words here" in client.get("/issues").text
-    assert "Offensive words here" in client.get("/issues").text  # from the cache
+    for _ in range(3):  # the last from the cache
+        assert "Offensive words here" in client.get("/issues").text
     with db.session() as s:
         issue = s.get(Issue, issue_id)
         tenant = s.scalars(select(Tenant).where(Tenant.slug == "northside")).one()
@@ -45,8 +46,8 @@ def test_what_a_moderator_hides_is_never_served_again(client, db):
 
 def test_a_signed_in_visitor_gets_their_own_page(client, app, db):
     _report(db, "Hole on Main")
-    client.get("/")
-    client.get("/")  # the anonymous page is kept now
+    for _ in range(3):
+        client.get("/")  # the anonymous page is kept, and served
     grant(db, "ana@example.org", "moderator", portal="northside")
     sign_in(client, db, "ana@example.org")
     hits = app.state.page_cache.hits

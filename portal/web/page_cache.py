@@ -103,6 +103,10 @@ class PageCacheMiddleware:
                  clock: Callable[[], float] | None = None) -> None:
         self.app, self.db, self.cache = app, db, cache
         self.clock = clock or (lambda: time.time())
+        # Paths whose route turned out to be a shared page: only those cost a version read
+        # (the map API keys its own bodies; an issue page is never shared). A path's first
+        # request finds out, so it is not kept; the set holds a handful of fixed paths.
+        self.shared_paths: set[str] = set()
 
     def _version(self, tenant_id: int) -> int:
         with self.db.session() as session:
@@ -114,6 +118,11 @@ class PageCacheMiddleware:
         if (scope["type"] != "http" or scope["method"] != "GET" or tenant is None
                 or not _anonymous(scope)):
             await self.app(scope, receive, send)
+            return
+        if scope["path"] not in self.shared_paths:
+            await self.app(scope, receive, send)
+            if getattr(scope.get("endpoint"), "shared_page", False):
+                self.shared_paths.add(scope["path"])
             return
         version = await to_thread.run_sync(self._version, tenant.id)
         key = (tenant.id, version, state.get("locale"), int(self.clock() // 60),
