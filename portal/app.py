@@ -1,9 +1,9 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
-Middleware, outermost first: client address from trusted proxies -> security headers ->
-same-origin check on state changes -> compression of data responses -> tenant from host ->
-read preference (primary or replica) -> locale -> shared pages (`portal.web.page_cache`) ->
-request body limit -> signed session.
+Middleware, outermost first: shared pages (`portal.web.page_cache`: a hit skips the rest) ->
+client address from trusted proxies -> security headers -> same-origin check on state changes
+-> compression of data responses -> tenant from host -> read preference (primary or replica)
+-> locale -> request body limit -> signed session.
 Static files are WhiteNoise (WSGI) mounted through a2wsgi at /static.
 """
 
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *staff_announcement_routes.routes,
     ]
     middleware = [
+        Middleware(PageCacheMiddleware, db=db, cache=page_cache),
         Middleware(ForwardedMiddleware, proxies=TrustedProxies(settings.trusted_proxies)),
         Middleware(SecurityHeadersMiddleware),
         Middleware(SameOriginMiddleware),
@@ -124,7 +125,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(ReadPreferenceMiddleware, db=db, secret_key=settings.secret_key,
                    https_only=bool(settings.https_only_cookies)),
         Middleware(LocaleMiddleware),
-        Middleware(PageCacheMiddleware, db=db, cache=page_cache),
         Middleware(BodyLimitMiddleware, routes=routes, photo_bytes=settings.max_photo_bytes,
                    frame_ancestors=widget_routes.frame_ancestors),
         Middleware(SessionMiddleware, secret_key=settings.secret_key,

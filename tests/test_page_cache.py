@@ -12,9 +12,9 @@ from tests.http_support import KEY
 from tests.staff_support import grant, sign_in
 
 
-def _report(db, title: str) -> int:  # noqa: ANN001
+def _report(db, title: str, lat: float = 1.5) -> int:  # noqa: ANN001
     with db.session() as s:
-        return file_report(s, "northside", 1.5, 1.0, title=title).id
+        return file_report(s, "northside", lat, 1.0, title=title).id
 
 
 def test_a_second_visit_is_served_from_the_cache_and_a_new_report_shows_at_once(client, app, db):
@@ -70,15 +70,29 @@ def test_the_report_form_is_never_shared(client):
 
 
 def test_relative_times_are_rendered_again_each_minute(app, client, monkeypatch):  # noqa: ANN001
-    client.get("/")
-    client.get("/")
-    hits = app.state.page_cache.hits
     import portal.web.page_cache as page_cache
 
+    monkeypatch.setattr(page_cache.PageCacheMiddleware, "LEARN_FOR", 3600.0)
+    for _ in range(3):
+        client.get("/")
+    cache = app.state.page_cache
+    hits = cache.hits
+    client.get("/")
+    assert cache.hits == hits + 1  # the same minute
     real = page_cache.time.time
     monkeypatch.setattr(page_cache.time, "time", lambda: real() + 60)
     client.get("/")
-    assert app.state.page_cache.hits == hits  # a new minute: rendered again
+    assert cache.hits == hits + 1  # a new minute: rendered again
+
+
+def test_a_page_of_another_portal_is_never_served_on_this_one(app, client, db):  # noqa: ANN001
+    from tests.conftest import client_for
+
+    _report(db, "Northside only", lat=2.5)  # north of riverside
+    riverside = client_for(app, "riverside.reportal.test")
+    for _ in range(3):
+        assert "Northside only" in client.get("/issues").text
+    assert "Northside only" not in riverside.get("/issues").text
 
 
 def test_the_cache_keeps_to_its_budget_dropping_the_least_recently_used():

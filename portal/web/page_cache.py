@@ -2,7 +2,8 @@
 
 A city's home page, list and dashboard are the same bytes for every anonymous visitor until
 something on the portal changes, and rendering them is most of what a request costs. The key is
-(portal, data version, language, minute, root path, path and query string): the data version
+(portal, data version, minute, and the request's path, query string and the headers a page can
+differ by: host, cookies, Accept-Language, Accept-Encoding, X-Forwarded-Proto): the data version
 (`portal.tenancy.data_version`) moves in the transaction of every change a public page shows —
 a report, a vote, a comment, a status, a hide, a redaction, a merge, an area change — on every
 process, so a hit can never show what a moderator removed; the minute keeps "3 minutes ago" and
@@ -12,7 +13,8 @@ Only pages whose handler says so (`@shared_page`) are kept, and only when nothin
 belong to one visitor:
 
 - no session cookie in the request (a signed-in visitor, or one with a message waiting, gets
-  their own render: the session middleware sits inside this one and is never reached on a hit);
+  their own render: the session middleware sits inside this one and is never reached on a
+  hit), and no read-your-writes cookie (a visitor's pages after their own write);
 - a 200 answer without `Set-Cookie`;
 - and the version read again after the render is the one read before it, so a page rendered
   while a change committed is not kept under the older key.
@@ -36,7 +38,7 @@ from typing import TypeVar
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.core.db import Database
+from portal.core.db import Database, DatabaseUnavailable, Reads
 from portal.tenancy import data_version
 
 SESSION_COOKIE = b"reportal_session"
@@ -93,46 +95,80 @@ class PageCache:
             self.used = 0
 
 
-def _anonymous(scope: Scope) -> bool:
-    return not any(name == b"cookie" and SESSION_COOKIE in value
-                   for name, value in scope.get("headers", []))
+PRIVATE_COOKIES = (SESSION_COOKIE, b"reportal_fresh")  # a signed-in visitor; a fresh write
+# Request headers a shared page may differ by (the language, the scheme behind a proxy).
+KEY_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding", b"x-forwarded-proto")
+
+
+def _request_key(scope: Scope) -> tuple | None:
+    """What the answer depends on, from the request as it came; None for a private one."""
+    found = dict.fromkeys(KEY_HEADERS, b"")
+    for name, value in scope.get("headers", []):
+        if name in found:
+            if name == b"cookie" and any(c in value for c in PRIVATE_COOKIES):
+                return None
+            found[name] = value
+    return (scope["path"], scope.get("query_string", b""), *found.values())
 
 
 class PageCacheMiddleware:
+    """The outermost layer, so that a hit skips every other one: it learns which paths (on
+    which host) were shared pages of which portal from their first answer, then keys them by
+    the request's own path, query and headers. What it learned is forgotten after the tenant
+    cache's time bound, so a host moved to another portal is followed as fast as there."""
+
+    LEARN_FOR = 5.0  # seconds: `portal.middleware.tenant.TenantCache.TTL`
+
     def __init__(self, app: ASGIApp, db: Database, cache: PageCache,
                  clock: Callable[[], float] | None = None) -> None:
         self.app, self.db, self.cache = app, db, cache
         self.clock = clock or (lambda: time.time())
-        # Paths whose route turned out to be a shared page: only those cost a version read
-        # (the map API keys its own bodies; an issue page is never shared). A path's first
-        # request finds out, so it is not kept; the set holds a handful of fixed paths.
-        self.shared_paths: set[str] = set()
+        # (host, path) -> (portal id, until): a handful of fixed paths per portal.
+        self.shared: dict[tuple[bytes, str], tuple[int, float]] = {}
 
     def _version(self, tenant_id: int) -> int:
-        with self.db.session() as session:
+        with self.db.session(Reads.REPLICA) as session:
             return data_version.current(session, tenant_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = scope.get("state", {})
-        tenant = state.get("tenant")
-        if (scope["type"] != "http" or scope["method"] != "GET" or tenant is None
-                or not _anonymous(scope)):
+        request = (_request_key(scope) if scope["type"] == "http" and scope["method"] == "GET"
+                   else None)
+        if request is None:
             await self.app(scope, receive, send)
             return
-        if scope["path"] not in self.shared_paths:
-            await self.app(scope, receive, send)
-            if getattr(scope.get("endpoint"), "shared_page", False):
-                self.shared_paths.add(scope["path"])
+        now = self.clock()
+        place = (request[2], scope["path"])
+        learned = self.shared.get(place)
+        if learned is None or learned[1] < now:
+            await self._learn(scope, receive, send, place, now)
             return
-        version = await to_thread.run_sync(self._version, tenant.id)
-        key = (tenant.id, version, state.get("locale"), int(self.clock() // 60),
-               scope.get("root_path", ""), scope["path"], scope.get("query_string", b""))
+        tenant_id = learned[0]
+        try:
+            version = await to_thread.run_sync(self._version, tenant_id)
+        except DatabaseUnavailable:  # the app answers that in its own way
+            await self.app(scope, receive, send)
+            return
+        key = (tenant_id, version, int(now // 60), *request)
         page = self.cache.get(key)
         if page is not None:
             await send({"type": "http.response.start", "status": page.status,
                         "headers": page.headers})
             await send({"type": "http.response.body", "body": page.body})
             return
+        await self._render(scope, receive, send, key, tenant_id, version)
+
+    async def _learn(self, scope: Scope, receive: Receive, send: Send,
+                     place: tuple[bytes, str], now: float) -> None:
+        self.shared.pop(place, None)
+        await self.app(scope, receive, send)
+        tenant = scope.get("state", {}).get("tenant")
+        if tenant is not None and getattr(scope.get("endpoint"), "shared_page", False):
+            if len(self.shared) > 4096:  # hosts are whatever clients send
+                self.shared.clear()
+            self.shared[place] = (tenant.id, now + self.LEARN_FOR)
+
+    async def _render(self, scope: Scope, receive: Receive, send: Send, key: tuple,
+                      tenant_id: int, version: int) -> None:
         started: list[Message] = []
         chunks: list[bytes] = []
         keep = [True]
@@ -149,5 +185,7 @@ class PageCacheMiddleware:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if keep[0] and started and await to_thread.run_sync(self._version, tenant.id) == version:
+        tenant = scope.get("state", {}).get("tenant")
+        if (keep[0] and started and tenant is not None and tenant.id == tenant_id
+                and await to_thread.run_sync(self._version, tenant_id) == version):
             self.cache.put(key, Page(200, list(started[0].get("headers", [])), b"".join(chunks)))
