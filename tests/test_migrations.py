@@ -10,7 +10,7 @@ from portal.core.db import make_engine
 from portal.models import Base
 
 # Full-text search lives outside the models on purpose (see portal/search.py).
-SEARCH_ONLY = ("issues_fts", "search_vector")
+SEARCH_ONLY = ("issues_fts", "search_vector", "search_terms")
 # So does the spatial index, which only some databases have (see portal/core/spatial_index.py):
 # SQLite's R*Tree and its shadow tables; PostGIS's geom column, its index and its own table.
 SPATIAL_ONLY = ("issue_spots", "'geom'", "ix_issue_portals_geom", "spatial_ref_sys")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.datastructures import QueryParams
 
 from portal.reports import listing
@@ -22,6 +24,42 @@ def test_words_match_prefixes_and_every_word(world, session):
         "Broken streetlight near the school", "Deep pothole near the bakery"]
     assert search(session, "northside", "q=pot") == ["Deep pothole near the bakery"]
     assert search(session, "northside", "q=pothole school") == []
+
+
+def test_every_word_may_be_the_start_of_a_longer_one(world, session):
+    file_report(session, "northside", 1.2, 1.0, description="Deep pothole near the Café Olé")
+    file_report(session, "northside", 1.3, 1.0, description="Potted plants blocking the path")
+    session.flush()
+    assert search(session, "northside", "q=dee pot") == ["Deep pothole near the Café Olé"]
+    assert search(session, "northside", "q=café ol") == ["Deep pothole near the Café Olé"]
+    assert len(search(session, "northside", "q=pot")) == 2
+    if session.get_bind().dialect.name == "sqlite":  # PostgreSQL's 'simple' keeps accents
+        assert search(session, "northside", "q=cafe") == ["Deep pothole near the Café Olé"]
+
+
+def test_a_prefix_of_many_words_still_finds_them_all(world, session):
+    from portal.reports import search as search_module
+
+    for n in range(search_module.MAX_ALTERNATIVES + 3):
+        file_report(session, "northside", 1.2, 1.0, description=f"zebra{n:02d} crossing faded")
+    session.flush()
+    assert len(search(session, "northside", "q=zebra&per_page=100")) == \
+        search_module.MAX_ALTERNATIVES + 3
+
+
+def test_search_results_come_newest_first_and_page_on(world, session):
+    ids = [file_report(session, "northside", 1.2, 1.0, description=f"graffiti wall {n}").id
+           for n in range(5)]
+    session.flush()
+    f = listing.parse_filters(QueryParams("q=graffiti&per_page=2"))
+    first = listing.fetch_page(session, tenant(session, "northside"), f)
+    assert [i.id for i in first.issues] == ids[::-1][:2]
+    f = listing.parse_filters(QueryParams(f"q=graffiti&per_page=2&after={quote(first.after)}"))
+    second = listing.fetch_page(session, tenant(session, "northside"), f)
+    assert [i.id for i in second.issues] == ids[::-1][2:4]
+    f = listing.parse_filters(QueryParams(f"q=graffiti&per_page=2&before={quote(second.before)}"))
+    back = listing.fetch_page(session, tenant(session, "northside"), f)
+    assert [i.id for i in back.issues] == ids[::-1][:2]
 
 
 def test_search_syntax_characters_are_just_words(world, session):

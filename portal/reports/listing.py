@@ -234,9 +234,15 @@ PAGE_COLUMNS = (
 )
 
 
-def _cursor_values(cursor: tuple[datetime, int]):  # noqa: ANN202 - a SQL tuple
+def _cursor_values(cursor: tuple[datetime, int] | None):  # noqa: ANN202 - a SQL tuple
+    if cursor is None:
+        return None
     return tuple_(literal(cursor[0], IssuePortal.created_at.type),
                   literal(cursor[1], IssuePortal.issue_id.type))
+
+
+def _cursor_id(cursor: tuple[datetime, int] | None) -> int | None:
+    return cursor[1] if cursor else None
 
 
 def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
@@ -244,13 +250,21 @@ def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
     deep the page) or, for a page number typed in, by offset over the index alone."""
     rows = matching_rows(session, tenant, f).with_only_columns(
         IssuePortal.issue_id, IssuePortal.created_at)
-    newest_first = (IssuePortal.created_at.desc(), IssuePortal.issue_id.desc())
-    key = tuple_(IssuePortal.created_at, IssuePortal.issue_id)
+    if f.words:
+        # Newest issue number first: the order a search index keeps, so a page of a word in
+        # most issues reads a page's worth of them, not all of them sorted by date.
+        number = search.newest_first(session, IssuePortal.issue_id)
+        newest_first, oldest_first = (number.desc(),), (number,)
+        key, after, before = number, _cursor_id(f.after), _cursor_id(f.before)
+    else:
+        newest_first = (IssuePortal.created_at.desc(), IssuePortal.issue_id.desc())
+        oldest_first = (IssuePortal.created_at, IssuePortal.issue_id)
+        key = tuple_(IssuePortal.created_at, IssuePortal.issue_id)
+        after, before = _cursor_values(f.after), _cursor_values(f.before)
     if f.after:
-        rows = rows.where(key < _cursor_values(f.after)).order_by(*newest_first)
+        rows = rows.where(key < after).order_by(*newest_first)
     elif f.before:  # read upwards from the cursor, then turn the page the right way round
-        rows = rows.where(key > _cursor_values(f.before)).order_by(IssuePortal.created_at,
-                                                                    IssuePortal.issue_id)
+        rows = rows.where(key > before).order_by(*oldest_first)
     else:
         rows = rows.order_by(*newest_first).offset((f.page - 1) * f.per_page)
     found = session.execute(rows.limit(f.per_page + 1)).all()
