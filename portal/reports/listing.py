@@ -250,7 +250,7 @@ def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
     deep the page) or, for a page number typed in, by offset over the index alone."""
     rows = matching_rows(session, tenant, f).with_only_columns(
         IssuePortal.issue_id, IssuePortal.created_at)
-    if f.words:
+    if search.terms(f.words):  # (words of only punctuation search for nothing)
         # Newest issue number first: the order a search index keeps, so a page of a word in
         # most issues reads a page's worth of them, not all of them sorted by date.
         number = search.newest_first(session, IssuePortal.issue_id)
