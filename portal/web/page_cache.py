@@ -140,6 +140,8 @@ class PageCacheMiddleware:
         place = (request[2], scope["path"])
         learned = self.shared.get(place)
         if learned is None or learned[1] < now:
+            if learned is not None:  # others go on hitting while this one checks it again
+                self.shared[place] = (learned[0], now + self.LEARN_FOR)
             await self._learn(scope, receive, send, place, now)
             return
         tenant_id = learned[0]
@@ -159,13 +161,14 @@ class PageCacheMiddleware:
 
     async def _learn(self, scope: Scope, receive: Receive, send: Send,
                      place: tuple[bytes, str], now: float) -> None:
-        self.shared.pop(place, None)
         await self.app(scope, receive, send)
         tenant = scope.get("state", {}).get("tenant")
         if tenant is not None and getattr(scope.get("endpoint"), "shared_page", False):
             if len(self.shared) > 4096:  # hosts are whatever clients send
                 self.shared.clear()
             self.shared[place] = (tenant.id, now + self.LEARN_FOR)
+        else:  # no longer a shared page (or no longer a portal's): answered in full from now
+            self.shared.pop(place, None)
 
     async def _render(self, scope: Scope, receive: Receive, send: Send, key: tuple,
                       tenant_id: int, version: int) -> None:
