@@ -11,7 +11,7 @@ the matching issues: correct, and as fast as the filter is selective.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
@@ -67,14 +67,20 @@ def count(session: Session, tenant_id: int, statuses: list[str] | None = None) -
     return sum(n for status, n in counts.items() if not statuses or status in statuses)
 
 
+MAX_COLUMNS = 64  # of cells across a box, looked up one by one
+
+
 def _cells(session: Session, tenant_id: int, bbox: tuple, band: int,
            statuses: list[str]) -> list[Cluster]:
     x0, y0, x1, y1 = grid.cell_range(bbox, band)
+    # Column by column: a range over cx would read the whole strip of the city between x0
+    # and x1 (tens of thousands of cells at street level), the next key column only within it.
+    columns = (IssueCell.cx.in_(range(x0, x1 + 1)) if x1 - x0 < MAX_COLUMNS
+               else IssueCell.cx.between(x0, x1))
     stmt = (select(IssueCell.cx, IssueCell.cy, IssueCell.status, IssueCell.n,
                    IssueCell.sum_lat, IssueCell.sum_lon)
             .where(IssueCell.tenant_id == tenant_id, IssueCell.band == band,
-                   IssueCell.cx.between(x0, x1), IssueCell.cy.between(y0, y1),
-                   IssueCell.n > 0))
+                   columns, IssueCell.cy.between(y0, y1), IssueCell.n > 0))
     if statuses:
         stmt = stmt.where(IssueCell.status.in_(statuses))
     return _gather(band, session.execute(stmt))
@@ -163,10 +169,11 @@ def count_new_rows(session: Session, issue_ids: list[int]) -> None:
                       "sum_lon": IssueCell.sum_lon + stmt.excluded.sum_lon}))
 
 
-def viewport(session: Session, tenant: Tenant, matching: Select, bbox: tuple,
+def viewport(session: Session, tenant: Tenant, matching: Callable[[], Select], bbox: tuple,
              zoom: int | None, statuses: list[str], cells_apply: bool) -> Viewport:
-    """What to draw for `bbox`. `matching` selects the IssuePortal rows the filters and the box
-    let through; `cells_apply` says whether the filters are ones the cells count (status only).
+    """What to draw for `bbox`. `matching()` selects the IssuePortal rows the filters and the
+    box let through (built only when the cells do not answer: building it costs more than
+    reading them); `cells_apply` says whether the filters are ones the cells count (status).
     """
     band = grid.band_for(bbox, zoom)
     if cells_apply:
@@ -174,6 +181,7 @@ def viewport(session: Session, tenant: Tenant, matching: Select, bbox: tuple,
         in_cells = sum(c.count for c in clusters)
         if in_cells > MAX_POINTS:
             return Viewport(band, in_cells, clusters=clusters)
+    matching = matching()
     ids = list(session.scalars(
         matching.with_only_columns(IssuePortal.issue_id)
         .order_by(IssuePortal.created_at.desc(), IssuePortal.issue_id.desc())

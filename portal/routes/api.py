@@ -137,7 +137,8 @@ def _map_view(request: Request, session: Session, filters: listing.IssueFilters)
     """What a map at `zoom` draws over `bbox`: every matching issue, or clusters of them."""
     portal = tenant(request)
     bbox = filters.bbox or (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat)
-    view = clusters.viewport(session, portal, listing.matching_rows(session, portal, filters),
+    view = clusters.viewport(session, portal,
+                             lambda: listing.matching_rows(session, portal, filters),
                              bbox, filters.zoom, filters.statuses,
                              cells_apply=listing.counted_by_cells(filters, portal))
     if view.clustered:
