@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from tests.processes import stop
+
 HOST = "127.0.0.1"
 # What a browser sends: the map API answers compressed, as it does for visitors.
 ACCEPT_ENCODING = "gzip, deflate, br"
@@ -112,12 +114,7 @@ def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Ite
             time.sleep(0.2)
         yield proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc, grace=15)
 
 
 def _lua_list(paths: list[str]) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import redis
 
+from tests.processes import stop
+
 
 def redis_binary() -> str | None:
     return shutil.which("redis-server") or next(
@@ -58,10 +60,5 @@ def running_redis() -> Iterator[str]:
         client.close()
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, grace=10)
         shutil.rmtree(folder, ignore_errors=True)

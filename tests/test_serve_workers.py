@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from portal.core.settings import REPO_ROOT
+from tests.processes import stop
 
 SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
 
@@ -85,12 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]
             time.sleep(0.2)
         yield proc.pid, port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, grace=30)
         log.close()
 
 
