@@ -1,6 +1,6 @@
 """`create_app(settings)`: the ASGI application, assembled from small parts.
 
-Middleware, outermost first: shared pages (`portal.web.page_cache`: a hit skips the rest) ->
+Middleware, outermost first: shared pages (`portal.middleware.page_cache`: a hit skips the rest) ->
 client address from trusted proxies -> security headers -> same-origin check on state changes
 -> compression of data responses -> tenant from host -> read preference (primary or replica)
 -> locale -> request body limit -> signed session.
@@ -30,6 +30,7 @@ from portal.middleware.body_limit import BodyLimitMiddleware
 from portal.middleware.compression import CompressionMiddleware
 from portal.middleware.forwarded import ForwardedMiddleware
 from portal.middleware.locale import LocaleMiddleware
+from portal.middleware.page_cache import PageCache, PageCacheMiddleware
 from portal.middleware.read_preference import ReadPreferenceMiddleware
 from portal.middleware.same_origin import SameOriginMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
@@ -51,10 +52,9 @@ from portal.routes import moderation as moderation_routes
 from portal.routes import signin as signin_routes
 from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
-from portal.web import static_build
+from portal.web import session_tokens, static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
-from portal.web.page_cache import PageCache, PageCacheMiddleware
 from portal.web.ratelimit import rate_limiter
 from portal.web.templating import Templates, render
 from portal.web.unavailable import unavailable_page
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(BodyLimitMiddleware, routes=routes, photo_bytes=settings.max_photo_bytes,
                    frame_ancestors=widget_routes.frame_ancestors),
         Middleware(SessionMiddleware, secret_key=settings.secret_key,
-                   session_cookie="reportal_session", same_site="lax",
+                   session_cookie=session_tokens.COOKIE, same_site="lax",
                    https_only=bool(settings.https_only_cookies), max_age=180 * 24 * 3600),
         Middleware(AuthMiddleware, db=db),
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from portal.middleware.page_cache import Page, PageCache
 from portal.models import Issue, Tenant
 from portal.staff import moderation
-from portal.web.page_cache import Page, PageCache
 from tests.factories import file_report
 from tests.http_support import KEY
 from tests.staff_support import grant, sign_in
@@ -70,7 +70,7 @@ def test_the_report_form_is_never_shared(client):
 
 
 def test_relative_times_are_rendered_again_each_minute(app, client, monkeypatch):  # noqa: ANN001
-    import portal.web.page_cache as page_cache
+    import portal.middleware.page_cache as page_cache
 
     monkeypatch.setattr(page_cache.PageCacheMiddleware, "LEARN_FOR", 3600.0)
     for _ in range(3):

@@ -77,7 +77,9 @@ _FTS = table("issues_fts", column("rowid", Integer))
 def _fts_query(session: Session, words: list[str]) -> str:
     """Every word, each as itself or any whole word it begins (FTS5 syntax)."""
     parts = []
-    for word in (_words(w)[0] if _words(w) else w for w in words):
+    for typed in words:
+        folded = _words(typed)
+        word = folded[0] if folded else typed
         found = list(session.scalars(
             text("SELECT term FROM search_terms WHERE term >= :low AND term < :high "
                  "ORDER BY term LIMIT :n"),

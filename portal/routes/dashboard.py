@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from portal.core.errors import N_, NotFound
 from portal.core.i18n import babel_locale, current_locale
+from portal.middleware.page_cache import shared_page
 from portal.models import Body
 from portal.reports import dashboard
 from portal.web.absolute_urls import absolute
-from portal.web.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render, url
 

@@ -7,10 +7,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.core import geo
+from portal.middleware.page_cache import shared_page
 from portal.reports import listing
 from portal.staff import announcements
 from portal.web.markdown_render import render_markdown
-from portal.web.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render
 

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.engagement import points
-from portal.web.page_cache import shared_page
+from portal.middleware.page_cache import shared_page
 from portal.web.request_context import tenant
 from portal.web.templating import render
 

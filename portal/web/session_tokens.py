@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+COOKIE = "reportal_session"  # the signed session cookie that holds this map
 KEY = "auth"
 
 

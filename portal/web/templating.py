@@ -130,7 +130,7 @@ class _RoutePaths:
 _ROUTE_PATHS: WeakKeyDictionary[object, _RoutePaths] = WeakKeyDictionary()
 
 
-def route_path(app: object, name: str, **params: object) -> str:
+def named_route_path(app: object, name: str, **params: object) -> str:
     """`app.url_path_for(name, **params)`, through the route of that name and a cache.
 
     Starlette walks the whole route list for each call, raising and catching `NoMatchFound`
@@ -157,7 +157,7 @@ def route_path(app: object, name: str, **params: object) -> str:
 def url(request: Request, name: str, **params: object) -> str:
     """Path (with the `/t/{slug}` prefix in local development) for a named route."""
     query = params.pop("_query", None)
-    path = request.scope.get("root_path", "") + route_path(request.app, name, **params)
+    path = request.scope.get("root_path", "") + named_route_path(request.app, name, **params)
     if query:
         path += "?" + urlencode(query, doseq=True)
     return path

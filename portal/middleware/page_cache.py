@@ -39,9 +39,10 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.core.db import Database, DatabaseUnavailable, Reads
+from portal.middleware import read_preference
 from portal.tenancy import data_version
+from portal.web import session_tokens
 
-SESSION_COOKIE = b"reportal_session"
 MAX_PAGE_BYTES = 512 * 1024
 Handler = TypeVar("Handler", bound=Callable)
 
@@ -50,6 +51,11 @@ def shared_page(handler: Handler) -> Handler:
     """Mark a route's page as the same for every anonymous visitor (see the module doc)."""
     handler.shared_page = True  # type: ignore[attr-defined]
     return handler
+
+
+def _is_shared_page(scope: Scope) -> bool:
+    """Whether the route that answered (Starlette sets `endpoint`) is a `shared_page`."""
+    return getattr(scope.get("endpoint"), "shared_page", False)
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,8 @@ class PageCache:
             self.used = 0
 
 
-PRIVATE_COOKIES = (SESSION_COOKIE, b"reportal_fresh")  # a signed-in visitor; a fresh write
+# A signed-in visitor (or one with a message waiting); a visitor just after their own write.
+PRIVATE_COOKIES = (session_tokens.COOKIE.encode(), read_preference.COOKIE.encode())
 # Request headers a shared page may differ by (the language, the scheme behind a proxy).
 KEY_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding", b"x-forwarded-proto")
 
@@ -163,7 +170,7 @@ class PageCacheMiddleware:
                      place: tuple[bytes, str], now: float) -> None:
         await self.app(scope, receive, send)
         tenant = scope.get("state", {}).get("tenant")
-        if tenant is not None and getattr(scope.get("endpoint"), "shared_page", False):
+        if tenant is not None and _is_shared_page(scope):
             if len(self.shared) > 4096:  # hosts are whatever clients send
                 self.shared.clear()
             self.shared[place] = (tenant.id, now + self.LEARN_FOR)
@@ -179,8 +186,7 @@ class PageCacheMiddleware:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 started.append(message)
-                keep[0] = (message["status"] == 200 and getattr(
-                    scope.get("endpoint"), "shared_page", False) and not any(
+                keep[0] = (message["status"] == 200 and _is_shared_page(scope) and not any(
                     name == b"set-cookie" for name, _ in message.get("headers", [])))
             elif message["type"] == "http.response.body" and keep[0]:
                 chunks.append(message.get("body", b""))
