@@ -51,6 +51,8 @@ class Settings:
     rate_limits: bool = True
     trusted_proxies: tuple[str, ...] = ()
     redis_url: str = ""  # rate limits in Redis instead of the database (portal/web/ratelimit.py)
+    # Open311 `media_url` may name private or loopback addresses (a city's intranet): off.
+    open311_media_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,6 +100,7 @@ class Settings:
             trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
             redis_url=env.get("REDIS_URL", "").strip(),
+            open311_media_private=env.get("OPEN311_MEDIA_PRIVATE", "") == "1",
         )
 
 

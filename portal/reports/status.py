@@ -119,6 +119,18 @@ def change_status(session: Session, issue: Issue, new_status: str, *, author: st
     return update
 
 
+def add_body_comment(session: Session, issue: Issue, text: str, author: str) -> Update:
+    """A public comment in the body's name (`author`), e.g. a back office's note that does not
+    change the status: shown as the body's, like its status changes."""
+    text, author = check_text(text, author, required=True)
+    update = Update(issue_id=issue.id, kind="comment", author_name=author, author_role="staff",
+                    text=text)
+    session.add(update)
+    issue.updated_at = utcnow()
+    session.flush()
+    return update
+
+
 STAFF_KINDS = ("note", "reassigned", "duplicate")
 
 
