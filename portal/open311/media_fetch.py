@@ -94,8 +94,7 @@ def fetch(url: str, max_bytes: int, *, allow_private: bool = False,
             raise MediaRefused(N_("The media_url is not an image."))
         length = response.getheader("Content-Length")
         if length and length.isdigit() and int(length) > max_bytes:
-            raise MediaRefused(N_("The media_url's photo is larger than %(mb)s MB."),
-                               mb=max_bytes // (1024 * 1024))
+            raise MediaRefused(N_("The media_url's photo is larger than this portal accepts."))
         data = bytearray()
         while len(data) <= max_bytes:
             if time.monotonic() > deadline:
