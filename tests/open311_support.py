@@ -93,6 +93,8 @@ SCHEMAS = {
                                      "type": {"enum": ["production", "test"]},
                                      "formats": {"type": "array",
                                                  "items": {"type": "string"}}}}}}},
+    "posted_update": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["update_id"], "properties": {"update_id": _id}}},
     "service_request_updates": {"type": "array", "items": {
         "type": "object",
         "required": ["update_id", "service_request_id", "status", "updated_datetime"],
@@ -103,8 +105,9 @@ OURS = {"service_request_id": {"type": "string"}, "service_code": {"type": "stri
 
 XML_ITEMS = {"services": "service", "service_requests": "request", "errors": "error",
              "service_request_updates": "request_update", "posted": "request",
-             "tokens": "request"}
-XML_ROOTS = {"posted": "service_requests", "tokens": "service_requests"}
+             "tokens": "request", "posted_update": "request_update"}
+XML_ROOTS = {"posted": "service_requests", "tokens": "service_requests",
+             "posted_update": "service_request_updates"}
 XML_REQUIRED = {
     "service": ["service_code", "service_name", "description", "metadata", "type",
                 "keywords", "group"],
