@@ -1,4 +1,5 @@
-"""Compress the data responses the app builds: JSON, GeoJSON, CSS and SVG, with brotli or gzip.
+"""Compress the data responses the app builds: JSON, GeoJSON, XML, CSS and SVG, with brotli or
+gzip.
 
 Static files are already pre-compressed by the static build (WhiteNoise serves those as they
 are). HTML is never compressed here: pages carry CSRF tokens next to text a visitor typed,
@@ -17,7 +18,8 @@ import brotli
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-COMPRESSIBLE = ("application/json", "application/geo+json", "text/css", "image/svg+xml")
+COMPRESSIBLE = ("application/json", "application/geo+json", "text/css", "image/svg+xml",
+                "text/xml")  # Open311's XML: a thousand requests are most of a megabyte
 
 
 def _encoding(scope: Scope) -> str:
