@@ -149,5 +149,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.tenants = tenant_cache
     app.state.page_cache = page_cache
     app.state.geojson_bodies = api.BodyCache()
+    app.state.open311_bodies = api.BodyCache()
     app.state.limiter = rate_limiter(settings, db.engine)
     return app

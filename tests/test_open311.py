@@ -305,3 +305,21 @@ def test_posting_is_rate_limited_per_key(app, world, keys, db):
     # another application's key has its own allowance
     other = post(client, keys, api_key=keys.back_office, description="Pothole 4")
     assert other.status_code == 201
+
+
+def test_a_kept_answer_never_hides_a_change_and_an_unchanged_one_is_304(client, keys, db):
+    first = client.get(f"{BASE}/requests.json")
+    assert checked(first, "service_requests") == []
+    etag = first.headers["etag"]
+    assert client.get(f"{BASE}/requests.json", headers={"If-None-Match": etag}
+                      ).status_code == 304
+    issue_id = int(checked(post(client, keys), "posted")[0]["service_request_id"])
+    after = client.get(f"{BASE}/requests.json")
+    assert [r["service_request_id"] for r in checked(after, "service_requests")] == \
+        [str(issue_id)]
+    assert after.headers["etag"] != etag
+    assert client.get(f"{BASE}/requests.json", headers={"If-None-Match": etag}
+                      ).status_code == 200
+    with db.session() as session:
+        session.get(Issue, issue_id).hidden = True  # a moderator hides it
+    assert checked(client.get(f"{BASE}/requests.json"), "service_requests") == []

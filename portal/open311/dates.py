@@ -28,4 +28,8 @@ def aware(moment: datetime) -> datetime:
 def format_w3c(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return aware(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    # by hand: strftime is a third of the time of a thousand-request answer
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}Z")

@@ -73,7 +73,9 @@ def parse_range(params: Mapping[str, str], now: datetime,
                                       "2024-05-01T00:00:00Z."))
     start, end = found["start_date"], found["end_date"]
     if start is None and end is None:
-        end = now
+        # To the next whole minute: clients that poll the default range within a minute ask
+        # the same query, which a cache keyed by the query (and the portal's data) can answer.
+        end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     if start is None:
         start = end - MAX_RANGE
     if end is None:
@@ -114,3 +116,11 @@ def parse_query(params: Mapping[str, str], now: datetime) -> RequestQuery:
     if errors:
         raise ValidationError(errors)
     return query
+
+
+def query_key(query: RequestQuery) -> tuple:
+    """Everything the answer depends on, normalised (what a cache keys it by)."""
+    return (tuple(query.ids) if query.ids is not None else None, tuple(sorted(query.codes)),
+            query.start.isoformat() if query.start else None,
+            query.end.isoformat() if query.end else None, tuple(sorted(query.statuses)),
+            query.page, query.page_size, query.extensions)

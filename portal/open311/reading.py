@@ -93,27 +93,40 @@ def request_items(session: Session, ids: list[int], locale: str, links: Links,
         for row in session.execute(
             select(Issue.id, Issue.status, Issue.description, Issue.address, Issue.lat,
                    Issue.lon, Issue.created_at, Issue.updated_at, Issue.photo,
-                   Issue.submission_key, Issue.external_id, RequestType.code,
-                   RequestType.name, Body.slug, Body.name, Body.language)
-            .join(RequestType, RequestType.id == Issue.request_type_id)
-            .join(Body, Body.id == Issue.body_id)
-            .where(Issue.id.in_(chunk))):
+                   Issue.submission_key, Issue.external_id, Issue.request_type_id,
+                   Issue.body_id).where(Issue.id.in_(chunk))):
             rows[row[0]] = row
+    # A page holds a few types and bodies: their names are read (and decoded) once each.
+    types = {t.id: t for t in session.execute(select(
+        RequestType.id, RequestType.code, RequestType.name).where(
+        RequestType.id.in_({r[11] for r in rows.values()})))}
+    bodies = {b.id: b for b in session.execute(select(Body.id, Body.slug, Body.name,
+                                                      Body.language).where(
+        Body.id.in_({r[12] for r in rows.values()})))}
+    names: dict[tuple, str] = {}
+
+    def name(kind: str, key: int, texts: dict, fallback: str) -> str:
+        if (kind, key) not in names:
+            names[kind, key] = localized(texts, locale, fallback)
+        return names[kind, key]
+
     notes = _status_notes(session, ids)
     histories = _histories(session, ids, links) if extensions else {}
     items = []
     for issue_id in ids:
         (_, status, description, address, lat, lon, created, updated, photo, key, external,
-         code, type_name, body_slug, body_name, body_language) = rows[issue_id]
-        fallback = body_language or "en"
+         type_id, body_id) = rows[issue_id]
+        kind, body = types[type_id], bodies[body_id]
+        fallback = body.language or "en"
+        agency = name("body", body_id, body.name, fallback)
         item = {
             "service_request_id": str(issue_id),
             "status": SPEC_STATUS[status],
             "status_notes": notes.get(issue_id),
-            "service_name": localized(type_name, locale, fallback),
-            "service_code": code,
+            "service_name": name("type", type_id, kind.name, fallback),
+            "service_code": kind.code,
             "description": description,
-            "agency_responsible": localized(body_name, locale, fallback),
+            "agency_responsible": agency,
             "service_notice": None,
             "requested_datetime": dates.format_w3c(created),
             "updated_datetime": dates.format_w3c(updated),
@@ -131,7 +144,7 @@ def request_items(session: Session, ids: list[int], locale: str, links: Links,
             photos += [n["media_url"] for n in history if n.get("media_url")]
             item["extended_attributes"] = {
                 "status": status, "channel": _channel(key, external),
-                "body": body_slug, "body_name": localized(body_name, locale, fallback),
+                "body": body.slug, "body_name": agency,
                 "url": links.issue(issue_id), "photos": photos,
             }
             item["notes"] = history

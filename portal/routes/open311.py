@@ -28,6 +28,8 @@ from portal.open311 import api_keys, documents, filing, media_fetch, queries, re
 from portal.open311 import service_updates as updates
 from portal.open311 import services as catalogue
 from portal.reports.reporting import existing_submission
+from portal.routes import api
+from portal.tenancy import data_version
 from portal.web.absolute_urls import absolute, portal_address
 from portal.web.forms import FormRefused, read_form
 from portal.web.request_context import tenant
@@ -35,6 +37,7 @@ from portal.web.templating import render, url
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-01T00:00:00Z"  # when this endpoint's behaviour last changed
+BODY_FORMAT = "open311-requests-1"  # change it when a request's shape changes: old ETags go
 
 
 def _answer(fmt: str, root: str, items: list[dict] | dict, status: int = 200) -> Response:
@@ -122,6 +125,9 @@ def service_definition(request: Request) -> Response:
 
 
 def requests_list(request: Request) -> Response:
+    """Cached per process like the map's GeoJSON (`api.BodyCache`): by the portal and its data
+    version, the format, the address its links carry, the language and the normalised query;
+    the ETag is made from the same key, so a client polling an unchanged portal gets a 304."""
     if (refusal := _refusal(request, request.query_params)) is not None:
         return refusal
     fmt = _format(request)
@@ -129,11 +135,23 @@ def requests_list(request: Request) -> Response:
         query = queries.parse_query(request.query_params, datetime.now(UTC))
     except ValidationError as exc:
         return _errors(fmt, 400, exc.errors)
+    portal = tenant(request)
+    cache: api.BodyCache = request.app.state.open311_bodies
     with request.app.state.db.session() as session:
-        ids = reading.find_ids(session, tenant(request), query)
-        items = reading.request_items(session, ids, request.state.locale, _links(request),
-                                      query.extensions)
-    return _answer(fmt, "service_requests", items)
+        key = (portal.id, data_version.current(session, portal.id), BODY_FORMAT, fmt,
+               portal_address(request), request.state.locale, queries.query_key(query))
+        headers = {"ETag": api.etag_for(key), "Access-Control-Allow-Origin": "*"}
+        if request.headers.get("if-none-match", "") in (headers["ETag"], "W/" + headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        body = cache.get(key)
+        if body is None:
+            ids = reading.find_ids(session, portal, query)
+            items = reading.request_items(session, ids, request.state.locale, _links(request),
+                                          query.extensions)
+            body = documents.render(fmt, "service_requests", items)[0]
+            cache.put(key, body)
+    media_type = documents.JSON_TYPE if fmt == "json" else documents.XML_TYPE
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def request_one(request: Request) -> Response:
