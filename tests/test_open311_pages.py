@@ -3,6 +3,7 @@ the admins' page where keys are created (shown once), listed and revoked."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -21,8 +22,11 @@ def test_the_developers_page_gives_the_base_url_services_and_examples(client):
     assert page.status_code == 200
     assert "<code>http://northside.reportal.test/open311/v2</code>" in page.text
     assert "<code>pothole</code>" in page.text and "Streetlight out" in page.text
-    assert "curl 'http://northside.reportal.test/open311/v2/services.json'" in page.text
-    assert "servicerequestupdates.xml?start_date=" in page.text
+    shown = html.unescape(page.text)  # what the reader sees and copies
+    assert "curl 'http://northside.reportal.test/open311/v2/services.json'" in shown
+    assert "curl 'http://northside.reportal.test/open311/v2/services/highway-sign.xml'" in shown
+    assert "  --data-urlencode 'service_code=highway-sign' \\\n" in shown
+    assert "servicerequestupdates.xml?start_date=" in shown
     spanish = client.get("/open311?lang=es")
     assert spanish.status_code == 200 and "Bache" in spanish.text
 

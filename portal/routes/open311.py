@@ -306,11 +306,29 @@ def open311_page(request: Request) -> Response:
         services = [catalogue.service_item(s, request.state.locale)
                     for s in catalogue.portal_services(session, portal)]
     since = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT00:00:00Z")
+    base = portal_address(request) + "/open311/v2"
+    code = services[0]["service_code"] if services else "pothole"
     return render(request, "open311.html", {
-        "base": portal_address(request) + "/open311/v2", "services": services,
-        "since": since, "jurisdiction": portal.slug,
-        "discovery": portal_address(request) + "/open311/v2/discovery.xml",
+        "base": base, "services": services, "jurisdiction": portal.slug,
+        "discovery": base + "/discovery.xml", "examples": _examples(base, code, since),
     })
+
+
+def _examples(base: str, code: str, since: str) -> dict[str, str]:
+    """Commands to copy, in the shell's own syntax (the template shows them as they are)."""
+    return {
+        "services": f"curl '{base}/services.json'\ncurl '{base}/services/{code}.xml'",
+        "requests": f"curl '{base}/requests.json?status=open&start_date={since}"
+                    "&extensions=true'",
+        "post": "\n".join([
+            f"curl -X POST '{base}/requests.json' \\",
+            "  --data-urlencode 'api_key=YOUR_KEY' \\",
+            f"  --data-urlencode 'service_code={code}' \\",
+            "  --data-urlencode 'lat=…' --data-urlencode 'long=…' \\",
+            "  --data-urlencode 'description=…' \\",
+            "  --data-urlencode 'email=…'"]),
+        "updates": f"curl '{base}/servicerequestupdates.xml?start_date={since}'",
+    }
 
 
 routes = [
