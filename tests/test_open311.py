@@ -323,3 +323,17 @@ def test_a_kept_answer_never_hides_a_change_and_an_unchanged_one_is_304(client, 
     with db.session() as session:
         session.get(Issue, issue_id).hidden = True  # a moderator hides it
     assert checked(client.get(f"{BASE}/requests.json"), "service_requests") == []
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "identity"])
+def test_a_kept_answer_is_sent_compressed_as_asked(client, keys, db, encoding):
+    with db.session() as session:
+        for n in range(12):  # enough to be worth compressing
+            file_report(session, "northside", 2.0, 1.0, "pothole", f"Pothole number {n}")
+    plain = client.get(f"{BASE}/requests.json", headers={"Accept-Encoding": "identity"})
+    for _ in range(2):  # built, then kept
+        answer = client.get(f"{BASE}/requests.json", headers={"Accept-Encoding": encoding})
+        assert answer.headers.get("content-encoding") == (
+            None if encoding == "identity" else encoding)
+        assert checked(answer, "service_requests") == plain.json()
+        assert len(plain.json()) == 12

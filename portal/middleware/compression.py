@@ -22,6 +22,18 @@ COMPRESSIBLE = ("application/json", "application/geo+json", "text/css", "image/s
                 "text/xml")  # Open311's XML: a thousand requests are most of a megabyte
 
 
+def compress(body: bytes, encoding: str) -> bytes:
+    """`body` in `encoding` ("br" or "gzip"), as this middleware would send it: for handlers
+    that keep a compressed answer to send again (they set Content-Encoding; this passes it)."""
+    return brotli.compress(body, quality=5) if encoding == "br" else gzip.compress(body, 6,
+                                                                                   mtime=0)
+
+
+def accepted_encoding(scope: Scope) -> str:
+    """"br", "gzip" or "" for the request in `scope`, as this middleware chooses."""
+    return _encoding(scope)
+
+
 def _encoding(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"accept-encoding":
@@ -62,8 +74,7 @@ class CompressionMiddleware:
                 await send(start)
                 await send(message)
                 return
-            body = (brotli.compress(body, quality=5) if encoding == "br"
-                    else gzip.compress(body, 6, mtime=0))
+            body = compress(body, encoding)
             headers["content-encoding"] = encoding
             headers["content-length"] = str(len(body))
             headers.add_vary_header("Accept-Encoding")

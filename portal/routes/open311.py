@@ -23,6 +23,7 @@ from starlette.routing import Route
 from portal.core.errors import N_, DomainError, Forbidden, Message, NotFound, ValidationError
 from portal.core.i18n import translate
 from portal.core.localized import localized
+from portal.middleware import compression
 from portal.models import Open311Key
 from portal.open311 import api_keys, documents, filing, media_fetch, queries, reading
 from portal.open311 import service_updates as updates
@@ -37,6 +38,7 @@ from portal.web.templating import render, url
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-01T00:00:00Z"  # when this endpoint's behaviour last changed
+COMPRESS_FROM = 1024  # bytes: smaller answers go plain, as the compression middleware's
 BODY_FORMAT = "open311-requests-1"  # change it when a request's shape changes: old ETags go
 
 
@@ -137,19 +139,29 @@ def requests_list(request: Request) -> Response:
         return _errors(fmt, 400, exc.errors)
     portal = tenant(request)
     cache: api.BodyCache = request.app.state.open311_bodies
+    # Kept compressed, as sent: compressing a thousand requests costs more than reading them.
+    encoding = compression.accepted_encoding(request.scope)
     with request.app.state.db.session() as session:
         key = (portal.id, data_version.current(session, portal.id), BODY_FORMAT, fmt,
                portal_address(request), request.state.locale, queries.query_key(query))
         headers = {"ETag": api.etag_for(key), "Access-Control-Allow-Origin": "*"}
         if request.headers.get("if-none-match", "") in (headers["ETag"], "W/" + headers["ETag"]):
             return Response(status_code=304, headers=headers)
-        body = cache.get(key)
+        body, sent = cache.get((*key, encoding)), encoding
+        if body is None and encoding:  # kept plain (for a client that asked so, or small):
+            body, sent = cache.get((*key, "")), ""  # the middleware compresses it as usual
         if body is None:
             ids = reading.find_ids(session, portal, query)
             items = reading.request_items(session, ids, request.state.locale, _links(request),
                                           query.extensions)
             body = documents.render(fmt, "service_requests", items)[0]
-            cache.put(key, body)
+            sent = encoding if len(body) >= COMPRESS_FROM else ""
+            if sent:
+                body = compression.compress(body, sent)
+            cache.put((*key, sent), body)
+    if sent:
+        headers.update({"Content-Encoding": sent, "Vary": "Accept-Encoding",
+                        "ETag": "W/" + headers["ETag"]})
     media_type = documents.JSON_TYPE if fmt == "json" else documents.XML_TYPE
     return Response(body, media_type=media_type, headers=headers)
 
