@@ -56,6 +56,8 @@ class Settings:
     # served). Handlers are CPU-bound Python under one GIL, so more threads only take turns
     # with it, more slowly: see `portal.worker.lifespan`.
     request_threads: int = 2
+    # Open311 `media_url` may name private or loopback addresses (a city's intranet): off.
+    open311_media_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -104,6 +106,7 @@ class Settings:
                                   if p.strip()),
             redis_url=env.get("REDIS_URL", "").strip(),
             request_threads=_positive(env, "REQUEST_THREADS", defaults.request_threads),
+            open311_media_private=env.get("OPEN311_MEDIA_PRIVATE", "") == "1",
         )
 
 
