@@ -140,3 +140,14 @@ def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, 
 
 def public_history(issue: Issue) -> list[Update]:
     return [u for u in issue.updates if not u.internal and not u.hidden]
+
+
+def fix_reported(history: list[Update]) -> bool:
+    """Whether a resident has said "it's fixed" since the last status change (staff have yet
+    to confirm it): the page then says so instead of asking again."""
+    for update in reversed(history):
+        if update.kind == "status":
+            return False
+        if update.kind == "fixed":
+            return True
+    return False
