@@ -8,11 +8,13 @@ itself always comes from `portal.staff.permissions`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.core.errors import N_, Message
-from portal.models import User
+from portal.models import Tenant, User
 from portal.staff import permissions
 from portal.web import forms
 from portal.web.request_context import csrf_valid, tenant
@@ -48,6 +50,17 @@ async def read_form(request: Request):  # noqa: ANN201 - FormData | None
     """The posted form, or None when its CSRF token is missing or not valid for this user."""
     form = await forms.read_form(request)
     return form if csrf_valid(request, form) else None
+
+
+async def permitted_form(request: Request, may: Callable[[User | None, Tenant], bool]):  # noqa: ANN201
+    """(form, None) when the form's CSRF token is valid and `may(user, portal)` allows the
+    signed-in user; else (None, the refusal to send): an expired form, or 403."""
+    form = await read_form(request)
+    if form is None:
+        return None, expired_form(request)
+    if not may(current_user(request), tenant(request)):
+        return None, denied(request)
+    return form, None
 
 
 def back(request: Request, name: str, done: str = "", anchor: str = "",

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.core.errors import ValidationError
-from portal.routes.guards import back, current_user, denied, expired_form, read_form, staff_render
+from portal.routes.guards import back, current_user, denied, permitted_form, staff_render
 from portal.staff import announcement_authoring as authoring
 from portal.staff import permissions
 from portal.web.markdown_render import render_markdown
@@ -36,19 +36,8 @@ def announcements_page(request: Request) -> Response:
     return _page(request)
 
 
-async def _writer_form(request: Request):  # noqa: ANN202
-    """(form, None) if the form is valid and the user may write this portal's
-    announcements, else (None, the refusal to send)."""
-    form = await read_form(request)
-    if form is None:
-        return None, expired_form(request)
-    if not permissions.can_write_announcements(current_user(request), tenant(request)):
-        return None, denied(request)
-    return form, None
-
-
 async def announcements_submit(request: Request) -> Response:
-    form, refusal = await _writer_form(request)
+    form, refusal = await permitted_form(request, permissions.can_write_announcements)
     if refusal:
         return refusal
     user = current_user(request)
@@ -75,7 +64,7 @@ async def announcements_submit(request: Request) -> Response:
 
 
 async def withdraw(request: Request) -> Response:
-    _, refusal = await _writer_form(request)
+    _, refusal = await permitted_form(request, permissions.can_write_announcements)
     if refusal:
         return refusal
     user = current_user(request)

@@ -11,7 +11,7 @@ from portal.core.errors import N_, Message, ValidationError
 from portal.models import Body
 from portal.open311 import api_keys
 from portal.open311.services import portal_services
-from portal.routes.guards import back, current_user, denied, expired_form, read_form, staff_render
+from portal.routes.guards import back, current_user, denied, permitted_form, staff_render
 from portal.staff import permissions
 from portal.web.request_context import csrf_token, tenant
 
@@ -41,17 +41,8 @@ def keys_page(request: Request) -> Response:
     return _page(request)
 
 
-async def _admin_form(request: Request):  # noqa: ANN202 - (form, None) | (None, Response)
-    form = await read_form(request)
-    if form is None:
-        return None, expired_form(request)
-    if not permissions.is_tenant_admin(current_user(request), tenant(request)):
-        return None, denied(request)
-    return form, None
-
-
 async def create_key(request: Request) -> Response:
-    form, refusal = await _admin_form(request)
+    form, refusal = await permitted_form(request, permissions.is_tenant_admin)
     if refusal:
         return refusal
     portal = tenant(request)
@@ -72,7 +63,7 @@ async def create_key(request: Request) -> Response:
 
 
 async def revoke_key(request: Request) -> Response:
-    _, refusal = await _admin_form(request)
+    _, refusal = await permitted_form(request, permissions.is_tenant_admin)
     if refusal:
         return refusal
     with request.app.state.db.session() as session:
