@@ -180,8 +180,9 @@ def for_columns(found: list[str]) -> Mapping:
                          "(--suggest-mapping writes a starting one)."), expected=expected)
 
 
-def check_columns(mapping: Mapping, found: list[str], sample: dict | None = None) -> None:
-    """Every column the mapping names must be in the file (CSV header or first record)."""
+def check_columns(mapping: Mapping, found: list[str]) -> None:
+    """Every column the mapping names must be in the file (a CSV's header, or the keys of a
+    JSON file's first records)."""
     have = {c.strip().lower() for c in found}
     for name, column in mapping.columns.items():
         top = column.split(".")[0].lower()

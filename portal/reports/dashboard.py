@@ -206,6 +206,8 @@ def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = Non
     first_data, last_data = data_weeks(session, tenant, body)
     first_week, last_week = period(aware(now or utcnow()), weeks, last_data, start, end)
     by_month = (last_week - first_week).days // 7 + 1 > max(weeks, MAX_WEEKS)
+    if by_month:  # from the first of the month the period starts in: weeks by their Monday
+        first_week = _month(start or first_week + timedelta(days=6))
 
     return Stats(total=sum(by_status.values()), by_status=by_status, by_type=by_type,
                  median_acknowledge=_duration(ack), median_close=_duration(done),
