@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.core import geo
@@ -111,26 +111,31 @@ class Record:
     updated_at: datetime
     request_type: RequestType
     external_url: str
+    label: str  # the author of its status rows
+    _history: list[dict] | None = None
 
     @property
     def created_at(self) -> datetime:
         return self.events[0][1]
 
-    def history(self, label: str) -> list[dict]:
+    def history(self) -> list[dict]:
         """The history rows: created, then one status row per move the events make."""
+        if self._history is not None:
+            return self._history
         rows = [{"kind": "created", "new_status": "open", "created_at": self.created_at}]
         current = "open"
         for event, when in self.events[1:]:
             new = EVENT_STATUS[event]
             if new != current:
                 rows.append({"kind": "status", "old_status": current, "new_status": new,
-                             "author_name": label, "author_role": "staff",
+                             "author_name": self.label, "author_role": "staff",
                              "created_at": when})
                 current = new
+        self._history = rows
         return rows
 
     def first(self, status: str) -> datetime | None:
-        return next((row["created_at"] for row in self.history("")
+        return next((row["created_at"] for row in self.history()
                      if row["kind"] == "status" and row["new_status"] == status), None)
 
 
@@ -169,23 +174,34 @@ class _Places:
 
     def __init__(self, session: Session, tenant: Tenant) -> None:
         self.session, self.tenant = session, tenant
-        self.bodies = session.scalars(select(Body).options(selectinload(Body.request_types))).all()
-        self.portals = session.scalars(select(Tenant)).all()
         self.offered: dict[frozenset[int], list[RequestType]] = {}
+        self.load()
+
+    def load(self) -> None:
+        """(Re)read bodies and portals, as plain tuples: (id, bounds, area text)."""
+        def plain(rows: list) -> list[tuple]:
+            return [(r.id, (r.min_lat, r.max_lat, r.min_lon, r.max_lon), r.area_geojson)
+                    for r in rows]
+
+        self.bodies = plain(self.session.scalars(select(Body)).all())
+        self.portals = plain(self.session.scalars(select(Tenant)).all())
+        self.offered.clear()
 
     @staticmethod
-    def _inside(row: Body | Tenant, lat: float, lon: float) -> bool:
-        return (row.min_lat <= lat <= row.max_lat and row.min_lon <= lon <= row.max_lon
-                and geo.contains(row.area_geojson, lat, lon))
+    def _inside(bounds: tuple[float, float, float, float], area: str, lat: float,
+                lon: float) -> bool:
+        return (bounds[0] <= lat <= bounds[1] and bounds[2] <= lon <= bounds[3]
+                and geo.contains(area, lat, lon))
 
     def request_types(self, lat: float, lon: float) -> list[RequestType]:
-        key = frozenset(b.id for b in self.bodies if self._inside(b, lat, lon))
+        key = frozenset(i for i, bounds, area in self.bodies
+                        if self._inside(bounds, area, lat, lon))
         if key not in self.offered:
             self.offered[key] = request_types_at(self.session, self.tenant, lat, lon)
         return self.offered[key]
 
     def portal_ids(self, lat: float, lon: float) -> list[int]:
-        return [t.id for t in self.portals if self._inside(t, lat, lon)]
+        return [i for i, bounds, area in self.portals if self._inside(bounds, area, lat, lon)]
 
 
 class _Reader:
@@ -194,14 +210,19 @@ class _Reader:
     def __init__(self, mapping: Mapping, places: _Places, tolerance_m: float,
                  lower_case: bool) -> None:
         self.mapping, self.places, self.tolerance_m = mapping, places, tolerance_m
-        self.lower_case = lower_case  # CSV headers are read lower-cased
         self.now = datetime.now(UTC)
+        # Each field's column as a path of keys, worked out once (CSV headers are read
+        # lower-cased); a field the mapping leaves out has none.
+        self.paths = {name: tuple((column.lower() if lower_case else column).split("."))
+                      for name, column in mapping.columns.items() if column}
 
     def get(self, record: dict, name: str) -> object:
-        column = self.mapping.column(name)
-        if not column:
+        path = self.paths.get(name)
+        if path is None:
             return None
-        return import_sources.value_at(record, column.lower() if self.lower_case else column)
+        if len(path) == 1:
+            return record.get(path[0])
+        return import_sources.value_at(record, ".".join(path))
 
     def text(self, record: dict, name: str) -> str:
         value = self.get(record, name)
@@ -261,7 +282,8 @@ class _Reader:
             status=status,
             events=events, updated_at=max([when for _e, when in events]
                                           + ([updated] if updated else [])),
-            request_type=rt, external_url=as_one_line(self.text(record, "external_url"))[:500])
+            request_type=rt, external_url=as_one_line(self.text(record, "external_url"))[:500],
+            label=m.label)
 
     def _notes(self, record: dict) -> list[tuple[str, datetime]]:
         spec = self.mapping.notes
@@ -307,6 +329,7 @@ class _Reader:
         return chosen
 
 
+ISSUES, UPDATES = Issue.__table__, Update.__table__
 # Every column of an imported history row, so the executemany has one shape.
 HISTORY_DEFAULTS = {"old_status": None, "author_name": "", "author_role": "public", "text": "",
                     "photo": None, "internal": False, "hidden": False, "submission_key": None}
@@ -322,19 +345,25 @@ class _Text:  # what the search index reads of an issue
 def _insert(session: Session, records: list[Record], places: _Places, tenant: Tenant,
             label: str) -> None:
     """Insert new issues with their history rows, portal membership and search index."""
-    ids = session.scalars(insert(Issue).returning(Issue.id, sort_by_parameter_order=True), [{
+    # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
+    # runs by which values are None (a statement per run), and RETURNING in parameter order
+    # would make SQLite insert row by row. The new ids are then read by their external ids.
+    session.execute(ISSUES.insert(), [{
         "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
         "origin_tenant_id": tenant.id, "lat": r.lat, "lon": r.lon, "address": r.address,
         "title": r.title, "description": r.description, "answers": {}, "status": r.status,
         "created_at": r.created_at, "updated_at": r.updated_at, "locale": "en",
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
         "reporter_name": "", "reporter_email": "", "show_name": False, "vote_count": 0,
-        "hidden": False} for r in records]).all()
+        "hidden": False} for r in records])
+    by_external = dict(session.execute(select(Issue.external_id, Issue.id).where(
+        Issue.external_id.in_([r.external_id for r in records]))).all())
+    ids = [by_external[r.external_id] for r in records]
     search.index_issues(session, [_Text(i, r.title, r.description)
                                   for i, r in zip(ids, records, strict=True)])
-    session.execute(insert(Update), [{**HISTORY_DEFAULTS, **row, "issue_id": i}
-                                     for i, r in zip(ids, records, strict=True)
-                                     for row in r.history(label)])
+    session.execute(UPDATES.insert(), [{**HISTORY_DEFAULTS, **row, "issue_id": i}
+                                        for i, r in zip(ids, records, strict=True)
+                                        for row in r.history()])
     # The membership rows carry their copies of the issue, its first public moves included,
     # and the batch is counted into the map's cells and the dashboard's figures in a few
     # statements rather than by the triggers row by row.
@@ -347,7 +376,7 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
     if links:
         with clusters.counting_deferred(session) as counted, \
                 dashboard_counts.counting_deferred(session, ids):
-            session.execute(insert(IssuePortal), links)
+            session.execute(IssuePortal.__table__.insert(), links)
             counted.extend(ids)
 
 
@@ -370,7 +399,7 @@ def _update(session: Session, issue: Issue, record: Record, label: str) -> bool:
     changed = {k: v for k, v in fields.items() if getattr(issue, k) != v}
     ours = [u for u in issue.updates if u.kind == "status" and u.author_name == label]
     have = sorted((u.new_status, _seconds(u.created_at)) for u in ours)
-    want_rows = [row for row in record.history(label) if row["kind"] == "status"]
+    want_rows = [row for row in record.history() if row["kind"] == "status"]
     want = sorted((row["new_status"], _seconds(row["created_at"])) for row in want_rows)
     created_moved = _seconds(issue.created_at) != _seconds(record.created_at)
     if not changed and have == want and not created_moved:
@@ -385,8 +414,8 @@ def _update(session: Session, issue: Issue, record: Record, label: str) -> bool:
         for update in ours:
             session.delete(update)
         session.flush()
-        session.execute(insert(Update), [{**HISTORY_DEFAULTS, **row, "issue_id": issue.id}
-                                         for row in want_rows])
+        session.execute(UPDATES.insert(), [{**HISTORY_DEFAULTS, **row, "issue_id": issue.id}
+                                            for row in want_rows])
     session.flush()
     if "lat" in changed or "lon" in changed:
         membership.record_issue(session, issue)
