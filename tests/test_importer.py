@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -443,3 +445,52 @@ def test_the_real_boston_export_imports_with_its_times_and_addresses(
         local = datetime.fromisoformat(row["open_dt"]).replace(
             tzinfo=import_mapping.import_values.zone("America/New_York"))
         assert naive_utc(issue.created_at) == naive_utc(local)
+
+
+def test_the_command_imports_writes_the_skipped_file_and_refuses_bad_options(
+        world, settings, tmp_path):
+    from tests.test_cli import portal
+
+    path = write_csv(tmp_path / "scf.csv", SCF_HEADER, SCF_ROWS)
+    skipped = tmp_path / "skipped.csv"
+    done = portal(settings, "import-issues", str(path), "--tenant", "northside",
+                  "--skipped", str(skipped), "--tolerance", "600m")
+    assert done.returncode == 0, done.stderr
+    assert "Imported 2 issues." in done.stdout and "duplicate: 1" in done.stdout
+    assert "10/10" in done.stderr and "/s" in done.stderr  # the progress bar and its rate
+    assert len(list(csv.DictReader(skipped.open()))) == 8
+    bad = portal(settings, "import-issues", str(path), "--tenant", "northside",
+                 "--tolerance", "far")
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ("portal: bad tolerance far: give a distance such as 600m "
+                                  "or 1.5km")
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING.replace('closed = ""', 'closed = "closed_at"'))
+    french = subprocess.run(
+        [sys.executable, "-m", "portal.cli", "import-issues", str(path), "--tenant",
+         "northside", "--mapping", str(mapping)], capture_output=True, text=True, timeout=60,
+        env={"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
+             "LANG": "fr_FR.UTF-8"})
+    assert french.returncode == 1
+    assert "la correspondance nomme la colonne closed_at pour closed" in french.stderr
+    assert len(french.stderr.strip().splitlines()) == 1
+
+
+def test_a_moved_or_retyped_record_is_moved_and_retyped_on_re_import(
+        world, session, tmp_path):
+    from tests.dashboard_support import expected, stored
+
+    north = tenant(session, "northside")
+    rows = [["1", "2014-05-01T10:00:00-04:00", "Open", "Pothole", "Hole", "0", "1.2", "0.5"]]
+    import_issues(session, write_csv(tmp_path / "a.csv", SCF_HEADER, rows), north)
+    # Now north of riverside (lat 1.5 is its edge) and a streetlight.
+    rows[0][3], rows[0][6] = "Street light out", "1.8"
+    summary = import_issues(session, write_csv(tmp_path / "b.csv", SCF_HEADER, rows), north)
+    assert summary.updated == 1
+    issue = session.scalars(select(Issue)).one()
+    assert (issue.lat, issue.request_type.code) == (1.8, "streetlight")
+    portals = set(session.scalars(select(IssuePortal.tenant_id)
+                                  .where(IssuePortal.issue_id == issue.id)))
+    assert portals == {north.id}
+    session.flush()
+    assert stored(session) == expected(session)
