@@ -141,6 +141,8 @@ def run(kind: str, fmt: str, rows: int, folder: Path) -> dict:
             sys.stderr.write("\n")
         db.engine.dispose()
         path.unlink()
+    if summary.skipped:
+        print(f"  skipped: {summary.skipped}", file=sys.stderr)
     return {"db": kind, "format": fmt, "rows": summary.total, "imported": summary.imported,
             "seconds": seconds, "rate": summary.total / seconds, "cpu": cpu,
             "memory_mb": peak[0] - before}

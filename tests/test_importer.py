@@ -494,3 +494,28 @@ def test_a_moved_or_retyped_record_is_moved_and_retyped_on_re_import(
     assert portals == {north.id}
     session.flush()
     assert stored(session) == expected(session)
+
+
+def test_the_issue_page_links_the_original_record_and_says_a_point_was_moved(
+        client, db, tmp_path):
+    header = [*SCF_HEADER, "html_url"]
+    rows = [["1", "2014-05-01T10:00:00-04:00", "Open", "Pothole", "Just south", "0",
+             "0.996", "1.0", "https://seeclickfix.com/issues/1"],
+            ["2", "2014-05-01T10:00:00-04:00", "Open", "Pothole", "Sly link", "0",
+             "1.5", "1.0", "javascript:alert(1)"]]
+    mapping = import_mapping.parse({
+        "source": {"name": "scf"},
+        "columns": {"id": "row_id", "created": "created_at", "status": "status",
+                    "title": "summary", "description": "description", "lat": "lat",
+                    "lon": "lng", "request_type": "summary", "external_url": "html_url"},
+        "statuses": {"open": "open"}, "request_types": {"map": {"Pothole": "pothole"}}})
+    with db.session() as s:
+        import_issues(s, write_csv(tmp_path / "scf.csv", header, rows),
+                      tenant(s, "northside"), mapping=mapping, tolerance_m=600)
+        ids = {i.external_id: i.id for i in s.scalars(select(Issue))}
+    moved = client.get(f"/issues/{ids['scf:1']}").text
+    assert ('<a href="https://seeclickfix.com/issues/1" rel="nofollow noopener noreferrer">'
+            'scf:1</a>') in moved
+    assert "moved 445 m, from just outside the portal" in moved
+    sly = client.get(f"/issues/{ids['scf:2']}").text
+    assert "javascript:" not in sly and "Original record" not in sly

@@ -22,7 +22,7 @@ FORMATS = ("csv", "json", "jsonl", "geojson")
 # Fields a mapping can name a column for; the dates among them are the events.
 FIELDS = ("id", "created", "acknowledged", "closed", "reopened", "archived", "updated",
           "status", "title", "description", "address", "lat", "lon", "location",
-          "request_type", "photo_url", "external_url")
+          "request_type", "external_url")
 EVENTS = {"created": "reported", "acknowledged": "acknowledged", "closed": "closed",
           "reopened": "reopened", "archived": "archived"}
 # What each event moves the status to.
@@ -210,7 +210,6 @@ _HINTS = {
     "lat": ("lat", "latitude", "y"),
     "lon": ("lng", "lon", "long", "longitude", "x"),
     "request_type": ("service_name", "type", "request_type", "category", "summary"),
-    "photo_url": ("media_url", "photo", "submitted_photo", "image"),
     "external_url": ("html_url", "url", "link"),
 }
 

@@ -204,6 +204,13 @@ class _Places:
         return [i for i, bounds, area in self.portals if self._inside(bounds, area, lat, lon)]
 
 
+def _web_link(value: str) -> str:
+    """The source's link to the record, shown on the issue page: http(s) only, so a
+    `javascript:` value can never become a link."""
+    link = as_one_line(value)[:500]
+    return link if link.lower().startswith(("https://", "http://")) else ""
+
+
 class _Reader:
     """Turns one source record into a `Record` by the mapping, or raises `Skip`."""
 
@@ -282,7 +289,7 @@ class _Reader:
             status=status,
             events=events, updated_at=max([when for _e, when in events]
                                           + ([updated] if updated else [])),
-            request_type=rt, external_url=as_one_line(self.text(record, "external_url"))[:500],
+            request_type=rt, external_url=_web_link(self.text(record, "external_url")),
             label=m.label)
 
     def _notes(self, record: dict) -> list[tuple[str, datetime]]:
