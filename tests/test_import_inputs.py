@@ -259,7 +259,8 @@ def test_json_lines_and_geojson_read_the_same_records(session, settings, tmp_pat
 def test_the_json_reader_streams_across_chunk_boundaries(tmp_path, monkeypatch):
     monkeypatch.setattr(import_sources, "CHUNK", 7)  # every value is cut somewhere
     doc = {"meta": {"a": [1, 2, {"b": "x" * 30}]}, "n": 12345678901234,
-           "data": {"items": [{"id": n, "v": 1.5 ** n, "s": "é" * n} for n in range(25)]}}
+           "data": {"items": [{"id": n, "v": 1.5 ** n, "s": "é" * n, "t": n % 2 == 0,
+                               "z": None, "q": 'a"b\\'} for n in range(25)]}}
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     got = [record for _n, record in import_sources.records(path, "json", "data.items")]
@@ -334,3 +335,22 @@ def test_a_large_json_file_is_read_in_flat_memory(session, settings, tmp_path):
     assert summary.skipped == {"missing or bad coordinates": 147_000}
     assert len(samples) >= 3
     assert max(samples) - start < 40_000_000
+
+
+def test_broken_json_stops_with_where_and_a_bad_json_line_is_skipped(
+        session, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(import_sources, "CHUNK", 16)
+    harbour = city(session, tmp_path / "tenants", settings.themes_dir, "harbour", HARBOUR,
+                   HARBOUR_TYPES)
+    good = json.dumps(scf_issues(1)[0])
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"issues": [' + good + ', {"id": 7,, "x": 1}' + ", " + good + "]}")
+    with pytest.raises(ConfigError, match=r"not valid JSON: Expecting property name enclosed "
+                                          r"in double quotes \(character \d+\)"):
+        import_issues(session, broken, harbour, mapping=mapping(tmp_path, SCF_MAPPING))
+    lines = tmp_path / "scf.jsonl"
+    second = json.dumps(scf_issues(2)[1])
+    lines.write_text(good + "\n" + '{"id": 9, "oops\n' + second + "\n")
+    as_lines = SCF_MAPPING.replace('format = "json"\nrecords = "issues"', 'format = "jsonl"')
+    summary = import_issues(session, lines, harbour, mapping=mapping(tmp_path, as_lines))
+    assert (summary.imported, summary.skipped) == (2, {"not valid JSON": 1})

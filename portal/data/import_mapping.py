@@ -257,6 +257,8 @@ def values_seen(path: Path, fmt: str, records: str, found: list[str],
     wanted = [c for c in found if c.lower() in _HINTS["status"] + _HINTS["request_type"]]
     seen: dict[str, set[str]] = {c: set() for c in wanted}
     for _row, record in import_sources.records(path, fmt, records):
+        if record is None:
+            continue
         for column in wanted:
             value = record.get(column)
             if isinstance(value, (str, int)) and len(seen[column]) < limit:

@@ -16,18 +16,26 @@ from pathlib import Path
 from portal.core.errors import N_, ConfigError
 
 CHUNK = 1 << 16
+MAX_RECORD = 64 << 20  # characters: one record larger than this is not a record
 _WHITESPACE = " \t\r\n"
 
 
-def records(path: Path, fmt: str, records_path: str = "") -> Iterator[tuple[int, dict]]:
-    """(source row, record): the CSV line number of the row, or the record's 1-based index."""
+def records(path: Path, fmt: str, records_path: str = "") -> Iterator[tuple[int, dict | None]]:
+    """(source row, record): the CSV line number of the row, or the record's 1-based index.
+    A JSON Lines line that is not JSON comes as (line number, None), to be skipped with its
+    reason; a JSON document that is not JSON stops the import with where it broke."""
     if fmt == "csv":
         yield from _csv(path)
     elif fmt == "jsonl":
         with path.open(encoding="utf-8-sig") as handle:
             for number, line in enumerate(handle, start=1):
                 if line.strip():
-                    yield number, _record(json.loads(line), path)
+                    try:
+                        value = json.loads(line)
+                    except json.JSONDecodeError:
+                        yield number, None
+                    else:
+                        yield number, _record(value, path)
     else:
         with path.open(encoding="utf-8-sig") as handle:
             stream = _Stream(handle)
@@ -77,7 +85,7 @@ def header(path: Path, fmt: str, records_path: str = "", sample: int = 50) -> li
             return [c.strip().lower() for c in next(csv.reader(handle), [])]
     keys: dict[str, None] = {}
     for number, record in records(path, fmt, records_path):
-        keys.update(dict.fromkeys(record))
+        keys.update(dict.fromkeys(record or {}))
         if number >= sample:
             break
     return list(keys)
@@ -99,10 +107,12 @@ class _Stream:
 
     def __init__(self, handle) -> None:  # noqa: ANN001 - a text file
         self.handle, self.buffer, self.pos = handle, "", 0
+        self.offset = 0  # characters of the file before the buffer
         self.decoder = json.JSONDecoder()
 
     def _fill(self) -> bool:
         more = self.handle.read(CHUNK)
+        self.offset += self.pos
         self.buffer = self.buffer[self.pos:] + more
         self.pos = 0
         return bool(more)
@@ -127,9 +137,17 @@ class _Stream:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
-            except json.JSONDecodeError:
-                if not self._fill():
-                    raise
+            except json.JSONDecodeError as exc:
+                # Cut off by the chunk's end (the error is in the buffer's last few
+                # characters, "nu|ll" or "12|3", or a string runs past it): read on and try
+                # again; a real error then shows further from the end. Anything else, or a
+                # "record" past MAX_RECORD, is broken.
+                cut = (len(self.buffer) - exc.pos < 32
+                       or exc.msg.startswith("Unterminated string"))
+                if not (cut and len(self.buffer) - self.pos < MAX_RECORD and self._fill()):
+                    raise ConfigError(N_("this is not valid JSON: %(problem)s"),
+                                      problem=f"{exc.msg} (character "
+                                              f"{self.offset + exc.pos + 1})") from None
                 continue
             if end == len(self.buffer) and self._fill():
                 continue  # a number may go on in the next chunk: decode it again, whole

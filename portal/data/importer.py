@@ -59,6 +59,7 @@ UNKNOWN_STATUS = "unknown status"
 UNMAPPED_TYPE = "request type not in the mapping"
 TYPE_NOT_HERE = "request type not offered there"
 NO_TYPE = "no request type offered there"
+NOT_JSON = "not valid JSON"
 SNAPPED = "moved inside the area"  # not a skip: listed in the skipped file as a flag
 
 
@@ -504,6 +505,9 @@ def import_issues(
         for row, source in import_sources.records(path, mapping.format, mapping.records):
             done += 1
             try:
+                if source is None:
+                    source = {}
+                    raise Skip(NOT_JSON)
                 record = reader.read(row, source)
             except Skip as exc:
                 skip(row, source, exc.reason, exc.detail, exc.distance)
