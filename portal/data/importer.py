@@ -350,8 +350,7 @@ class _Text:  # what the search index reads of an issue
     description: str
 
 
-def _insert(session: Session, records: list[Record], places: _Places, tenant: Tenant,
-            label: str) -> None:
+def _insert(session: Session, records: list[Record], places: _Places, tenant: Tenant) -> None:
     """Insert new issues with their history rows, portal membership and search index."""
     # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
     # runs by which values are None (a statement per run), and RETURNING in parameter order
@@ -547,7 +546,7 @@ def _write(session: Session, records: list[Record], places: _Places, tenant: Ten
         else:
             summary.unchanged += 1
     if new:
-        _insert(session, new, places, tenant, mapping.label)
+        _insert(session, new, places, tenant)
         summary.imported += len(new)
     session.flush()
     for issue in known.values():  # memory stays flat: nothing of this batch is kept
