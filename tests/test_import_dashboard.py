@@ -125,3 +125,12 @@ def test_a_median_over_too_few_values_says_not_enough_data(app, db, settings, tm
     page = client_for(app, "harbour.reportal.test").get("/dashboard").text
     assert re.search(r'data-figure="median-close">not enough data<', page)
     assert not re.search(r'data-figure="median-acknowledge">not enough data<', page)
+
+
+def test_a_chosen_period_is_at_most_twenty_years_of_months():
+    now = dashboard.datetime(2025, 1, 1, tzinfo=dashboard.UTC)
+    first, last = dashboard.period(now, 12, None, date(1900, 1, 1), date(2024, 12, 31))
+    assert last == date(2024, 12, 30)
+    assert date(2004, 12, 20) <= first <= date(2005, 1, 3)
+    assert dashboard.period(now, 12, None, date(2024, 3, 1), date(2024, 1, 1)) == (
+        date(2024, 1, 1), date(2024, 2, 26))  # given the wrong way round: swapped

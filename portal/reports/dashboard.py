@@ -48,6 +48,7 @@ from portal.tenancy.scoping import public_issues
 
 WEEKS = 12
 MAX_WEEKS = 26  # a longer chosen period is drawn month by month
+MAX_YEARS = 20  # and a chosen period is at most this long (ending where it was asked to)
 MIN_COUNT = 2  # fewer timed issues than this: no median ("not enough data")
 EXPORT_FIELDS = (
     "id", "url", "status", "request_type", "request_type_name", "body", "body_name",
@@ -140,7 +141,9 @@ def period(now: datetime, weeks: int, last_data: date | None, start: date | None
     if start is not None or end is not None:
         last = week_start(end or now.date())
         first = week_start(start) if start else last - timedelta(weeks=weeks - 1)
-        return (first, last) if first <= last else (last, first)
+        first, last = (first, last) if first <= last else (last, first)
+        # At most MAX_YEARS of months: a page's size stays bounded whatever is asked for.
+        return max(first, week_start(last - timedelta(days=365 * MAX_YEARS))), last
     last = week_start(now.date())
     if last_data is not None and last_data < last - timedelta(weeks=weeks - 1):
         last = last_data
