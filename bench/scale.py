@@ -7,6 +7,8 @@ then runs on a loopback port and wrk (16 connections) loads each read for `--dur
 
 - cold: no two requests share a URL: a new map view, search word or issue id per request,
   and `_=<n>` appended (ignored by the portal) so no ETag or URL-keyed cache can answer.
+- cold, one client: the same with a single connection, so each figure is one request's own
+  time and not the queue of sixteen in front of it.
 - warm: one URL repeated, so whatever the portal caches is hit.
 - report POSTs: anonymous reports without a photo, each with its own submission key.
 
@@ -113,14 +115,15 @@ class BareLimit:
     def __init__(self, port: int, args: argparse.Namespace) -> None:
         self.port, self.args, self.runs = port, args, {}
 
-    def _wrk(self, paths: list[str], body: str = "") -> Run:
+    def _wrk(self, paths: list[str], body: str = "", connections: int | None = None) -> Run:
         return run_wrk(self.port, HOST, paths, bust=False, duration=self.args.duration,
-                       connections=self.args.connections, body=body, run_id="bare")
+                       connections=connections or self.args.connections, body=body,
+                       run_id="bare")
 
-    def for_size(self, size: int) -> Run:
-        key = round(math.log(max(size, 1), 1.05))
+    def for_size(self, size: int, connections: int | None = None) -> Run:
+        key = (round(math.log(max(size, 1), 1.05)), connections)
         if key not in self.runs:
-            self.runs[key] = self._wrk([f"/bytes/{size}"])
+            self.runs[key] = self._wrk([f"/bytes/{size}"], connections=connections)
         return self.runs[key]
 
     def for_post(self, body: str) -> Run:
@@ -151,7 +154,9 @@ def _sample(port: int, paths: list[str]) -> float:
 
 def measure_read(read: Read, port: int, bare: BareLimit, args: argparse.Namespace) -> list[dict]:
     rows = []
-    for mode, paths, bust in (("cold", read.paths, True), ("warm", read.paths[:1], False)):
+    for mode, paths, bust, clients in (("cold", read.paths, True, args.connections),
+                                       ("cold1", read.paths, True, 1),
+                                       ("warm", read.paths[:1], False, args.connections)):
         probe = [p + ("&" if "?" in p else "?") + f"_=probe{i}" for i, p in
                  enumerate(paths[:5])] if bust else paths
         try:
@@ -162,8 +167,9 @@ def measure_read(read: Read, port: int, bare: BareLimit, args: argparse.Namespac
             rows.append({**row, "result": "ERROR"})
             continue
         run = run_wrk(port, PORTAL_HOST, paths, bust=bust, duration=args.duration,
-                      connections=args.connections)
-        rows.append(_row(read.name, mode, size, run, bare.for_size(round(size)), read))
+                      connections=clients)
+        limit = bare.for_size(round(size), clients if clients != args.connections else None)
+        rows.append(_row(read.name, mode, size, run, limit, read))
         print(f"  {read.name} {mode}: p95 {run.p95:.1f} ms, {_rate(run.rps)} req/s", flush=True)
     return rows
 
@@ -273,6 +279,8 @@ def bench(kind: str, size: int, args: argparse.Namespace, bare: BareLimit, tmp: 
             "workers": args.workers, "rss_mb": rss, "peak_rss_mb": peak, "rows": rows}
 
 
+# Modes: cold (a new URL per request, --connections clients), cold1 (the same, one client),
+# warm (one URL repeated).
 COLUMNS = ("read", "mode", "KB", "p50 ms", "p95 ms", "p99 ms", "req/s", "bare req/s", "ratio",
            "n", "err", "target", "")
 FORMAT = "{:<15} {:<5} {:>6} {:>8} {:>8} {:>8} {:>7} {:>10} {:>6} {:>6} {:>4}  {:<15} {}"

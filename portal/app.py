@@ -43,6 +43,7 @@ from portal.routes import (
     home,
     issue,
     leaderboard,
+    open311,
     report,
     search,
     unsubscribe,
@@ -52,6 +53,7 @@ from portal.routes import moderation as moderation_routes
 from portal.routes import signin as signin_routes
 from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
+from portal.routes import staff_open311 as staff_open311_routes
 from portal.web import session_tokens, static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
@@ -113,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
-        *staff_announcement_routes.routes,
+        *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
     ]
     middleware = [
         Middleware(PageCacheMiddleware, db=db, cache=page_cache),
@@ -147,5 +149,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.tenants = tenant_cache
     app.state.page_cache = page_cache
     app.state.geojson_bodies = api.BodyCache()
+    app.state.open311_bodies = api.BodyCache()
     app.state.limiter = rate_limiter(settings, db.engine)
     return app

@@ -229,6 +229,45 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_open311(args: argparse.Namespace, settings: Settings) -> int:
+    """`portal open311 keys create SLUG --application NAME [--body SLUG]`, `keys list SLUG`,
+    `keys revoke SLUG KEY_ID`: a portal's Open311 API keys (the key is printed once)."""
+    from portal.core.errors import ValidationError
+    from portal.models import Body
+    from portal.open311 import api_keys
+
+    with _db(settings).session() as session:
+        portal = _portal(session, args.slug)
+        if args.action == "list":
+            for row in api_keys.list_keys(session, portal):
+                body = session.get(Body, row.body_id) if row.body_id else None
+                state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
+                print(f"{row.id:>5}  o311_{row.prefix}_…  {state:<18} "
+                      f"{body.slug if body else '-':<16} {row.application}")
+            return 0
+        if args.action == "revoke":
+            if args.key_id is None or api_keys.revoke(session, portal, args.key_id) is None:
+                raise ConfigError(N_("portal %(slug)s has no key %(id)s"), slug=portal.slug,
+                                  id=args.key_id)
+            print(_("key %(id)s revoked", id=args.key_id))
+            return 0
+        body = None
+        if args.body:
+            body = session.scalars(select(Body).where(Body.slug == args.body)).first()
+            if body is None:
+                raise ConfigError(N_("no body called %(slug)r"), slug=args.body)
+        try:
+            row, key = api_keys.create(session, portal, args.application or "", body)
+        except ValidationError as exc:
+            raise ConfigError(N_("--application: %(problem)s"),
+                              problem=translate(next(iter(exc.errors.values())))) from None
+        session.flush()
+        print(_("key %(id)s for %(application)s (shown once, keep it):", id=row.id,
+                application=row.application))
+        print(key)
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Deliver the outbox over SMTP (and write yesterday's digests once a day)."""
     from portal import worker
@@ -333,6 +372,14 @@ def parser() -> argparse.ArgumentParser:
     place.add_argument("--body", help="body slug (for the staff role)")
     place.add_argument("--tenant", help="portal slug (for the admin and moderator roles)")
     users.set_defaults(func=cmd_users)
+    o311 = sub.add_parser("open311", help="Open311 API keys of a portal")
+    o311.add_argument("what", choices=["keys"])
+    o311.add_argument("action", choices=["create", "list", "revoke"])
+    o311.add_argument("slug", help="portal slug")
+    o311.add_argument("key_id", nargs="?", type=int, help="the key to revoke")
+    o311.add_argument("--application", help="who will use the key (for create)")
+    o311.add_argument("--body", help="body slug whose status changes the key may send")
+    o311.set_defaults(func=cmd_open311)
     worker = sub.add_parser("worker", help="deliver the outbox over SMTP, with retries")
     worker.add_argument("--once", action="store_true", help="send what is due, then stop")
     worker.add_argument("--interval", type=float, default=5.0, help="seconds between runs")

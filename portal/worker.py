@@ -12,6 +12,8 @@ import threading
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 
+from anyio import to_thread
+
 from portal.core.db import Database
 from portal.core.settings import Settings
 from portal.engagement import digests
@@ -66,10 +68,18 @@ class BackgroundSender:
 
 
 def lifespan(db: Database, settings: Settings):  # noqa: ANN201 - a Starlette lifespan
-    """The app's lifespan: runs a `BackgroundSender` while serving, if settings ask for it."""
+    """The app's lifespan: runs a `BackgroundSender` while serving, if settings ask for it.
+
+    It also sets how many handlers run at once (`REQUEST_THREADS`). Starlette runs each sync
+    handler in anyio's thread pool, 40 at a time by default; under the GIL, 16 handlers at
+    once took turns so badly that one process served a third fewer pages than with one at a
+    time, and the slowest waited longest (docs/scaling.md). A couple of threads still let one
+    handler run while another waits on the database; the others wait their turn in order.
+    """
 
     @asynccontextmanager
     async def _lifespan(app):  # noqa: ANN001,ANN202
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         sender = BackgroundSender(db, settings) if settings.background_sender else None
         if sender is not None:
             sender.start()

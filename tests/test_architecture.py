@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("portal.engagement",),
     ("portal.staff",),
     ("portal.data",),
+    ("portal.open311",),
     ("portal.web",),
     ("portal.middleware",),
     ("portal.routes",),

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 
 from portal.models import Issue
+from portal.reports import status
 from tests.factories import file_report
 from tests.http_support import csrf, field_error
 
@@ -72,6 +73,32 @@ def test_comment_and_fixed_report_appear_in_history(client, db):
     assert "Me too!" in html and "Patched" in html
     assert "not yet confirmed by staff" in html
     assert "status-open" in html  # a resident's word does not close it
+
+
+def test_a_reported_fix_is_not_asked_for_again(client, db):
+    issue_id = make_issue(db)
+    token = csrf(client.get(f"/issues/{issue_id}").text)
+    assert f'action="/issues/{issue_id}/fixed"' in client.get(f"/issues/{issue_id}").text
+    client.post(f"/issues/{issue_id}/fixed", data={"csrf_token": token, "text": "Patched"})
+    html = client.get(f"/issues/{issue_id}").text
+    assert "A resident has reported this fixed. Staff will confirm it" in html
+    assert f'action="/issues/{issue_id}/fixed"' not in html
+
+
+def test_a_closed_issue_takes_no_votes_and_points_to_a_new_report(client, db):
+    issue_id = make_issue(db)
+    token = csrf(client.get(f"/issues/{issue_id}").text)
+    with db.session() as s:
+        status.change_status(s, s.get(Issue, issue_id), "closed", author="Crew")
+    html = client.get(f"/issues/{issue_id}").text
+    assert "I want this fixed too" not in html
+    assert f'action="/issues/{issue_id}/fixed"' not in html
+    assert "This issue is closed. If the problem is back, report it again." in html
+    assert "/report?lat=" in html
+    r = client.post(f"/issues/{issue_id}/vote", data={"csrf_token": token})
+    assert r.status_code == 400 and "This issue is closed, so it takes no more votes" in r.text
+    with db.session() as s:
+        assert s.get(Issue, issue_id).vote_count == 0
 
 
 def test_empty_comment_gets_an_error_beside_the_field(client, db):

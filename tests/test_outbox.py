@@ -158,6 +158,10 @@ def test_headers_links_and_one_click_unsubscribe(settings, db, world, app):
     assert "http://reportal.test/t/northside/issues/0" in mail.get_content()
     url = mail["List-Unsubscribe"].strip("<>")
     assert url == link_to(mail, "/unsubscribe/")
+    # As sent: the URL itself in angle brackets, on one line (RFC 2369, RFC 8058); RFC 2047
+    # encoded words there make mail programs offer no one-click unsubscribe.
+    raw = dict(mail.raw_items())["List-Unsubscribe"]
+    assert raw == f"<{url}>" and len(url) > 78
     assert url.startswith("http://reportal.test/t/northside/unsubscribe/")
 
     client = client_for(app, "reportal.test")

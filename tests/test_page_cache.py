@@ -44,6 +44,27 @@ def test_what_a_moderator_hides_is_never_served_again(client, db):
     assert "Offensive words here" not in client.get("/").text
 
 
+MAP = "/api/issues.geojson?bbox=0.5,0.5,2,2&zoom=12"
+
+
+def test_the_map_api_is_answered_from_the_cache_with_a_304_for_an_etag_held(client, app, db):
+    _report(db, "Hole on Main")
+    client.get(MAP)
+    first = client.get(MAP)  # rendered, and kept
+    hits = app.state.page_cache.hits
+    held = client.get(MAP, headers={"if-none-match": first.headers["etag"]})
+    other = client.get(MAP, headers={"if-none-match": '"not-this-one"'})
+    assert app.state.page_cache.hits == hits + 2
+    assert held.status_code == 304 and held.content == b""
+    assert held.headers["etag"] == first.headers["etag"]
+    assert "content-length" not in held.headers or held.headers["content-length"] == "0"
+    assert other.status_code == 200 and other.content == first.content
+    assert "Hole on Main" in other.text
+    _report(db, "Streetlight out on Elm")  # a new version: the ETag held is stale
+    fresh = client.get(MAP, headers={"if-none-match": first.headers["etag"]})
+    assert fresh.status_code == 200 and "Streetlight out on Elm" in fresh.text
+
+
 def test_a_signed_in_visitor_gets_their_own_page(client, app, db):
     _report(db, "Hole on Main")
     for _ in range(3):

@@ -215,6 +215,32 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /staff/widgets": Case("/staff/widgets", everyone(200),
                                 shows=("snippet-code", lambda w: w.admin)),
     "POST /staff/widgets": Case("/staff/widgets", everyone(400), form={"token": "wrong"}),
+    # -- Open311: reads for everyone, scoped like the pages; writes need a key ----------
+    "GET /open311": Case("/open311", everyone(200)),
+    "GET /open311/v2/discovery.{format}": Case("/open311/v2/discovery.json", everyone(200)),
+    "GET /open311/v2/services.{format}": Case("/open311/v2/services.xml", everyone(200)),
+    "GET /open311/v2/services/{service_code}.{format}": Case(
+        "/open311/v2/services/pothole.json", everyone(200)),
+    "GET /open311/v2/requests.{format}": Case("/open311/v2/requests.json", everyone(200)),
+    "GET /open311/v2/requests/{request_id}.{format}": Case(
+        "/open311/v2/requests/{issue}.xml", own_only(200), ISSUE),
+    "GET /open311/v2/tokens/{token}.{format}": Case("/open311/v2/tokens/o311-none.json",
+                                                     everyone(404)),
+    "GET /open311/v2/servicerequestupdates.{format}": Case(
+        "/open311/v2/servicerequestupdates.xml", everyone(200)),
+    # A session is no key: everyone is refused without one, and nothing is written.
+    "POST /open311/v2/requests.{format}": Case(
+        "/open311/v2/requests.json", everyone(403), form={
+            "service_code": "pothole", "lat": "{lat}", "long": "{lon}",
+            "description": "Deep hole here"}),
+    "POST /open311/v2/servicerequestupdates.{format}": Case(
+        "/open311/v2/servicerequestupdates.xml", everyone(403), form={
+            "service_request_id": "{issue}", "status": "FIXED", "update_id": "m-1"}),
+    "GET /staff/open311": Case("/staff/open311", section(lambda w: w.admin)),
+    "POST /staff/open311": Case("/staff/open311", section(lambda w: w.admin),
+                                form={"application": "Matrix app"}),
+    "POST /staff/open311/{key_id:int}/revoke": Case(
+        "/staff/open311/999999/revoke", lambda w: 404 if w.admin else 403, changes=False),
     # -- signing in and out ------------------------------------------------------------
     "GET /signin": Case("/signin", everyone(200)),
     "POST /signin": Case("/signin", everyone(200), form={"email": "{email}"}),

@@ -73,6 +73,44 @@ def test_acknowledging_tells_the_reporter_in_their_language(works, db):
     assert "Status changed to" in public and "Vamos" in public
 
 
+def test_a_reply_keeps_the_status_and_tells_the_reporter(works, db):
+    issue_id = _report(db, email="vecina@example.org", locale="es", title="Farola rota")
+    works.post(f"/staff/issues/{issue_id}/status", data={
+        "csrf_token": _token(works, issue_id), "status": "acknowledged"})
+    page = works.get(f"/staff/issues/{issue_id}").text
+    keep = re.search(r'<input type="radio" name="status" value=""[^>]*>', page).group(0)
+    assert "checked" in keep  # after acknowledging, saving a reply must not reopen it
+    r = works.post(f"/staff/issues/{issue_id}/status", data={
+        "csrf_token": _token(works, issue_id), "status": "", "text": "Pedimos la pieza"})
+    assert r.status_code == 303 and "done=reply" in r.headers["location"]
+    with db.session() as s:
+        assert s.get(Issue, issue_id).status == "acknowledged"
+        reply = s.scalars(select(Update).where(Update.kind == "comment")).one()
+        assert (reply.author_role, reply.author_name, reply.internal) == (
+            "staff", "city-works dept", False)
+    mail = _mails(db, "status_changed")[-1]
+    assert mail.key == f"reply:{reply.id}:reporter" and mail.locale == "es"
+    assert "Pedimos la pieza" in mail.body_text and "Farola rota" in mail.body_text
+    public = client_for(works.app, "northside.reportal.test").get(f"/issues/{issue_id}").text
+    assert "Pedimos la pieza" in public
+
+
+def test_a_reply_needs_words_and_carries_no_photo(works, db):
+    issue_id = _report(db)
+    empty = works.post(f"/staff/issues/{issue_id}/status", data={
+        "csrf_token": _token(works, issue_id), "status": "", "text": "  "})
+    assert empty.status_code == 400
+    assert "Write a public reply, or choose a new status." in empty.text
+    photo = works.post(f"/staff/issues/{issue_id}/status",
+                       data={"csrf_token": _token(works, issue_id), "status": "",
+                             "text": "Looking"},
+                       files={"photo": ("fix.jpg", jpeg_bytes(), "image/jpeg")})
+    assert photo.status_code == 400 and 'id="photo-error"' in photo.text
+    assert "Looking" in photo.text  # what was typed comes back
+    with db.session() as s:
+        assert s.scalars(select(Update).where(Update.kind == "comment")).all() == []
+
+
 def test_no_mail_for_anonymous_reports_or_internal_notes(works, db):
     issue_id = _report(db)
     works.post(f"/staff/issues/{issue_id}/note",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,12 @@ class Settings:
     rate_limits: bool = True
     trusted_proxies: tuple[str, ...] = ()
     redis_url: str = ""  # rate limits in Redis instead of the database (portal/web/ratelimit.py)
+    # Handlers running at once in one process (the rest wait their turn, first come first
+    # served). Handlers are CPU-bound Python under one GIL, so more threads only take turns
+    # with it, more slowly: see `portal.worker.lifespan`.
+    request_threads: int = 2
+    # Open311 `media_url` may name private or loopback addresses (a city's intranet): off.
+    open311_media_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,7 +105,19 @@ class Settings:
             trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",")
                                   if p.strip()),
             redis_url=env.get("REDIS_URL", "").strip(),
+            request_threads=_positive(env, "REQUEST_THREADS", defaults.request_threads),
+            open311_media_private=env.get("OPEN311_MEDIA_PRIVATE", "") == "1",
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(N_("%(name)s must be a whole number, 1 or more, not %(value)r"),
+                          name=name, value=text)
+    return int(text)
 
 
 def _flag(text: str) -> bool | None:

@@ -180,6 +180,8 @@ def _history(rng: random.Random, session: Session, issue: Issue, final: str, key
     issue.created_at = created
     for update in session.scalars(select(Update).where(Update.issue_id == issue.id)):
         update.created_at = created  # the "created" row submit_report wrote
+    for index in range(rng.choice((0, 0, 1, 2, 3, 5, 8))):  # while it is open: votes are
+        voting.vote(session, issue, f"{key}:v{index}")        # for issues still to fix
     when = created
     for step in STEPS[final]:
         when = when + (now - when) * rng.uniform(0.05, 0.4)
@@ -193,8 +195,6 @@ def _history(rng: random.Random, session: Session, issue: Issue, final: str, key
                                      submission_key=f"{key}:c{index}")
         comment.created_at = created + (now - created) * rng.uniform(0.1, 0.9)
         when = max(when, comment.created_at)
-    for index in range(rng.choice((0, 0, 1, 2, 3, 5, 8))):
-        voting.vote(session, issue, f"{key}:v{index}")
     issue.updated_at = when
 
 

@@ -9,6 +9,7 @@ address there when the message is sent, from `PUBLIC_URL` and the row's `tenant_
 from __future__ import annotations
 
 import hashlib
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -24,6 +25,10 @@ from portal.models import OutboxMessage, Tenant, utcnow
 from portal.tenancy.links import portal_base
 
 PORTAL_URL = "{portal_url}"
+# RFC 5322's own limit on a header line. Python's default (78) makes it fold a header with a
+# long unbreakable word, such as the unsubscribe link, into RFC 2047 encoded words, which
+# RFC 2369 and RFC 8058 do not allow: mail programs then offer no one-click unsubscribe.
+MAIL_POLICY = policy.default.clone(max_line_length=998)
 
 
 def message_id(key: str, mail_from: str) -> str:
@@ -53,7 +58,7 @@ def compose(session: Session, settings: Settings, message: OutboxMessage) -> Ema
               "you asked for."),
             _("Unsubscribe with one click: %(url)s", url=unsubscribe_url),
         ])
-    mail = EmailMessage()
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = settings.mail_from
     mail["To"] = message.recipient
     mail["Subject"] = as_one_line(message.subject)  # a line break in a header raises

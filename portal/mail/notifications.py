@@ -86,3 +86,25 @@ def status_changed(session: Session, issue: Issue, update: Update,
     return enqueue(session, key=f"status:{update.id}:reporter", kind="status_changed",
                    recipient=issue.reporter_email, locale=locale, subject=subject,
                    body_text="\n".join(lines), tenant_id=issue.origin_tenant_id)
+
+
+def staff_replied(session: Session, issue: Issue, update: Update,
+                  issue_url: str = "") -> OutboxMessage | None:
+    """Tell the reporter that the body replied about their issue without changing its status.
+
+    Sent as a status notice (one "news of my report" list to unsubscribe from), and only when
+    `status_changed` would send one."""
+    if update.internal or issue.hidden or not issue.reporter_email:
+        return None
+    locale = issue.locale or "en"
+    with use_locale(locale):
+        name = issue.title or localized(issue.request_type.name, locale)
+        author = update.author_name or _("Staff")
+        subject = _("Reply about your report #%(id)s", id=issue.id)
+        lines = [_("%(author)s replied about your report \"%(name)s\" (#%(id)s):",
+                   author=author, name=name, id=issue.id), "", update.text]
+        if issue_url:
+            lines += ["", _("Follow it here: %(url)s", url=issue_url)]
+    return enqueue(session, key=f"reply:{update.id}:reporter", kind="status_changed",
+                   recipient=issue.reporter_email, locale=locale, subject=subject,
+                   body_text="\n".join(lines), tenant_id=issue.origin_tenant_id)

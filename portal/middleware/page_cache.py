@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import TypeVar
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.core.db import Database, DatabaseUnavailable, Reads
+from portal.core.db import Database, DatabaseUnavailable, Reads, is_sqlite
 from portal.middleware import read_preference
 from portal.tenancy import data_version
 from portal.web import session_tokens
@@ -105,17 +105,38 @@ class PageCache:
 PRIVATE_COOKIES = (session_tokens.COOKIE.encode(), read_preference.COOKIE.encode())
 # Request headers a shared page may differ by (the language, the scheme behind a proxy).
 KEY_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding", b"x-forwarded-proto")
+# A hit's version read on PostgreSQL: threads apart from the handlers' (`REQUEST_THREADS`).
+VERSION_READERS = 4
 
 
-def _request_key(scope: Scope) -> tuple | None:
-    """What the answer depends on, from the request as it came; None for a private one."""
+def _request_key(scope: Scope) -> tuple[tuple, bytes] | None:
+    """What the answer depends on, from the request as it came, and its If-None-Match (which
+    decides between the page and a 304, not which page); None for a private request."""
     found = dict.fromkeys(KEY_HEADERS, b"")
+    if_none_match = b""
     for name, value in scope.get("headers", []):
         if name in found:
             if name == b"cookie" and any(c in value for c in PRIVATE_COOKIES):
                 return None
             found[name] = value
-    return (scope["path"], scope.get("query_string", b""), *found.values())
+        elif name == b"if-none-match":
+            if_none_match = value
+    return (scope["path"], scope.get("query_string", b""), *found.values()), if_none_match
+
+
+async def _send_page(page: Page, if_none_match: bytes, send: Send) -> None:
+    """The kept page; or, when it has an ETag the client already holds, `304` (RFC 9110 15.4.5:
+    the headers a 200 would carry but its body, Content-Length and Content-Encoding)."""
+    etag = next((value for name, value in page.headers if name == b"etag"), None)
+    if etag is not None and if_none_match and any(
+            tag.strip() in (etag, b"*") for tag in if_none_match.split(b",")):
+        headers = [(name, value) for name, value in page.headers
+                   if name not in (b"content-length", b"content-type", b"content-encoding")]
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": page.status, "headers": page.headers})
+    await send({"type": "http.response.body", "body": page.body})
 
 
 class PageCacheMiddleware:
@@ -132,17 +153,29 @@ class PageCacheMiddleware:
         self.clock = clock or (lambda: time.time())
         # (host, path) -> (portal id, until): a handful of fixed paths per portal.
         self.shared: dict[tuple[bytes, str], tuple[int, float]] = {}
+        self.inline_reads = is_sqlite(db.engine)
+        self.limiter = CapacityLimiter(VERSION_READERS)
 
-    def _version(self, tenant_id: int) -> int:
-        with self.db.session(Reads.REPLICA) as session:
-            return data_version.current(session, tenant_id)
+    def _read_version(self, tenant_id: int) -> int:
+        with self.db.connection(Reads.REPLICA) as connection:
+            return data_version.current(connection, tenant_id)
+
+    async def _version(self, tenant_id: int) -> int:
+        """The portal's data version, for a key. SQLite's is a read of a page in this process's
+        memory, cheaper than handing it to a thread (in WAL mode a reader never waits), so it
+        is read on the event loop. A server's is a round trip that may meet a timeout, so it
+        goes to threads of its own, which a hit never waits for behind a render."""
+        if self.inline_reads:
+            return self._read_version(tenant_id)
+        return await to_thread.run_sync(self._read_version, tenant_id, limiter=self.limiter)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = (_request_key(scope) if scope["type"] == "http" and scope["method"] == "GET"
-                   else None)
-        if request is None:
+        asked = (_request_key(scope) if scope["type"] == "http" and scope["method"] == "GET"
+                 else None)
+        if asked is None:
             await self.app(scope, receive, send)
             return
+        request, if_none_match = asked
         now = self.clock()
         place = (request[2], scope["path"])
         learned = self.shared.get(place)
@@ -153,16 +186,14 @@ class PageCacheMiddleware:
             return
         tenant_id = learned[0]
         try:
-            version = await to_thread.run_sync(self._version, tenant_id)
+            version = await self._version(tenant_id)
         except DatabaseUnavailable:  # the app answers that in its own way
             await self.app(scope, receive, send)
             return
         key = (tenant_id, version, int(now // 60), *request)
         page = self.cache.get(key)
         if page is not None:
-            await send({"type": "http.response.start", "status": page.status,
-                        "headers": page.headers})
-            await send({"type": "http.response.body", "body": page.body})
+            await _send_page(page, if_none_match, send)
             return
         await self._render(scope, receive, send, key, tenant_id, version)
 
@@ -196,5 +227,5 @@ class PageCacheMiddleware:
         await self.app(scope, receive, capture)
         tenant = scope.get("state", {}).get("tenant")
         if (keep[0] and started and tenant is not None and tenant.id == tenant_id
-                and await to_thread.run_sync(self._version, tenant_id) == version):
+                and await self._version(tenant_id) == version):
             self.cache.put(key, Page(200, list(started[0].get("headers", [])), b"".join(chunks)))

@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -98,7 +98,8 @@ class TenantCache:
     def __len__(self) -> int:
         return len(self._found) + len(self._missing)
 
-    def _load(self, key: str, query) -> Tenant | None:  # noqa: ANN001 - a select
+    def _load(self, key: str, query: Callable[[], Select]) -> Tenant | None:
+        # The query is built only on a miss: building a select costs more than the hit.
         now = self.clock()
         for store in (self._found, self._missing):
             hit = store.get(key)
@@ -107,7 +108,7 @@ class TenantCache:
         # The primary, so a portal just added is found at once; the replica while the
         # primary cannot be reached, so public pages stay up.
         with self.db.session(Reads.FRESH) as session:
-            tenant = session.scalars(query.options(selectinload(Tenant.hosts))).first()
+            tenant = session.scalars(query().options(selectinload(Tenant.hosts))).first()
             if tenant is not None:
                 session.expunge(tenant)
         keep, other = (self._found, self._missing) if tenant else (self._missing, self._found)
@@ -116,11 +117,11 @@ class TenantCache:
         return tenant
 
     def by_host(self, host: str) -> Tenant | None:
-        query = select(Tenant).join(TenantHost).where(TenantHost.host == host)
-        return self._load(f"host:{host}", query)
+        return self._load(f"host:{host}", lambda: select(Tenant).join(TenantHost).where(
+            TenantHost.host == host))
 
     def by_slug(self, slug: str) -> Tenant | None:
-        return self._load(f"slug:{slug}", select(Tenant).where(Tenant.slug == slug))
+        return self._load(f"slug:{slug}", lambda: select(Tenant).where(Tenant.slug == slug))
 
     def clear(self) -> None:
         self._found.clear()

@@ -40,6 +40,7 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
+from portal.models.open311 import Open311Key
 from portal.models.rate_limits import RateLimitHit
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     'LoginToken',
     'MailSuppression',
     'ModerationAction',
+    'Open311Key',
     'OutboxMessage',
     'PointAward',
     'PortalDataVersion',

@@ -178,8 +178,10 @@ class Issue(Base):
 
     body: Mapped[Body] = relationship()
     request_type: Mapped[RequestType] = relationship()
+    # Oldest first by when it happened, everywhere: imported histories arrive in any order.
     updates: Mapped[list[Update]] = relationship(
-        back_populates="issue", cascade="all, delete-orphan", order_by="Update.id"
+        back_populates="issue", cascade="all, delete-orphan",
+        order_by=lambda: (Update.created_at, Update.id)
     )
 
     @property

@@ -142,7 +142,10 @@ def query_items(f: IssueFilters) -> list[tuple[str, str]]:
     return items + [("page", str(f.page)), ("per_page", str(f.per_page))]
 
 
-COUNT_CAP = 10_000  # counts past this many under filters the counters do not know say "more"
+# Counts past this many under filters the counters do not know say "more". Counting reads
+# one index entry per issue (for a word on PostgreSQL, its GIN postings and their rows): at a
+# million issues a word in 5 % of them took 130-560 ms to count to 10,000, 2-33 ms to 1,000.
+COUNT_CAP = 1_000
 
 
 @dataclass

@@ -119,16 +119,17 @@ def change_status(session: Session, issue: Issue, new_status: str, *, author: st
     return update
 
 
-STAFF_KINDS = ("note", "reassigned", "duplicate")
+STAFF_KINDS = ("note", "reassigned", "duplicate", "comment")
 
 
 def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, text: str = "",
                      internal: bool = False) -> Update:
-    """A staff entry that is not a status change: an internal `note`, a `reassigned` or a
-    `duplicate` marker. Notes are always internal; the others are public history."""
+    """A staff entry that is not a status change: an internal `note`, a public `comment` (a
+    reply that keeps the status), a `reassigned` or a `duplicate` marker. Notes are always
+    internal; the others are public history."""
     if kind not in STAFF_KINDS:
         raise TransitionError(N_("Unknown kind of update."))
-    text, author = check_text(text, author, required=kind == "note")
+    text, author = check_text(text, author, required=kind in ("note", "comment"))
     update = Update(issue_id=issue.id, kind=kind, author_name=author, author_role="staff",
                     text=text, internal=internal or kind == "note")
     session.add(update)
@@ -139,3 +140,14 @@ def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, 
 
 def public_history(issue: Issue) -> list[Update]:
     return [u for u in issue.updates if not u.internal and not u.hidden]
+
+
+def fix_reported(history: list[Update]) -> bool:
+    """Whether a resident has said "it's fixed" since the last status change (staff have yet
+    to confirm it): the page then says so instead of asking again."""
+    for update in reversed(history):
+        if update.kind == "status":
+            return False
+        if update.kind == "fixed":
+            return True
+    return False

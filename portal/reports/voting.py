@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.core.domain_events import publish
+from portal.core.errors import N_, Message, ValidationError
 from portal.models import Issue, Vote
 from portal.reports.events import VoteCast
 
@@ -67,6 +68,13 @@ def has_voted(session: Session, issue: Issue, voter_key: str,
     return session.scalars(_cast_by(issue, voter_key, network)).first() is not None
 
 
+# "I want this fixed too" is for what is still to fix. A closed issue that is broken again is
+# a new report (its page says so), not a vote nobody works on.
+VOTABLE = ("open", "acknowledged")
+CLOSED_TO_VOTES = Message(N_("This issue is closed, so it takes no more votes. If the problem "
+                             "is back, report it again."))
+
+
 def vote(session: Session, issue: Issue, voter_key: str, network: str | None = None) -> bool:
     """Record a vote; returns False (and changes nothing) if this voter already voted.
 
@@ -74,6 +82,8 @@ def vote(session: Session, issue: Issue, voter_key: str, network: str | None = N
     (issue, voter) and (issue, network) indexes are what guarantee it under concurrency; the
     count on the issue is incremented in SQL so two votes at once both count.
     """
+    if issue.status not in VOTABLE:
+        raise ValidationError({"form": CLOSED_TO_VOTES})
     if has_voted(session, issue, voter_key, network):
         return False
     try:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from portal.core.i18n import translate
 from portal.core.localized import localized
+from portal.middleware.page_cache import shared_page
 from portal.models import STATUSES, Issue, RequestType
 from portal.reports import clusters, listing
 from portal.reports.reporting import check_place, parse_point
@@ -90,6 +91,7 @@ def _errors(errors: dict) -> Response:
     return _json({"errors": {k: translate(v) for k, v in errors.items()}}, 400)
 
 
+@shared_page  # hits skip every middleware; a 304 is answered there too, from the kept ETag
 def issues_geojson(request: Request) -> Response:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, default_per_page=500)

@@ -44,6 +44,7 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         issue = _load(session, request, issue_id)
         voted = voting.has_voted(session, issue, visitor_key(request))
         history = status.public_history(issue)
+        fix_reported = status.fix_reported(history)
         duplicate_of = triage.original_of(session, issue.id)
         _ = issue.body.name
     ensure_visitor(request)
@@ -53,6 +54,7 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         "submission_key": new_submission_key(),
         "just_reported": request.query_params.get("new") == "1",
         "notice": request.query_params.get("done", ""), "duplicate_of": duplicate_of,
+        "fix_reported": fix_reported,
     }, status_code)
 
 
@@ -96,7 +98,10 @@ async def vote(request: Request) -> Response:
     with request.app.state.db.session() as session:
         issue = get_public_issue(session, tenant(request), issue_id)
         key = visitor_key(request)
-        counted = voting.vote(session, issue, key, voter_network(request))
+        try:
+            counted = voting.vote(session, issue, key, voter_network(request))
+        except ValidationError as exc:  # a closed issue
+            return _page(request, issue_id, exc.errors, status_code=400)
         # Refused although this visitor never voted: someone on their network did today.
         network_voted = not counted and not voting.has_voted(session, issue, key)
     return _back(request, issue_id, "vote-network" if network_voted else "voted")

@@ -190,6 +190,9 @@ async def _managed(request: Request):  # noqa: ANN202
     return form, None
 
 
+KEEP_STATUS = ""  # the status form's first choice: a public reply, the status as it is
+
+
 async def change_status(request: Request) -> Response:
     form, refusal = await _managed(request)
     if refusal:
@@ -202,13 +205,20 @@ async def change_status(request: Request) -> Response:
     try:
         with request.app.state.db.session() as session:
             issue = get_portal_issue(session, tenant(request), issue_id)
-            triage.set_status(session, issue, new_status, _actor(request), text=text,
-                              photo=data, media_dir=settings.media_dir,
-                              max_photo_bytes=settings.max_photo_bytes)
+            if new_status == KEEP_STATUS:
+                if data is not None:  # a reply carries no photo: say so, keep what was typed
+                    raise ValidationError({"photo": Message(N_(
+                        "A photo goes with a new status. Choose one, or remove the photo."))})
+                triage.reply(session, issue, text, _actor(request))
+            else:
+                triage.set_status(session, issue, new_status, _actor(request), text=text,
+                                  photo=data, media_dir=settings.media_dir,
+                                  max_photo_bytes=settings.max_photo_bytes)
     except ValidationError as exc:
-        return issue_page_response(request, issue_id, exc.errors, {"status_text": text}, 400)
-    return back(request, "staff_issue", done=f"status-{new_status}", anchor="history",
-                issue_id=issue_id)
+        return issue_page_response(request, issue_id, exc.errors,
+                                   {"status_text": text, "status": new_status}, 400)
+    done = "reply" if new_status == KEEP_STATUS else f"status-{new_status}"
+    return back(request, "staff_issue", done=done, anchor="history", issue_id=issue_id)
 
 
 async def add_note(request: Request) -> Response:

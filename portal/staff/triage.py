@@ -112,6 +112,21 @@ def set_status(session: Session, issue: Issue, new_status: str, actor: Actor, *,
     return row
 
 
+def reply(session: Session, issue: Issue, text: str, actor: Actor) -> Update:
+    """A public reply that keeps the status (after acknowledging, "we have ordered the part"):
+    in the issue's history under the body's name, and mailed to the reporter."""
+    if not text.strip():
+        raise ValidationError({"text": Message(N_("Write a public reply, or choose a new "
+                                                  "status."))})
+    text = _check_comment(text, required=True)
+    row = status.add_staff_update(session, issue, "comment", author=author_for(session, issue),
+                                  text=text)
+    _record_author(session, row, actor)
+    notifications.staff_replied(session, issue, row, issue_url=_issue_url(session, issue, actor))
+    session.flush()
+    return row
+
+
 def add_note(session: Session, issue: Issue, text: str, actor: Actor) -> Update:
     """An internal note: staff only, never in public history, pages, feeds or mail."""
     text = _check_comment(text, required=True)

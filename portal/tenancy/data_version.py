@@ -135,11 +135,13 @@ def _chunks(values: Iterable) -> Iterator[list]:
 _CURRENT = select(VERSIONS.c.version).where(VERSIONS.c.tenant_id == bindparam("tenant_id"))
 
 
-def current(session: Session, tenant_id: int) -> int:
+def current(bind: Session | Connection, tenant_id: int) -> int:
     """The portal's data version. Read it before the data it keys (see the module docstring).
 
-    On the session's connection, past the ORM: every cache hit pays for this read."""
-    version = session.connection().execute(_CURRENT, {"tenant_id": tenant_id}).scalar()
+    On the session's connection (or a bare one), past the ORM: every cache hit pays for this
+    read."""
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    version = connection.execute(_CURRENT, {"tenant_id": tenant_id}).scalar()
     return version or 1  # a portal without its row yet is at the start
 
 

@@ -76,4 +76,5 @@ DEFAULT_LIMITS = {
     "signin": (5, 900.0),
     "watch": (10, 900.0),
     "flag": (10, 600.0),
+    "open311": (300, 600.0),  # per API key: a city's app files for many residents
 }

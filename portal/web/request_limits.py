@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.open311 import filing
 from portal.reports import reporting, status
 from portal.staff import announcement_authoring
 
@@ -70,6 +71,11 @@ FORMS: dict[str, FormLimits] = {
     "staff_bulk": FormLimits(fields=300, paragraphs=("text",)),  # up to 200 ticked issues
     "staff_redact": FormLimits(fields=10, paragraphs=("passage",),
                                long_chars=2 * reporting.MAX_DESCRIPTION),
+    # Open311 (`portal.open311.filing`): a dozen fields, attributes, repeated media_url.
+    "open311_requests_submit": FormLimits(files=1, fields=100, paragraphs=("description",),
+                                          long_chars=2 * filing.MAX_DESCRIPTION,
+                                          body_bytes=256 * KIB),
+    "open311_updates_submit": FormLimits(fields=20, paragraphs=("description",)),
     "staff_announcements_submit": FormLimits(
         fields=40, paragraphs=("body_",), long_chars=2 * announcement_authoring.MAX_TEXT,
         body_bytes=1 * MIB),  # a title and a text in each of the portal's languages

@@ -50,6 +50,13 @@ def test_staff_sign_in_from_the_mail_and_work_the_queue(live_server, page, db):
     violations = axe_violations(page)
     assert violations == [], violations
     page.get_by_label("Acknowledge").check()
-    page.get_by_role("button", name="Save status").click()
+    page.get_by_role("button", name="Save").click()
     expect(page.locator(".notice-region")).to_contain_text("The status was changed")
+    # After acknowledging, the form keeps the status unless told otherwise: a reply typed
+    # and saved must not reopen the issue.
+    expect(page.get_by_label(re.compile("Keep the status"))).to_be_checked()
+    page.get_by_label("Public reply (optional with a new status)").fill("The part is ordered")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice-region")).to_contain_text("Your public reply was posted")
+    expect(page.locator(".history")).to_contain_text("The part is ordered")
     assert not page.errors

@@ -5,14 +5,14 @@ case link); `moved_m` is set when `portal import-issues --tolerance` moved a poi
 outside the portal's area to just inside it, so such issues stay flagged.
 
 Revision ID: 0013_import_fidelity
-Revises: 0011_search_terms
+Revises: 0012_open311_keys
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_import_fidelity"
-down_revision = "0011_search_terms"
+down_revision = "0012_open311_keys"
 branch_labels = None
 depends_on = None
 

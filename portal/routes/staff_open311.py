@@ -1,0 +1,90 @@
+"""The portal admins' page for Open311 API keys: list, create (the key is shown once), revoke."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from portal.core.errors import N_, Message, ValidationError
+from portal.models import Body
+from portal.open311 import api_keys
+from portal.open311.services import portal_services
+from portal.routes.guards import back, current_user, denied, expired_form, read_form, staff_render
+from portal.staff import permissions
+from portal.web.request_context import csrf_token, tenant
+
+
+def _bodies(session) -> list[Body]:  # noqa: ANN001 - Session
+    return list(session.scalars(select(Body).order_by(Body.slug)))
+
+
+def _page(request: Request, *, new_key: str = "", errors: dict | None = None,
+          application: str = "", status_code: int = 200) -> Response:
+    portal = tenant(request)
+    with request.app.state.db.session() as session:
+        keys = api_keys.list_keys(session, portal)
+        bodies = {s.body.id: s.body for s in portal_services(session, portal)}
+        names = {b.id: b for b in _bodies(session)}
+        rows = [(k, names.get(k.body_id)) for k in keys]
+    return staff_render(request, "staff/open311.html", {
+        "keys": rows, "bodies": sorted(bodies.values(), key=lambda b: b.slug),
+        "new_key": new_key, "errors": errors or {}, "application": application,
+        "csrf_token": csrf_token(request), "notice": request.query_params.get("done", ""),
+    }, status_code)
+
+
+def keys_page(request: Request) -> Response:
+    if not permissions.is_tenant_admin(current_user(request), tenant(request)):
+        return denied(request)
+    return _page(request)
+
+
+async def _admin_form(request: Request):  # noqa: ANN202 - (form, None) | (None, Response)
+    form = await read_form(request)
+    if form is None:
+        return None, expired_form(request)
+    if not permissions.is_tenant_admin(current_user(request), tenant(request)):
+        return None, denied(request)
+    return form, None
+
+
+async def create_key(request: Request) -> Response:
+    form, refusal = await _admin_form(request)
+    if refusal:
+        return refusal
+    portal = tenant(request)
+    application = str(form.get("application", ""))
+    body_slug = str(form.get("body", "")).strip()
+    try:
+        with request.app.state.db.session() as session:
+            body = None
+            if body_slug:
+                offered = {s.body.slug: s.body for s in portal_services(session, portal)}
+                body = offered.get(body_slug)
+                if body is None:
+                    raise ValidationError({"body": Message(N_("Choose a body of this portal."))})
+            _, key = api_keys.create(session, portal, application, body)
+    except ValidationError as exc:
+        return _page(request, errors=exc.errors, application=application, status_code=400)
+    return _page(request, new_key=key)
+
+
+async def revoke_key(request: Request) -> Response:
+    _, refusal = await _admin_form(request)
+    if refusal:
+        return refusal
+    with request.app.state.db.session() as session:
+        row = api_keys.revoke(session, tenant(request), request.path_params["key_id"])
+    if row is None:
+        return denied(request, hide=True)
+    return back(request, "staff_open311", done="revoked")
+
+
+routes = [
+    Route("/staff/open311", keys_page, methods=["GET"], name="staff_open311"),
+    Route("/staff/open311", create_key, methods=["POST"], name="staff_open311_create"),
+    Route("/staff/open311/{key_id:int}/revoke", revoke_key, methods=["POST"],
+          name="staff_open311_revoke"),
+]
