@@ -2,7 +2,8 @@
 
 The issues are a SeeClickFix-shaped CSV handed to `import_issues`, exactly what
 `portal import-issues` does, so the load rate printed is the importer's. Points are uniform
-over the portal's area; text is a phrase the importer's keyword rules route to a request type
+over the portal's area; text is a phrase that `MAPPING` (the shipped SeeClickFix mapping with
+a table for these phrases) routes to a request type
 plus words of a small vocabulary, Zipf-weighted so some searches hit many issues and some few.
 """
 
@@ -13,7 +14,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from sqlalchemy import func, select
 from portal.core import geo
 from portal.core.db import Database, analyze
 from portal.core.settings import Settings
+from portal.data import import_mapping
 from portal.data.importer import import_issues
 from portal.models import Issue, Tenant
 from portal.tenancy import tenant_files
@@ -39,6 +41,11 @@ VOCABULARY = (
     "weeks again children cyclists neighbours elderly wheelchair morning evening winter "
     "rain snow ice storm truck bus scooter stroller avenue boulevard plaza playground"
 ).split()
+# The request type of each phrase, as the import mapping's table says.
+CODES = ["pothole", "streetlight", "graffiti", "illegal-dumping", "sidewalk", "fallen-tree",
+         "missed-trash", "traffic-signal", "park-maintenance", "other", "other"]
+MAPPING = replace(import_mapping.shipped_named("seeclickfix"),
+                  types={import_mapping.fold(p): c for p, c in zip(PHRASES, CODES, strict=True)})
 STATUSES = ["open"] * 6 + ["acknowledged"] + ["closed"] * 3
 SINCE = datetime(2019, 1, 1, tzinfo=UTC)
 
@@ -130,8 +137,8 @@ def load(database_url: str, count: int, folder: Path, seed: int = 1) -> Loaded:
                 rate = done / (time.perf_counter() - started)
                 sys.stderr.write(f"  … {done:,}/{total:,} rows, {rate:,.0f} rows/s\n")
 
-        summary = import_issues(session, path, tenant, on_batch=session.commit,
-                                default_type="other", progress=progress)
+        summary = import_issues(session, path, tenant, mapping=MAPPING,
+                                on_batch=session.commit, progress=progress)
         seconds = time.perf_counter() - started
     analyze(db.engine)  # as `portal import` does after a bulk load
     with db.session() as session:

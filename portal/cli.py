@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -114,29 +115,65 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.data import import_mapping, import_values
     from portal.data.importer import import_issues
 
-    path = Path(args.csv)
+    path = Path(args.file)
     if not path.is_file():
         raise ConfigError(N_("no such file: %(path)s"), path=str(path))
+    if args.suggest_mapping:
+        return _suggest_mapping(path, args)
+    if not args.tenant:
+        raise ConfigError(N_("say which portal to import into with --tenant SLUG"))
+    mapping = import_mapping.load(Path(args.mapping)) if args.mapping else None
+    try:
+        tolerance = import_values.parse_distance(args.tolerance) if args.tolerance else 0.0
+    except import_values.BadValue:
+        raise ConfigError(N_("bad tolerance %(value)s: give a distance such as 600m or 1.5km"),
+                          value=args.tolerance) from None
     db = _db(settings)
     with db.session() as session:
         tenant = _portal(session, args.tenant)
+        started = time.monotonic()
 
         def progress(done: int, total: int) -> None:
-            width = 30
-            filled = int(width * done / total) if total else width
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            rate = done / max(time.monotonic() - started, 1e-6)
+            if total:
+                width = 30
+                filled = min(width, int(width * done / total))
+                bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            else:
+                bar = f"{done}"
+            sys.stderr.write(f"\r{bar}  {rate:,.0f}/s")
             sys.stderr.flush()
 
         # Commit every batch: a long import that stops half-way keeps what it did, and a
-        # re-run skips those rows as duplicates. Unmatched records go to "other" where offered.
-        summary = import_issues(session, path, tenant, progress=progress,
-                                on_batch=session.commit, default_type="other")
+        # re-run finds those records already there.
+        summary = import_issues(session, path, tenant, mapping=mapping, progress=progress,
+                                on_batch=session.commit, tolerance_m=tolerance,
+                                skipped_path=Path(args.skipped) if args.skipped else None)
     analyze(db.engine)  # a bulk load changes what the planner should choose
     sys.stderr.write("\n")
     for line in summary.lines():
         print(line)
+    return 0
+
+
+def _suggest_mapping(path: Path, args: argparse.Namespace) -> int:
+    """Write a starting mapping from the columns (and status and category values) seen."""
+    from portal.data import import_mapping, import_sources
+
+    fmt = args.format or import_sources.guess_format(path)
+    records = args.records if args.records is not None else (
+        import_sources.guess_records(path) if fmt in ("json", "geojson") else "")
+    found = import_sources.header(path, fmt, records)
+    text = import_mapping.suggest(found, fmt, records, path.stem.split(".")[0][:40],
+                                  import_mapping.values_seen(path, fmt, records, found))
+    if args.suggest_mapping == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.suggest_mapping).write_text(text, encoding="utf-8")
+        print(_("wrote %(path)s", path=args.suggest_mapping))
     return 0
 
 
@@ -306,9 +343,22 @@ def parser() -> argparse.ArgumentParser:
     tenants.add_argument("slug", nargs="?")
     tenants.add_argument("--path", help="folder to load from or dump to")
     tenants.set_defaults(func=cmd_tenants)
-    imp = sub.add_parser("import-issues", help="import historical issues from a CSV file")
-    imp.add_argument("csv")
-    imp.add_argument("--tenant", required=True, help="portal whose area and types to use")
+    imp = sub.add_parser("import-issues", help="import historical issues from a CSV, JSON, "
+                                               "JSON Lines or GeoJSON file")
+    imp.add_argument("file")
+    imp.add_argument("--tenant", help="portal whose area and types to use")
+    imp.add_argument("--mapping", help="TOML file saying which column holds what (default: "
+                                       "the shipped mapping matching a CSV's columns)")
+    imp.add_argument("--suggest-mapping", metavar="OUT", nargs="?", const="-",
+                     help="write a starting mapping for this file (to OUT, or stdout)")
+    imp.add_argument("--format", choices=["csv", "json", "jsonl", "geojson"],
+                     help="with --suggest-mapping: the file's format (default: its extension)")
+    imp.add_argument("--records", help="with --suggest-mapping: the dotted path to the "
+                                       "records in a JSON document, e.g. issues")
+    imp.add_argument("--skipped", metavar="CSV", help="write every skipped record here, with "
+                                                      "its source row, reason and distance")
+    imp.add_argument("--tolerance", metavar="DISTANCE",
+                     help="accept points this far outside the area (e.g. 600m), moved inside")
     imp.set_defaults(func=cmd_import)
     demo = sub.add_parser("demo", help="seed demo issues on every portal")
     demo.set_defaults(func=cmd_demo)

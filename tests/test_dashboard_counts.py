@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, event, select, update
 
 from portal.core.migrate import MIGRATIONS
+from portal.data import import_mapping
 from portal.models import Body, DashboardDeferral, Issue, RequestType, Update
 from portal.reports import dashboard, duration_buckets
 from portal.reports.status import add_comment, change_status
@@ -20,6 +21,7 @@ from portal.staff.moderation import hide_issue, set_update_hidden, unhide_issue
 from portal.tenancy import membership
 from tests.dashboard_support import expected, stored
 from tests.factories import file_report, tenant
+from tests.import_support import assert_median, whole_seconds
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -132,24 +134,44 @@ def test_every_kind_of_write_keeps_the_figures_exact(world, session):
 
 
 def test_the_importer_counts_its_batches_and_leaves_no_deferral(world, session, tmp_path):
-    from portal.data.importer import import_issues
+    from portal.data.importer import import_issues  # data sits above reports
 
     north = tenant(session, "northside")
     before = file_report(session, "northside", 2.2, 1.1)
     change_status(session, before, "acknowledged", author="Works")
     statuses = ["open", "closed", "acknowledged", "in progress", "closed"]
     csv = tmp_path / "records.csv"
-    csv.write_text("row_id,created_at,summary,description,lat,lng,status\n" + "".join(
-        f"R{n},2025-03-{1 + n % 28:02d}T10:00:00,{'Streetlight' if n % 3 else 'Pothole'},"
-        f"thing {n},{1.2 + n / 100},{0.4 + n / 100},{statuses[n % 5]}\n" for n in range(70)))
-    summary = import_issues(session, csv, north, batch_size=25)
+
+    def row(n: int) -> str:
+        status = statuses[n % 5]
+        moved = f"2025-04-01T{n % 24:02d}:00:00"  # each record's own, dated move
+        ack = moved if status in ("acknowledged", "in progress") else ""
+        closed = moved if status == "closed" else ""
+        return (f"R{n},2025-03-{1 + n % 28:02d}T10:00:00,{ack},{closed},"
+                f"{'Streetlight' if n % 3 else 'Pothole'},thing {n},{1.2 + n / 100},"
+                f"{0.4 + n / 100},{status}\n")
+
+    csv.write_text("row_id,created_at,acknowledged_at,closed_at,summary,description,lat,lng,"
+                   "status\n" + "".join(row(n) for n in range(70)))
+    mapping = import_mapping.parse({
+        "source": {"name": "records"},
+        "columns": {"id": "row_id", "created": "created_at", "acknowledged": "acknowledged_at",
+                    "closed": "closed_at", "title": "summary", "description": "description",
+                    "lat": "lat", "lon": "lng", "status": "status", "request_type": "summary"},
+        "statuses": {"open": "open", "closed": "closed", "acknowledged": "acknowledged",
+                     "in progress": "acknowledged"},
+        "request_types": {"map": {"Streetlight": "streetlight", "Pothole": "pothole"}}})
+    summary = import_issues(session, csv, north, mapping=mapping, batch_size=25)
     assert summary.imported == 70
     assert session.scalar(select(DashboardDeferral.issue_id).limit(1)) is None
     assert_exact(session)
     figures = dashboard.stats(session, north, "en")
     assert figures.total == 71
     assert figures.closed_count == 28 and figures.acknowledged_count == 29
-    assert figures.median_close == timedelta(0)  # imported closures carry the report's time
+    closings = sorted(whole_seconds(datetime(2025, 3, 1 + n % 28, 10, tzinfo=UTC),
+                                    datetime(2025, 4, 1, n % 24, tzinfo=UTC))
+                      for n in range(70) if statuses[n % 5] == "closed")
+    assert_median(figures.median_close, figures.close_approximate, closings)
     # After the load the imported issues are counted like any other.
     imported = session.scalars(select(Issue).where(Issue.external_id.is_not(None))).all()
     change_status(session, imported[0], "closed", author="Works")

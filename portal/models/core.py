@@ -171,6 +171,10 @@ class Issue(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    # Where an imported record lives in the system it came from, and how far (metres) the
+    # importer moved its point to bring it inside the portal's area (`--tolerance`).
+    external_url: Mapped[str] = mapped_column(String(500), default="")
+    moved_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     body: Mapped[Body] = relationship()
     request_type: Mapped[RequestType] = relationship()

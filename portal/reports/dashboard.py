@@ -10,6 +10,11 @@ report time, in whole seconds. Internal or hidden updates are not public data an
 Their medians are read from histograms (`duration_buckets`): exact when the middle values sit
 alone in their buckets, else an estimate within about 9 %, and the page says "about".
 
+The weekly chart covers `WEEKS` weeks ending this week, unless the portal's latest report or
+closure is older than that: then it ends at the data's last week, so an imported history is
+drawn where it lies. A chosen period (`start`, `end`) is drawn by week up to `MAX_WEEKS`
+weeks, by month beyond. A median over fewer than `MIN_COUNT` values says "not enough data".
+
 Exports carry public data only: never an email, and a reporter's name only when they chose
 to show it.
 """
@@ -42,6 +47,9 @@ from portal.reports.activity import aware
 from portal.tenancy.scoping import public_issues
 
 WEEKS = 12
+MAX_WEEKS = 26  # a longer chosen period is drawn month by month
+MAX_YEARS = 20  # and a chosen period is at most this long (ending where it was asked to)
+MIN_COUNT = 2  # fewer timed issues than this: no median ("not enough data")
 EXPORT_FIELDS = (
     "id", "url", "status", "request_type", "request_type_name", "body", "body_name",
     "created_at", "updated_at", "acknowledged_at", "closed_at", "lat", "lon", "address",
@@ -69,6 +77,9 @@ class Stats:
     # True when the median above is estimated from a histogram bucket of several values.
     acknowledge_approximate: bool = False
     close_approximate: bool = False
+    by_month: bool = False  # the bars are months (each week counted in its Monday's month)
+    first_data_week: date | None = None  # the span the portal's reports and closures cover
+    last_data_week: date | None = None
 
 
 def scoped(tenant: Tenant, body: Body | None = None) -> Select:
@@ -113,27 +124,66 @@ def _by_type(session: Session, tenant: Tenant, locale: str,
     return sorted(by_label.items(), key=lambda item: (-item[1], item[0]))
 
 
-def _weeks(session: Session, tenant: Tenant, body: Body | None, now: datetime,
-           weeks: int) -> list[WeekBar]:
-    first_week = week_start(now.date()) - timedelta(weeks=weeks - 1)
-    bars = [WeekBar(first_week + timedelta(weeks=n)) for n in range(weeks)]
+def data_weeks(session: Session, tenant: Tenant, body: Body | None) -> tuple[date | None,
+                                                                              date | None]:
+    """The first and last week with a report or a closure, in one statement over the
+    portal's weekly rows (a few per body and week, whatever the number of issues)."""
+    return tuple(session.execute(
+        select(func.min(DashboardWeek.week), func.max(DashboardWeek.week))
+        .where(*_owned(DashboardWeek, tenant, body),
+               DashboardWeek.event.in_(("reported", "closed")))).one())  # type: ignore[return-value]
+
+
+def period(now: datetime, weeks: int, last_data: date | None, start: date | None = None,
+           end: date | None = None) -> tuple[date, date]:
+    """The first and last week the chart shows: the chosen period, or `weeks` weeks ending
+    this week, or ending at the data's last week when that lies before them."""
+    if start is not None or end is not None:
+        last = week_start(end or now.date())
+        first = week_start(start) if start else last - timedelta(weeks=weeks - 1)
+        first, last = (first, last) if first <= last else (last, first)
+        # At most MAX_YEARS of months: a page's size stays bounded whatever is asked for.
+        return max(first, week_start(last - timedelta(days=365 * MAX_YEARS))), last
+    last = week_start(now.date())
+    if last_data is not None and last_data < last - timedelta(weeks=weeks - 1):
+        last = last_data
+    return last - timedelta(weeks=weeks - 1), last
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _weeks(session: Session, tenant: Tenant, body: Body | None, first_week: date,
+           last_week: date, by_month: bool) -> list[WeekBar]:
+    if by_month:
+        starts, day = [], _month(first_week)
+        while day <= last_week:
+            starts.append(day)
+            day = (day + timedelta(days=32)).replace(day=1)
+    else:
+        count = (last_week - first_week).days // 7 + 1
+        starts = [first_week + timedelta(weeks=n) for n in range(count)]
+    bars = [WeekBar(start) for start in starts]
     index = {bar.start: bar for bar in bars}
     rows = session.execute(
         select(DashboardWeek.event, DashboardWeek.week, func.sum(DashboardWeek.n))
         .where(*_owned(DashboardWeek, tenant, body),
                DashboardWeek.event.in_(("reported", "closed")),
-               DashboardWeek.week.between(bars[0].start, bars[-1].start))
+               DashboardWeek.week.between(first_week, last_week))
         .group_by(DashboardWeek.event, DashboardWeek.week))
     for event, week, n in rows:
-        if (bar := index.get(week)) is not None:
-            setattr(bar, event, int(n or 0))
+        if (bar := index.get(_month(week) if by_month else week)) is not None:
+            setattr(bar, event, getattr(bar, event) + int(n or 0))
     return bars
 
 
 def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = None,
-          now: datetime | None = None, weeks: int = WEEKS) -> Stats:
-    """The portal's figures (one body's, when given), from the maintained rows alone: four
-    small queries on their primary keys, plus the request types' names."""
+          now: datetime | None = None, weeks: int = WEEKS, start: date | None = None,
+          end: date | None = None, min_count: int = MIN_COUNT) -> Stats:
+    """The portal's figures (one body's, when given), from the maintained rows alone: a few
+    small queries on their primary keys, plus the request types' names. The chart covers
+    `start`..`end` when given (see the module docstring)."""
     by_status = {s: 0 for s in STATUSES}
     type_counts: Counter[int] = Counter()
     for type_id, status, n in session.execute(
@@ -154,16 +204,28 @@ def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = Non
             .group_by(DashboardDuration.event, DashboardDuration.lower_seconds)):
         if event in buckets:
             buckets[event].append((int(lower), int(n or 0), int(seconds or 0)))
-    ack = duration_buckets.median(buckets["acknowledged"])
-    done = duration_buckets.median(buckets["closed"])
+    ack = _enough(buckets["acknowledged"], min_count)
+    done = _enough(buckets["closed"], min_count)
+    first_data, last_data = data_weeks(session, tenant, body)
+    first_week, last_week = period(aware(now or utcnow()), weeks, last_data, start, end)
+    by_month = (last_week - first_week).days // 7 + 1 > max(weeks, MAX_WEEKS)
+    if by_month:  # from the first of the month the period starts in: weeks by their Monday
+        first_week = _month(start or first_week + timedelta(days=6))
 
     return Stats(total=sum(by_status.values()), by_status=by_status, by_type=by_type,
                  median_acknowledge=_duration(ack), median_close=_duration(done),
                  acknowledged_count=sum(n for _l, n, _s in buckets["acknowledged"]),
                  closed_count=sum(n for _l, n, _s in buckets["closed"]),
-                 weeks=_weeks(session, tenant, body, aware(now or utcnow()), weeks),
+                 weeks=_weeks(session, tenant, body, first_week, last_week, by_month),
                  acknowledge_approximate=bool(ack and not ack.exact),
-                 close_approximate=bool(done and not done.exact))
+                 close_approximate=bool(done and not done.exact), by_month=by_month,
+                 first_data_week=first_data, last_data_week=last_data)
+
+
+def _enough(buckets: list[tuple[int, int, int]], min_count: int) -> duration_buckets.Median | None:
+    if sum(n for _lower, n, _seconds in buckets) < min_count:
+        return None
+    return duration_buckets.median(buckets)
 
 
 def _duration(value: duration_buckets.Median | None) -> timedelta | None:

@@ -49,6 +49,8 @@ def _remember_words(session: Session, issues: list[Issue]) -> None:
 
 
 def _words(value: str) -> list[str]:
+    if value.isascii():  # nothing to decompose or strip: the same words, without the walk
+        return WORD.findall(value.lower())
     folded = unicodedata.normalize("NFKD", value.lower())
     return WORD.findall("".join(c for c in folded if not unicodedata.combining(c)))
 

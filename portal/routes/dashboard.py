@@ -48,12 +48,27 @@ def duration(value: timedelta | None) -> str:
 
 
 def week_label(day: date) -> str:
-    return _week_label(day, current_locale())
+    return _week_label(day, current_locale(), "d MMM")
+
+
+def month_label(day: date) -> str:
+    return _week_label(day, current_locale(), "MMM yyyy")
 
 
 @lru_cache(maxsize=1024)
-def _week_label(day: date, locale: str) -> str:  # the same dozen weeks, on every request
-    return format_date(day, "d MMM", locale=babel_locale(locale))
+def _week_label(day: date, locale: str, pattern: str) -> str:  # the same bars, every request
+    return format_date(day, pattern, locale=babel_locale(locale))
+
+
+def _day(request: Request, name: str) -> tuple[date | None, bool]:
+    """A `YYYY-MM-DD` query value (what a date field sends); (None, False) when it is not."""
+    text = request.query_params.get(name, "").strip()
+    if not text:
+        return None, True
+    try:
+        return date.fromisoformat(text), True
+    except ValueError:
+        return None, False
 
 
 @shared_page
@@ -62,11 +77,19 @@ def dashboard_page(request: Request) -> Response:
     with request.app.state.db.session() as session:
         bodies = dashboard.bodies_in(session, portal)
         body = _body(request, bodies)
-        figures = dashboard.stats(session, portal, request.state.locale, body)
+        (start, start_ok), (end, end_ok) = _day(request, "from"), _day(request, "to")
+        figures = dashboard.stats(session, portal, request.state.locale, body,
+                                  start=start, end=end)
     query = {"body": body.slug} if body else {}
     return render(request, "dashboard.html", {
         "stats": figures, "chart": dashboard.chart(figures.weeks), "bodies": bodies,
-        "body": body, "duration": duration, "week_label": week_label,
+        "body": body, "duration": duration,
+        "week_label": month_label if figures.by_month else week_label,
+        "bad_date": not (start_ok and end_ok),
+        "data_to": (figures.last_data_week + timedelta(days=6)
+                    if figures.last_data_week else None),
+        "shown_from": figures.weeks[0].start if figures.weeks else None,
+        "shown_to": (figures.weeks[-1].start + timedelta(days=6)) if figures.weeks else None,
         "csv_url": url(request, "export_csv", _query=query),
         "geojson_url": url(request, "export_geojson", _query=query),
     })

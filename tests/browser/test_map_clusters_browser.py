@@ -53,7 +53,7 @@ def load_many(session, folder: Path) -> list[tuple[str, float, float]]:  # noqa:
         writer.writerow(HEADER)
         writer.writerows(rows)
     for slug in ("northside", "riverside"):  # each takes the records inside its own area
-        import_issues(session, path, tenant(session, slug))
+        import_issues(session, path, tenant(session, slug), default_type="pothole")
     session.commit()
     return [(r[3], float(r[6]), float(r[7])) for r in rows]
 
@@ -314,7 +314,7 @@ def test_a_cluster_that_cannot_zoom_further_links_to_its_issues(live_server, pag
     path = tmp_path / "stacked.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([HEADER, *rows])
-    import_issues(session, path, tenant(session, "northside"))
+    import_issues(session, path, tenant(session, "northside"), default_type="pothole")
     session.commit()
     page.goto(f"{live_server.url}/t/northside/")
     page.wait_for_selector("#map[data-clustered]")
