@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session, selectinload
 from portal.core import geo
 from portal.core.text_fields import as_one_line, as_text
 from portal.models import Body, Issue, IssuePortal, RequestType, Tenant, Update
+from portal.places import gazetteer, naming
+from portal.places.gazetteer import NewPlace
 from portal.reports import clusters, dashboard_counts, search
 from portal.reports.routing import request_types_at
 
@@ -184,7 +186,8 @@ def _existing_ids(session: Session, prefix: str) -> set[str]:
 
 
 def _build(row: dict[str, str], spec: Format, external_id: str, when: datetime,
-           point: tuple[float, float], rt: RequestType, tenant: Tenant) -> Issue:
+           point: tuple[float, float], rt: RequestType, tenant: Tenant,
+           place_name: str) -> Issue:
     # Old exports hold stray line breaks and control bytes; the record is still worth keeping.
     title = as_one_line(row.get(spec.title) or "")
     text = as_text(row.get(spec.text) or "") if spec.text else ""
@@ -193,6 +196,7 @@ def _build(row: dict[str, str], spec: Format, external_id: str, when: datetime,
         body_id=rt.body_id, request_type_id=rt.id, origin_tenant_id=tenant.id,
         lat=round(point[0], 7), lon=round(point[1], 7),
         address=as_one_line(row.get(spec.address) or "")[:300] if spec.address else "",
+        place_name=place_name,
         title=title[:120], description=(text or title)[:5000], status=state,
         created_at=when, updated_at=when, locale="en", external_id=external_id,
     )
@@ -212,6 +216,7 @@ class _Places:
         self.bodies = session.scalars(select(Body).options(selectinload(Body.request_types))).all()
         self.portals = session.scalars(select(Tenant)).all()
         self.offered: dict[frozenset[int], list[RequestType]] = {}
+        self.namer = naming.Namer(session, tenant)  # the gazetteer only: no remote per record
 
     @staticmethod
     def _inside(row: Body | Tenant, lat: float, lon: float) -> bool:
@@ -256,6 +261,17 @@ def _write(session: Session, issues: list[Issue], places: _Places, label: str) -
               "acknowledged_at": issue.created_at if issue.status == "acknowledged" else None,
               "closed_at": issue.created_at if issue.status == "closed" else None}
              for issue in issues for tenant_id in places.portal_ids(issue.lat, issue.lon)]
+    by_id = {issue.id: issue for issue in issues}
+    # The addresses the records carry become places of the portals showing them.
+    offered: dict[int, list[NewPlace]] = {}
+    for link in links:
+        issue = by_id[link["issue_id"]]
+        if issue.address:
+            offered.setdefault(link["tenant_id"], []).append(NewPlace(
+                "reported", {"en": issue.address}, issue.lat, issue.lon, street=issue.address,
+                issue_id=issue.id))
+    for tenant_id, new_places in offered.items():
+        gazetteer.add_places(session, tenant_id, new_places, "issue")
     if links:
         with clusters.counting_deferred(session) as counted, \
                 dashboard_counts.counting_deferred(session, [issue.id for issue in issues]):
@@ -338,5 +354,6 @@ def _check(row: dict[str, str], spec: Format, zone: tzinfo, places: _Places, see
     kind = (row.get(spec.kind) or "").strip() if spec.kind != spec.title else ""
     rt = choose_type(offered, f"{title} | {kind}" if kind else title, default_type)
     seen.add(external_id)
-    pending.append(_build(row, spec, external_id, when, point, rt, places.tenant))
+    pending.append(_build(row, spec, external_id, when, point, rt, places.tenant,
+                          places.namer.name(*point)))
     return ""

@@ -40,6 +40,7 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
+from portal.models.places import PLACE_KINDS, Place, PlaceGram, PlaceTerm
 from portal.models.rate_limits import RateLimitHit
 
 __all__ = [
@@ -64,6 +65,10 @@ __all__ = [
     'MailSuppression',
     'ModerationAction',
     'OutboxMessage',
+    'PLACE_KINDS',
+    'Place',
+    'PlaceGram',
+    'PlaceTerm',
     'PointAward',
     'PortalDataVersion',
     'RateLimitHit',

@@ -11,6 +11,7 @@
   var mapEl = form.querySelector("#report-map");
   var locate = form.querySelector("#use-location");
   var marker = null, map = null;
+  var STREET_ZOOM = 18;
 
   function say(text) { if (status) status.textContent = text || ""; }
 
@@ -78,7 +79,9 @@
     map = window.ReportalMap.baseMap(mapEl);
     map.on("click", function (e) { place(e.latlng, false); });
     if (lat.value && lon.value && isFinite(+lat.value) && isFinite(+lon.value)) {
-      place({ lat: +lat.value, lng: +lon.value }, true);
+      // A place already set (from a place search, or a form sent back) is shown up close.
+      map.setView([+lat.value, +lon.value], STREET_ZOOM);
+      place({ lat: +lat.value, lng: +lon.value }, false);
     }
   }
   startMap();
@@ -89,6 +92,18 @@
         place({ lat: parseFloat(lat.value), lng: parseFloat(lon.value) }, true);
       }
     });
+  });
+  // A choice in the place search (places.js): the pin goes there, the map to street level,
+  // and its name becomes the address unless the resident typed one.
+  document.addEventListener("reportal:place", function (e) {
+    var d = e.detail;
+    var address = form.querySelector("#address");
+    if (address && (!address.value || address.getAttribute("data-from-search") === address.value)) {
+      address.value = d.label;
+      address.setAttribute("data-from-search", d.label);
+    }
+    if (map) map.setView([d.lat, d.lon], Math.max(d.zoom || STREET_ZOOM, map.getZoom()));
+    place({ lat: d.lat, lng: d.lon }, false);
   });
   if (locate && navigator.geolocation) {
     locate.hidden = false;
