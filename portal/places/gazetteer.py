@@ -13,25 +13,26 @@ whose box holds it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import shapely
 from shapely.ops import nearest_points
-from sqlalchemy import and_, delete, exists, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from portal.core import geo
 from portal.core.localized import localized
-from portal.models import Issue, Place, PlaceGram, PlaceTerm, Tenant
+from portal.models import Place, PlaceGram, PlaceTerm, Tenant
 from portal.places import words
 
 RANKS = {"area": 0, "landmark": 0, "intersection": 20, "address": 30, "reported": 40}
+RANK_ORDER = sorted(set(RANKS.values()))
 ZOOMS = {"area": 15, "landmark": 18, "intersection": 18, "address": 18, "reported": 18}
 CANDIDATES = 3000  # index rows read per rank for the most selective word
 CROSSING_M = 120.0  # two streets whose points come this close meet there
-NEAR_M = 100.0  # an address point this close names a point ("near 120 Chapel St")
+NEAR_M = 100.0
+EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it  # an address point this close names a point ("near 120 Chapel St")
 MAX_QUERY = 200
 
 
@@ -154,56 +155,85 @@ def _tokens(query: str) -> list[list[_Token]]:
     return [g for g in groups if g]
 
 
-def _condition(token: _Token, column):  # noqa: ANN001, ANN202 - SQL expressions
-    parts = []
-    for a in token.alternatives:
-        parts.append(column.like(f"% {a}%") if token.prefix else column.like(f"% {a} %"))
-    return or_(*parts)
+class _Sql:
+    """Bound parameters for one statement, named as they are added."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, object] = {}
+
+    def bind(self, value: object) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
 
 
-def _term_range(token: _Token):  # noqa: ANN202 - a SQL expression
+def _term_range(sql: _Sql, token: _Token) -> str:
     parts = []
     for a in token.alternatives:
         if token.prefix:
-            parts.append(and_(PlaceTerm.term >= a,
-                              PlaceTerm.term < a[:-1] + chr(ord(a[-1]) + 1)))
+            upper = a[:-1] + chr(ord(a[-1]) + 1)
+            parts.append(f"(term >= {sql.bind(a)} AND term < {sql.bind(upper)})")
         else:
-            parts.append(PlaceTerm.term == a)
-    return or_(*parts)
+            parts.append(f"term = {sql.bind(a)}")
+    return "(" + " OR ".join(parts) + ")"
 
 
-def _visible():  # noqa: ANN202 - a SQL expression
-    """A past report's address is offered only while the report itself is shown."""
-    return or_(Place.issue_id.is_(None), ~exists().where(
-        Issue.id == Place.issue_id, Issue.hidden.is_(True)))
+def _word_check(sql: _Sql, token: _Token) -> str:
+    """A candidate's key holds the word (or, while typed, a word starting with it)."""
+    parts = [f"p.search_key LIKE {sql.bind(f'% {a}%' if token.prefix else f'% {a} %')}"
+             for a in token.alternatives]
+    return "(" + " OR ".join(parts) + ")"
 
 
-def _candidates(session: Session, tenant_id: int, tokens: list[_Token], limit: int,
-                kinds: Iterable[int] | None = None) -> list[Place]:
-    found: list[Place] = []
+# Statements are text, not ORM expressions: a suggestion is a few small indexed reads, and
+# building SQLAlchemy expressions for them cost more than running them.
+_PLACE_COLUMNS = (Place.id, Place.kind, Place.names, Place.lat, Place.lon, Place.search_key,
+                  Place.street_key)
+
+
+def _counts(session: Session, tenant_id: int, drivers: list[_Token]) -> dict[tuple[int, int],
+                                                                            int]:
+    """How many index rows (capped) each word has at each rank: one statement for all."""
+    sql = _Sql()
+    tenant = sql.bind(tenant_id)
+    parts = []
+    for i, token in enumerate(drivers):
+        for rank in RANK_ORDER:
+            parts.append(
+                f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 FROM "
+                f"place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
+                f"{_term_range(sql, token)} LIMIT 1000) AS c{i}_{rank}) AS n")
+    rows = session.execute(text(" UNION ALL ".join(parts)), sql.params).all()
+    return {(token, rank): n for token, rank, n in rows}
+
+
+def _candidates(session: Session, tenant_id: int, tokens: list[_Token],
+                limit: int) -> list:
+    found: list = []
     drivers = [t for t in tokens if t.drives]
-    if not drivers:
-        return found
     for t in tokens:
         t.counts = []
-    for rank in sorted(set(RANKS.values()) if kinds is None else set(kinds)):
-        best, best_count = None, None
-        for token in drivers:
-            rows = select(PlaceTerm.place_id).where(
-                PlaceTerm.tenant_id == tenant_id, PlaceTerm.rank == rank,
-                _term_range(token)).limit(1000).subquery()
-            count = session.scalar(select(func.count()).select_from(rows)) or 0
-            token.counts.append(count)
-            if best_count is None or count < best_count:
-                best, best_count = token, count
+    if not drivers:
+        return found
+    counts = _counts(session, tenant_id, drivers)
+    for rank in RANK_ORDER:
+        for i, token in enumerate(drivers):
+            token.counts.append(counts[(i, rank)])
+        best_count, best = min((counts[(i, rank)], i) for i in range(len(drivers)))
         if not best_count:
             continue
-        ids = select(PlaceTerm.place_id).where(
-            PlaceTerm.tenant_id == tenant_id, PlaceTerm.rank == rank,
-            _term_range(best)).limit(CANDIDATES)
-        query = select(Place).where(Place.id.in_(ids), _visible(), *[
-            _condition(t, Place.search_key) for t in tokens if t is not best]).limit(limit * 4)
-        found.extend(session.scalars(query))
+        driver = drivers[best]
+        sql = _Sql()
+        tenant = sql.bind(tenant_id)
+        checks = "".join(f" AND {_word_check(sql, t)}" for t in tokens if t is not driver)
+        statement = (
+            "SELECT p.id, p.kind, p.names, p.lat, p.lon, p.search_key, p.street_key "
+            "FROM places p WHERE p.id IN (SELECT place_id FROM place_terms WHERE "
+            f"tenant_id = {tenant} AND rank = {rank} AND {_term_range(sql, driver)} "
+            f"LIMIT {CANDIDATES}){checks} AND (p.issue_id IS NULL OR NOT EXISTS (SELECT 1 "
+            "FROM issues i WHERE i.id = p.issue_id AND i.hidden = TRUE)) "
+            f"LIMIT {limit * 4}")
+        found.extend(session.execute(text(statement).columns(*_PLACE_COLUMNS), sql.params))
         if len(found) >= limit * 4:
             break
     return found
@@ -221,33 +251,40 @@ def _correct(session: Session, tenant_id: int, token: _Token) -> _Token | None:
         select(PlaceGram.term, shared).where(PlaceGram.tenant_id == tenant_id,
                                              PlaceGram.gram.in_(grams))
         .group_by(PlaceGram.term).order_by(shared.desc()).limit(60)).all()
-    candidates = [term for term, _n in rows] + sorted(words.STREET_TYPES)
+    shared_by = {term: n for term, n in rows}
     scored = []
-    for term in candidates:
-        target = term[:len(typed)] if token.prefix and len(term) > len(typed) else term
-        distance = words.edit_distance(typed, target, limit)
+    for term in [*shared_by, *sorted(words.STREET_TYPES)]:
+        distance = words.edit_distance(typed, term, limit)
+        if token.prefix and len(term) > len(typed):  # still typing: compare the start
+            distance = min(distance, words.edit_distance(typed, term[:len(typed)], limit))
         if distance <= limit:
-            scored.append((distance, len(term), term))
+            scored.append((distance, -shared_by.get(term, 0), len(term), term))
     if not scored:
         return None
-    best = sorted(set(scored))[:3]
-    return _Token(tuple(t for _d, _l, t in best), token.prefix, corrected=True)
+    scored.sort()
+    best = [item for item in scored if item[0] == scored[0][0]][:3]
+    return _Token(tuple(item[3] for item in best), token.prefix, corrected=True)
 
 
-def _label(place: Place, tenant: Tenant, locale: str) -> str:
+def _label(place, tenant: Tenant, locale: str) -> str:  # noqa: ANN001 - a place row
     return localized(place.names, locale, tenant.default_language)
 
 
-def _score(place: Place, tokens: list[_Token]) -> tuple:
+def _score(place, tokens: list[_Token]) -> tuple:  # noqa: ANN001 - a place row
+    """Named areas first; then a name that is exactly the query, one that starts with it,
+    more whole words matched, shorter names."""
     key = place.search_key
+    names = [part.strip() for part in key.split("|")]
+    exact = any(" ".join(forms) in names for forms in
+                [[t.alternatives[0] for t in tokens], [t.alternatives[-1] for t in tokens]])
     whole = sum(1 for t in tokens for a in t.alternatives if f" {a} " in key)
     starts = any(key.startswith(f" {a}") or f"| {a}" in key
                  for a in tokens[0].alternatives) if tokens else False
-    return (RANKS.get(place.kind, 50), not starts, -whole, len(key))
+    return (RANKS.get(place.kind, 50), not exact, not starts, -whole, len(key))
 
 
 def _search_words(session: Session, tenant: Tenant, tokens: list[_Token],
-                  limit: int) -> list[Place]:
+                  limit: int) -> list:
     found = _candidates(session, tenant.id, tokens, limit)
     if not found:
         unmatched = [i for i, t in enumerate(tokens)
@@ -281,17 +318,22 @@ def _street_label(session: Session, tenant_id: int, street_key: str) -> str:
 
 
 def _crossing(session: Session, tenant: Tenant, a: str, b: str) -> tuple[float, float] | None:
+    """Where two streets meet: the middle of their nearest pair of address points."""
     points = []
+    scale = None
     for street in (a, b):
         rows = session.execute(select(Place.lon, Place.lat).where(
             Place.tenant_id == tenant.id, Place.street_key == street).limit(5000)).all()
         if not rows:
             return None
-        points.append(shapely.MultiPoint([(lon, lat) for lon, lat in rows]))
+        # Longitude degrees shrink away from the equator: compare in (near) metres.
+        scale = scale or math.cos(math.radians(rows[0][1]))
+        points.append(shapely.MultiPoint([(lon * scale, lat) for lon, lat in rows]))
     pa, pb = nearest_points(points[0], points[1])
-    if geo.distance_m(pa.y, pa.x, pb.y, pb.x) > CROSSING_M:
+    lat_a, lon_a, lat_b, lon_b = pa.y, pa.x / scale, pb.y, pb.x / scale
+    if geo.distance_m(lat_a, lon_a, lat_b, lon_b) > CROSSING_M:
         return None
-    return (pa.y + pb.y) / 2, (pa.x + pb.x) / 2
+    return (lat_a + lat_b) / 2, (lon_a + lon_b) / 2
 
 
 def _intersections(session: Session, tenant: Tenant, groups: list[list[_Token]],
@@ -358,15 +400,22 @@ class PlaceName:
 
 
 def area_at(session: Session, tenant: Tenant, lat: float, lon: float, locale: str) -> str:
-    """The smallest named area of the portal containing the point, in `locale`; or ""."""
+    """The smallest named area of the portal containing the point, in `locale`; or "".
+
+    Outlines are simplified (tenants/SOURCES.md: about 20 m), which leaves slivers between
+    neighbours: a point in one is named by the nearest area within `EDGE` degrees.
+    """
     rows = session.scalars(select(Place).where(
-        Place.tenant_id == tenant.id, Place.kind == "area", Place.min_lat <= lat,
-        Place.max_lat >= lat, Place.min_lon <= lon, Place.max_lon >= lon)).all()
+        Place.tenant_id == tenant.id, Place.kind == "area", Place.min_lat <= lat + EDGE,
+        Place.max_lat >= lat - EDGE, Place.min_lon <= lon + EDGE,
+        Place.max_lon >= lon - EDGE)).all()
     inside = [p for p in rows if p.area_geojson and geo.contains(p.area_geojson, lat, lon)]
-    if not inside:
-        return ""
-    smallest = min(inside, key=lambda p: geo.size(p.area_geojson))
-    return _label(smallest, tenant, locale)
+    if inside:
+        return _label(min(inside, key=lambda p: geo.size(p.area_geojson)), tenant, locale)
+    here = shapely.Point(lon, lat)
+    near = [(geo.area(p.area_geojson).distance(here), p) for p in rows if p.area_geojson]
+    near = [(d, p) for d, p in near if d <= EDGE]
+    return _label(min(near, key=lambda item: item[0])[1], tenant, locale) if near else ""
 
 
 def address_near(session: Session, tenant: Tenant, lat: float, lon: float) -> str:
