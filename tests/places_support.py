@@ -94,6 +94,7 @@ def build_boston(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     (body / "area.geojson").write_text(json.dumps(hoods))
     (body / "body.json").write_text(json.dumps({
         "slug": "boston-works", "name": {"en": "Boston works (test)"},
+        "contact_email": "works@boston.test",
         "request_types": [{"code": "sidewalk", "name": {"en": "Sidewalk", "es": "Acera"}}]}))
     portal = folder / "portals" / "boston"
     portal.mkdir(parents=True)

@@ -31,8 +31,8 @@ RANK_ORDER = sorted(set(RANKS.values()))
 ZOOMS = {"area": 15, "landmark": 18, "intersection": 18, "address": 18, "reported": 18}
 CANDIDATES = 3000  # index rows read per rank for the most selective word
 CROSSING_M = 120.0  # two streets whose points come this close meet there
-NEAR_M = 100.0
-EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it  # an address point this close names a point ("near 120 Chapel St")
+NEAR_M = 100.0  # an address point this close names a point ("near 120 Chapel St")
+EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it
 MAX_QUERY = 200
 
 
