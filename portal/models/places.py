@@ -15,6 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.core import Base
 
+# Words compare byte by byte on PostgreSQL, so a prefix is one range (migration 0014).
+WORD = String(100).with_variant(String(100, collation="C"), "postgresql")
 PLACE_KINDS = ("area", "landmark", "address", "intersection", "reported")
 
 
@@ -64,7 +66,7 @@ class PlaceTerm(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    term: Mapped[str] = mapped_column(WORD, primary_key=True)
     place_id: Mapped[int] = mapped_column(
         ForeignKey("places.id", ondelete="CASCADE"), primary_key=True, autoincrement=False,
         index=True)
@@ -78,4 +80,4 @@ class PlaceGram(Base):
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     gram: Mapped[str] = mapped_column(String(16), primary_key=True)
-    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    term: Mapped[str] = mapped_column(WORD, primary_key=True)

@@ -19,6 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Suggestions read words as ranges (`term >= 'chap' AND term < 'chaq'`): on PostgreSQL
+    # the words compare byte by byte ("C"), whatever the database's own collation.
+    word = (sa.String(100, collation="C") if op.get_bind().dialect.name == "postgresql"
+            else sa.String(100))
     op.add_column("issues", sa.Column("place_name", sa.String(300), nullable=False,
                                       server_default=""))
     op.add_column("tenants", sa.Column("geocoder", sa.JSON(), nullable=False,
@@ -54,7 +58,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), sa.ForeignKey("tenants.id", ondelete="CASCADE"),
                   primary_key=True, autoincrement=False),
         sa.Column("rank", sa.Integer(), primary_key=True, autoincrement=False),
-        sa.Column("term", sa.String(100), primary_key=True),
+        sa.Column("term", word, primary_key=True),
         sa.Column("place_id", sa.Integer(), sa.ForeignKey("places.id", ondelete="CASCADE"),
                   primary_key=True, autoincrement=False),
     )
@@ -64,7 +68,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Integer(), sa.ForeignKey("tenants.id", ondelete="CASCADE"),
                   primary_key=True, autoincrement=False),
         sa.Column("gram", sa.String(16), primary_key=True),
-        sa.Column("term", sa.String(100), primary_key=True),
+        sa.Column("term", word, primary_key=True),
     )
 
 
