@@ -165,6 +165,8 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /": Case("/", everyone(200)),
     "GET /issues": Case("/issues", everyone(200)),
     "GET /search": Case("/search?q=pothole", everyone(200)),
+    "GET /places": Case("/places?q=main+street", everyone(200)),
+    "GET /places/suggest": Case("/places/suggest?q=main", everyone(200)),
     "GET /issues/{issue_id:int}": Case("/issues/{issue}", own_only(200), ISSUE),
     "GET /feed.atom": Case("/feed.atom", everyone(200)),
     "GET /announcements.atom": Case("/announcements.atom", everyone(200)),
