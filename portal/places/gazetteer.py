@@ -317,19 +317,24 @@ def _street_label(session: Session, tenant_id: int, street_key: str) -> str:
     return rest if rest and any(c.isdigit() for c in first) else text
 
 
-def _crossing(session: Session, tenant: Tenant, a: str, b: str) -> tuple[float, float] | None:
+def _street_points(session: Session, tenant: Tenant, street: str,
+                   cache: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    if street not in cache:
+        cache[street] = [tuple(row) for row in session.execute(
+            select(Place.lat, Place.lon).where(Place.tenant_id == tenant.id,
+                                               Place.street_key == street).limit(5000))]
+    return cache[street]
+
+
+def _crossing(a: list[tuple[float, float]],
+              b: list[tuple[float, float]]) -> tuple[float, float] | None:
     """Where two streets meet: the middle of their nearest pair of address points."""
-    points = []
-    scale = None
-    for street in (a, b):
-        rows = session.execute(select(Place.lon, Place.lat).where(
-            Place.tenant_id == tenant.id, Place.street_key == street).limit(5000)).all()
-        if not rows:
-            return None
-        # Longitude degrees shrink away from the equator: compare in (near) metres.
-        scale = scale or math.cos(math.radians(rows[0][1]))
-        points.append(shapely.MultiPoint([(lon * scale, lat) for lon, lat in rows]))
-    pa, pb = nearest_points(points[0], points[1])
+    if not a or not b:
+        return None
+    # Longitude degrees shrink away from the equator: compare in (near) metres.
+    scale = math.cos(math.radians(a[0][0]))
+    pa, pb = nearest_points(shapely.MultiPoint([(lon * scale, lat) for lat, lon in a]),
+                            shapely.MultiPoint([(lon * scale, lat) for lat, lon in b]))
     lat_a, lon_a, lat_b, lon_b = pa.y, pa.x / scale, pb.y, pb.x / scale
     if geo.distance_m(lat_a, lon_a, lat_b, lon_b) > CROSSING_M:
         return None
@@ -342,11 +347,14 @@ def _intersections(session: Session, tenant: Tenant, groups: list[list[_Token]],
         return []
     left, right = (_streets(session, tenant, g) for g in groups)
     found: list[Suggestion] = []
+    points: dict[str, list[tuple[float, float]]] = {}
     for a in left:
         for b in right:
             if a == b or len(found) >= limit:
                 continue
-            if (point := _crossing(session, tenant, a, b)) is None:
+            point = _crossing(_street_points(session, tenant, a, points),
+                              _street_points(session, tenant, b, points))
+            if point is None:
                 continue
             label = (f"{_street_label(session, tenant.id, a)} & "
                      f"{_street_label(session, tenant.id, b)}")

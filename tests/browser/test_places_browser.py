@@ -69,3 +69,18 @@ def test_escape_closes_the_list_and_enter_without_a_choice_sends_the_search(
     expect(page.locator(".place-results a").first).to_have_text("Allston")
     assert axe_violations(page) == []
     assert not page.errors
+
+
+def test_on_the_home_page_a_choice_moves_the_map_to_the_street(boston_server, page):
+    page.goto(f"{boston_server.url}/t/boston/")
+    page.wait_for_selector("#map.leaflet-container")
+    page.locator("#place-q").focus()
+    page.keyboard.type("9-15 orleans", delay=20)
+    expect(page.locator("#place-q-list [role=option]").first).to_contain_text("9-15 Orleans St")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.ReportalMap.maps[0].getZoom() >= 17")
+    centre = page.evaluate("(() => { const c = window.ReportalMap.maps[0].getCenter();"
+                           " return [c.lat, c.lng]; })()")
+    assert abs(centre[0] - 42.366866) < 1e-4 and abs(centre[1] + 71.038767) < 1e-4
+    assert not page.errors
