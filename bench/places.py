@@ -7,7 +7,7 @@ the code behind `portal places import`. Then the suggestions a resident's typing
 are timed: every prefix of sampled addresses from the second letter on (one request per
 keystroke, the worst case: the box waits 200 ms between them), misspelt addresses,
 neighbourhoods and two-street crossings. "lookup" is `find_places` alone; "http" the whole
-`GET /places/suggest` through the app in-process (middleware, JSON, no socket).
+`GET /api/places` through the app in-process (middleware, JSON, no socket).
 
     python bench/places.py [--addresses 100000] [--queries 2000] [--database-url URL]
 """
@@ -175,7 +175,7 @@ def main() -> int:
             empty += not found
     for kind, text in todo:
         started = time.perf_counter()
-        response = client.get("/places/suggest", params={"q": text})
+        response = client.get("/api/places", params={"q": text})
         timings.setdefault(("http", kind), []).append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
     print(f"{len(todo)} queries, {empty} with no suggestion")

@@ -35,20 +35,20 @@ def _links(page: str) -> list[tuple[str, str]]:
 
 
 def test_suggestions_as_json_in_the_readers_language(browser):
-    r = browser.get("/places/suggest", params={"q": "137 Nottinghill R"})
+    r = browser.get("/api/places", params={"q": "137 Nottinghill R"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
     first = r.json()["suggestions"][0]
     assert (first["label"], first["kind"], first["kind_label"]) == (
         "137 Nottinghill Rd", "address", "Address")
     assert first["zoom"] >= 17 and abs(first["lat"] - 42.3439596) < 1e-6
-    spanish = browser.get("/places/suggest", params={"q": "Allston", "lang": "es"}).json()
+    spanish = browser.get("/api/places", params={"q": "Allston", "lang": "es"}).json()
     assert spanish["suggestions"][0]["label"] == "Allston"
     assert spanish["suggestions"][0]["kind_label"] == "Barrio o zona"
-    assert browser.get("/places/suggest", params={"q": ""}).json()["suggestions"] == []
+    assert browser.get("/api/places", params={"q": ""}).json()["suggestions"] == []
 
 
 def test_a_query_too_long_is_refused_with_a_reason(browser):
-    r = browser.get("/places/suggest", params={"q": "x" * 201})
+    r = browser.get("/api/places", params={"q": "x" * 201})
     assert r.status_code == 400 and r.json()["error"] == "Type at most 200 characters."
     page = browser.get("/places", params={"q": "x" * 201})
     assert page.status_code == 400 and "Type at most 200 characters." in page.text
@@ -104,3 +104,14 @@ def test_pages_mail_and_feeds_name_the_place(browser, session, boston):
     assert near in browser.get("/feed.atom").text
     points = browser.get("/api/issues.geojson", params={"zoom": "18"}).json()
     assert points["features"][0]["properties"]["place"] == "137 Nottinghill Rd, Brighton"
+
+
+def test_a_point_is_named_for_the_keyboard_pin(browser):
+    case = next(c for c in boston_cases() if c.number == "137" and "Nottinghill" in c.street)
+    r = browser.get("/api/place-name", params={"lat": case.lat, "lon": case.lon})
+    assert r.status_code == 200 and r.json() == {"name": "137 Nottinghill Rd, Brighton"}
+    outside = browser.get("/api/place-name", params={"lat": "41.3", "lon": "-72.9"})
+    assert outside.status_code == 400
+    assert outside.json()["errors"]["lat"].startswith("This place is outside Boston.")
+    bad = browser.get("/api/place-name", params={"lat": "north", "lon": "-71"})
+    assert bad.status_code == 400 and bad.json()["errors"]["lat"] == "Enter a number, like 41.3083."

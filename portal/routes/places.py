@@ -1,6 +1,9 @@
 """Place search: suggestions as JSON while typing, and the same search as a plain page.
 
-`/places/suggest?q=` answers the search box's list (`static/js/places.js`); `/places?q=&for=`
+The JSON answers live under /api/ like the map's, so they set no cookie (a widget's page may
+ask them; see `portal.middleware.locale`).
+
+`/api/places?q=` answers the search box's list (`static/js/places.js`); `/places?q=&for=`
 is what the box's form sends without JavaScript: a page listing the matches, each a link that
 sets the place where the search came from (the report form, the home map, a watch area).
 """
@@ -15,9 +18,9 @@ from starlette.routing import Route
 
 from portal.core.errors import N_, Message
 from portal.core.i18n import translate
-from portal.places import backends
+from portal.places import backends, gazetteer
 from portal.places.gazetteer import MAX_QUERY, Suggestion
-from portal.reports.reporting import area_label
+from portal.reports.reporting import area_label, check_place, parse_point
 from portal.web.request_context import tenant
 from portal.web.templating import render, url
 
@@ -66,6 +69,29 @@ def suggest(request: Request) -> Response:
                     headers={"cache-control": "public, max-age=60", "vary": "Accept-Language"})
 
 
+def place_name(request: Request) -> Response:
+    """What a point is called (`?lat=&lon=`), for the report map's keyboard pin to announce.
+
+    From the portal's own gazetteer only: a resident may set the pin many times, and a
+    remote geocoder must not be asked that often (Nominatim's policy).
+    """
+    portal = tenant(request)
+    locale = request.state.locale
+    lat, lon, errors = parse_point(request.query_params.get("lat", ""),
+                                   request.query_params.get("lon", ""))
+    if not errors:
+        errors = check_place(portal, lat, lon, locale)
+    if errors:
+        body = {"errors": {k: translate(v) for k, v in errors.items()}}
+        return Response(json.dumps(body, ensure_ascii=False), 400,
+                        media_type="application/json")
+    with request.app.state.db.session() as session:
+        name = str(gazetteer.reverse(session, portal, lat, lon, locale))
+    return Response(json.dumps({"name": name}, ensure_ascii=False),
+                    media_type="application/json",
+                    headers={"cache-control": "public, max-age=60", "vary": "Accept-Language"})
+
+
 def places_page(request: Request) -> Response:
     query = request.query_params.get("q", "")
     target = request.query_params.get("for", "report")
@@ -86,5 +112,6 @@ def places_page(request: Request) -> Response:
 
 routes = [
     Route("/places", places_page, name="places"),
-    Route("/places/suggest", suggest, name="places_suggest"),
+    Route("/api/places", suggest, name="places_suggest"),
+    Route("/api/place-name", place_name, name="places_name"),
 ]

@@ -3,6 +3,8 @@ and the report form's pin, fields and request types follow."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -83,4 +85,44 @@ def test_on_the_home_page_a_choice_moves_the_map_to_the_street(boston_server, pa
     centre = page.evaluate("(() => { const c = window.ReportalMap.maps[0].getCenter();"
                            " return [c.lat, c.lng]; })()")
     assert abs(centre[0] - 42.366866) < 1e-4 and abs(centre[1] + 71.038767) < 1e-4
+    assert not page.errors
+
+
+def test_a_report_filed_by_keyboard_alone_with_the_pin_moved_by_arrow_keys(boston_server, page):
+    page.goto(f"{boston_server.url}/t/boston/report")
+    page.wait_for_selector("#report-map.leaflet-container")
+    page.locator("#place-q").focus()
+    page.keyboard.type("137 nottinghill rd", delay=20)
+    expect(page.locator("#place-q-list [role=option]").first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#lon")).to_have_value("-71.149231")
+    expect(page.locator("#map-keys")).to_be_visible()
+    the_map = page.locator("#report-map")
+    expect(the_map).to_have_attribute("tabindex", "0")
+    the_map.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowUp")
+    expect(page.locator("#place-status")).to_have_text(
+        "Pin moved. Press Enter to set the place here.")
+    expect(page.locator("#lon")).to_have_value("-71.149231")  # not set until Enter
+    assert axe_violations(page) == []
+    page.keyboard.press("Enter")
+    expect(page.locator("#lon")).not_to_have_value("-71.149231")
+    lon, lat = float(page.input_value("#lon")), float(page.input_value("#lat"))
+    # Fifty pixels east and ten north at street level: some twenty metres, not kilometres.
+    assert 0.00005 < lon + 71.149231 < 0.0006 and 0 < lat - 42.343960 < 0.0002
+    # Named after the address point nearest the new spot (a neighbour of 137).
+    expect(page.locator("#place-status")).to_have_text(re.compile(
+        r"^Place set near \d+ Nottinghill Rd, Brighton\. Now choose the kind of problem\.$"))
+    named = page.text_content("#place-status").removeprefix("Place set near ").split(".")[0]
+    page.locator("#type-options input[type=radio]").first.focus()
+    page.keyboard.press("Space")
+    page.locator("#description").focus()
+    page.keyboard.type("Lifted slab by the kerb")
+    page.locator("#send-report").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".alert-success")).to_contain_text("Your report was sent")
+    expect(page.locator("dd", has_text=f"near {named}")).to_be_visible()
     assert not page.errors
