@@ -78,6 +78,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
     from portal.models import Tenant
+    from portal.places import named_areas
     from portal.tenancy import tenant_files
 
     db = _db(settings)
@@ -85,6 +86,8 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
         folder = Path(args.path) if args.path else settings.tenants_dir
         with db.session() as session:
             bodies, portals = tenant_files.load_all(session, folder, settings.themes_dir)
+            for portal in portals:
+                named_areas.load_portal_places(session, portal, folder / "portals" / portal.slug)
             print(_("loaded %(bodies)s bodies and %(portals)s portals from %(folder)s",
                     bodies=len(bodies), portals=len(portals), folder=folder))
     elif args.action == "list":
@@ -174,6 +177,28 @@ def _suggest_mapping(path: Path, args: argparse.Namespace) -> int:
     else:
         Path(args.suggest_mapping).write_text(text, encoding="utf-8")
         print(_("wrote %(path)s", path=args.suggest_mapping))
+    return 0
+
+
+def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
+    from portal.places import addresses, naming
+
+    db = _db(settings)
+    if args.action == "import":
+        if not args.file or not args.tenant:
+            raise ConfigError(N_("places import needs a file and --tenant"))
+        path = Path(args.file)
+        if not path.is_file():
+            raise ConfigError(N_("no such file: %(path)s"), path=str(path))
+        with db.session() as session:
+            summary = addresses.import_addresses(session, _portal(session, args.tenant), path)
+        analyze(db.engine)
+        for line in summary.lines():
+            print(line)
+    else:
+        with db.session() as session:
+            named = naming.backfill(session, on_batch=lambda n: session.commit())
+        print(_("issues given a place name: %(n)s", n=named))
     return 0
 
 
@@ -360,6 +385,11 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--tolerance", metavar="DISTANCE",
                      help="accept points this far outside the area (e.g. 600m), moved inside")
     imp.set_defaults(func=cmd_import)
+    places = sub.add_parser("places", help="address points for the place search; name old issues")
+    places.add_argument("action", choices=["import", "backfill"])
+    places.add_argument("file", nargs="?", help="an OpenAddresses CSV (LON,LAT,NUMBER,STREET…)")
+    places.add_argument("--tenant", help="the portal whose gazetteer gets the addresses")
+    places.set_defaults(func=cmd_places)
     demo = sub.add_parser("demo", help="seed demo issues on every portal")
     demo.set_defaults(func=cmd_demo)
     widgets_cli.add_parser(sub)

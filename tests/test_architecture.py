@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("portal.core",),
     ("portal.models",),
     ("portal.tenancy",),
+    ("portal.places",),
     ("portal.mail",),
     ("portal.reports",),
     ("portal.engagement",),

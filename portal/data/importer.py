@@ -44,6 +44,8 @@ from portal.core.text_fields import as_one_line, as_text
 from portal.data import import_mapping, import_sources, import_values
 from portal.data.import_mapping import EVENT_STATUS, EVENTS, Mapping, fold
 from portal.models import Body, Issue, IssuePortal, RequestType, Tenant, Update
+from portal.places import gazetteer, naming
+from portal.places.gazetteer import NewPlace
 from portal.reports import clusters, dashboard_counts, search
 from portal.reports.routing import request_types_at
 from portal.tenancy import membership
@@ -177,6 +179,7 @@ class _Places:
     def __init__(self, session: Session, tenant: Tenant) -> None:
         self.session, self.tenant = session, tenant
         self.offered: dict[frozenset[int], list[RequestType]] = {}
+        self.namer = naming.Namer(session, tenant)  # the gazetteer only: no remote per record
         self.load()
 
     def load(self) -> None:
@@ -359,6 +362,7 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
     session.execute(ISSUES.insert(), [{
         "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
         "origin_tenant_id": tenant.id, "lat": r.lat, "lon": r.lon, "address": r.address,
+        "place_name": places.namer.name(r.lat, r.lon),
         "title": r.title, "description": r.description, "answers": {}, "status": r.status,
         "created_at": r.created_at, "updated_at": r.updated_at, "locale": "en",
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
@@ -381,6 +385,17 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
               "acknowledged_at": r.first("acknowledged"), "closed_at": r.first("closed")}
              for i, r in zip(ids, records, strict=True)
              for tenant_id in places.portal_ids(r.lat, r.lon)]
+    # The addresses the records carry become places of the portals showing them.
+    by_id = dict(zip(ids, records, strict=True))
+    offered: dict[int, list[NewPlace]] = {}
+    for link in links:
+        record = by_id[link["issue_id"]]
+        if record.address:
+            offered.setdefault(link["tenant_id"], []).append(NewPlace(
+                "reported", {"en": record.address}, record.lat, record.lon,
+                street=record.address, issue_id=link["issue_id"]))
+    for tenant_id, new_places in offered.items():
+        gazetteer.add_places(session, tenant_id, new_places, "issue")
     if links:
         with clusters.counting_deferred(session) as counted, \
                 dashboard_counts.counting_deferred(session, ids):

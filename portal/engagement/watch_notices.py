@@ -36,7 +36,9 @@ from portal.reports import activity as events
 
 
 def issue_name(issue: Issue, locale: str) -> str:
-    return issue.title or localized(issue.request_type.name, locale)
+    """What an email calls an issue: its title or type, and where it is when that is known."""
+    name = issue.title or localized(issue.request_type.name, locale)
+    return f"{name} ({_('near %(place)s', place=issue.place_name)})" if issue.place_name else name
 
 
 def _issue_lines(issue: Issue, locale: str) -> list[str]:

@@ -33,6 +33,8 @@ def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
             _("Title: %(title)s", title=issue.title or "-"),
             _("Place: %(lat)s, %(lon)s", lat=issue.lat, lon=issue.lon),
         ]
+        if issue.place_name:
+            lines.append(_("Near: %(place)s", place=issue.place_name))
         if issue.address:
             lines.append(_("Address: %(address)s", address=issue.address))
         lines += ["", issue.description, ""]
@@ -78,6 +80,8 @@ def status_changed(session: Session, issue: Issue, update: Update,
         subject = _("Your report #%(id)s is now: %(status)s", id=issue.id, status=status)
         lines = [_("Your report \"%(name)s\" (#%(id)s) changed.", name=name, id=issue.id),
                  _("New status: %(status)s", status=status)]
+        if issue.place_name:
+            lines.append(_("Near: %(place)s", place=issue.place_name))
         if update.text:
             lines += ["", _("Comment from %(author)s:", author=update.author_name or _("Staff")),
                       update.text]

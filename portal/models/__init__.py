@@ -41,6 +41,7 @@ from portal.models.core import (
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
 from portal.models.open311 import Open311Key
+from portal.models.places import PLACE_KINDS, Place, PlaceGram, PlaceTerm
 from portal.models.rate_limits import RateLimitHit
 
 __all__ = [
@@ -66,6 +67,10 @@ __all__ = [
     'ModerationAction',
     'Open311Key',
     'OutboxMessage',
+    'PLACE_KINDS',
+    'Place',
+    'PlaceGram',
+    'PlaceTerm',
     'PointAward',
     'PortalDataVersion',
     'RateLimitHit',

@@ -109,6 +109,9 @@ class Tenant(AreaMixin, Base):
     # None: every request type of the bodies covering the area; else a list of type keys.
     request_type_keys: Mapped[list | None] = mapped_column(JSON, nullable=True, default=None)
     admin_token_hash: Mapped[str] = mapped_column(String(128), default="")
+    # Which geocoder answers the place search: {"backend": "gazetteer"} (built in, the
+    # default), or "nominatim"/"photon" with a "url" (see `portal.places.backends`).
+    geocoder: Mapped[dict] = mapped_column(default=dict)
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"
@@ -156,6 +159,9 @@ class Issue(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     address: Mapped[str] = mapped_column(String(300), default="")
+    # The place named from the point when the issue was written ("120 Chapel Street,
+    # Downtown", or just the neighbourhood), in the portal's language; "" when none is known.
+    place_name: Mapped[str] = mapped_column(String(300), default="")
     title: Mapped[str] = mapped_column(String(120), default="")
     description: Mapped[str] = mapped_column(Text)
     answers: Mapped[dict] = mapped_column(default=dict)

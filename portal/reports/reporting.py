@@ -1,10 +1,11 @@
 """Filing a report: validate everything, route it, write the issue, its history and its mail.
 
 `submit_report` is the single path used by the portal form, the report widget and the
-Open311 API. It either writes the whole issue (issue row, first history entry, portal
-membership, search index) and publishes `IssueReported` — whose reactions write the outbox
-message to the body, watchers' notices and points — in the caller's transaction, or raises
-ValidationError and writes nothing. A repeated submission key returns the issue it created.
+Open311 API. It either writes the whole issue (issue row with its place name, first history
+entry, portal membership, search index, its typed address as a place) and publishes
+`IssueReported` — whose reactions write the outbox message to the body, watchers' notices
+and points — in the caller's transaction, or raises ValidationError and writes nothing. A
+repeated submission key returns the issue it created.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from portal.core.domain_events import publish
 from portal.core.errors import N_, Message, ValidationError
 from portal.core.localized import localized
 from portal.models import Issue, Tenant, Update
+from portal.places import naming
 from portal.reports import photos, search
 from portal.reports.events import IssueReported
 from portal.reports.routing import route
@@ -188,6 +190,7 @@ def submit_report(
         lat=round(lat, 7),
         lon=round(lon, 7),
         address=text["address"],
+        place_name=naming.place_name(session, tenant, lat, lon),
         title=text["title"],
         description=text["description"],
         answers=answers,
@@ -210,6 +213,7 @@ def submit_report(
         )
     )
     membership.record_issue(session, issue)
+    naming.offer_address(session, issue)
     search.index_issue(session, issue)
     publish(session, IssueReported(issue))  # the body's mail, watchers, points
     session.flush()

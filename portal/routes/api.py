@@ -121,7 +121,7 @@ def _paged(request: Request, session: Session, filters: listing.IssueFilters) ->
     page = listing.fetch_page(session, tenant(request), filters)
     link = _issue_link(request)
     features = [_feature(request, link, i.id, i.title, i.status, i.lat, i.lon, i.vote_count,
-                         i.created_at, i.request_type.code, i.request_type.name)
+                         i.created_at, i.place_name, i.request_type.code, i.request_type.name)
                 for i in page.issues]
     pages = max(1, -(-page.total // filters.per_page))
     data = {"type": "FeatureCollection", "features": features, "total": page.total,
@@ -149,7 +149,7 @@ def _map_view(request: Request, session: Session, filters: listing.IssueFilters)
         link = _issue_link(request)
         rows = {row.id: row for row in session.execute(
             select(Issue.id, Issue.title, Issue.status, Issue.lat, Issue.lon, Issue.vote_count,
-                   Issue.created_at, Issue.request_type_id)
+                   Issue.created_at, Issue.place_name, Issue.request_type_id)
             .where(Issue.id.in_(view.issue_ids)))} if view.issue_ids else {}
         # A viewport's few hundred issues have a dozen types: their names (JSON) once each.
         type_ids = {row.request_type_id for row in rows.values()}
@@ -170,7 +170,7 @@ def _issue_link(request: Request) -> str:
 
 
 def _feature(request: Request, link: str, issue_id: int, title: str, status: str, lat: float,
-             lon: float, votes: int, created_at: datetime, type_code: str,
+             lon: float, votes: int, created_at: datetime, place_name: str, type_code: str,
              type_names: dict) -> dict:
     portal = tenant(request)
     type_name = localized(type_names, request.state.locale, portal.default_language)
@@ -181,6 +181,7 @@ def _feature(request: Request, link: str, issue_id: int, title: str, status: str
             "id": issue_id, "title": title or type_name, "status": status,
             "type": type_code, "type_name": type_name, "votes": votes,
             "created_at": created_at.isoformat(), "url": link.replace("{id}", str(issue_id)),
+            "place": place_name,
         },
     }
 

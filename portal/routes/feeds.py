@@ -43,7 +43,8 @@ def events_feed(request: Request, found: list[events.Event], *, title_suffix: st
         link = absolute(request, url(request, "issue", issue_id=issue.id))
         if event.kind == "new":
             title = _("New: %(name)s", name=name)
-            summary = f"{type_name}. {issue.description}"
+            near = f" ({_('near %(place)s', place=issue.place_name)})" if issue.place_name else ""
+            summary = f"{type_name}{near}. {issue.description}"
             category = "new"
         else:
             status = _(events.STATUS_LABELS.get(event.update.new_status or "", ""))

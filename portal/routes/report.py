@@ -73,8 +73,10 @@ def form_context(request: Request, report: ReportForm, errors: dict[str, Message
 
 async def report_form(request: Request) -> Response:
     q = request.query_params
+    # `place`: the name a place search chose (/places), kept as the report's address.
     report = ReportForm(lat=q.get("lat", ""), lon=q.get("lon", ""),
-                        request_type=q.get("type", ""), locale=request.state.locale)
+                        request_type=q.get("type", ""), address=q.get("place", "")[:300],
+                        locale=request.state.locale)
     errors: dict[str, Message] = {}
     if report.lat or report.lon:
         lat, lon, errors = parse_point(report.lat, report.lon)

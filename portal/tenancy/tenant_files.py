@@ -68,6 +68,38 @@ def normalise_origin(origin: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+GEOCODERS = ("gazetteer", "nominatim", "photon")
+
+
+def geocoder_setting(value: object, where: str) -> dict:
+    """`"geocoder"` of portal.json: the built-in gazetteer unless a backend is named.
+
+    {"backend": "nominatim", "url": "https://nominatim.example.org", "email": "ops@…"} or
+    {"backend": "photon", "url": "https://photon.example.org"}; the gazetteer always answers
+    first, the backend adds what the portal's own places lack (see `portal.places.backends`).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(N_("geocoder must be an object like {\"backend\": \"gazetteer\"}"),
+                          where=where)
+    backend = value.get("backend", "gazetteer")
+    if backend not in GEOCODERS:
+        raise ConfigError(N_("geocoder backend %(backend)r is not one of %(backends)s"),
+                          where=where, backend=backend, backends=", ".join(GEOCODERS))
+    if backend == "gazetteer":
+        return {}
+    url = str(value.get("url", "")).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(N_("geocoder %(backend)s needs a url starting with http(s)://"),
+                          where=where, backend=backend)
+    setting = {"backend": backend, "url": url}
+    if email := str(value.get("email", "")).strip():
+        setting["email"] = email
+    return setting
+
+
 def _area(folder: Path) -> str:
     try:
         return geo.normalise_area(_read_json(folder / "area.geojson"))
@@ -150,6 +182,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
             raise ConfigError(N_("host %(host)r is not a host name"), where=str(folder),
                               host=host)
     area_text = _area(folder)
+    geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
     logo_path = (folder / data.get("logo", "logo.svg")).resolve()
     if not logo_path.is_relative_to(folder.resolve()):
         raise ConfigError(N_("the logo must be a file in the portal's folder"), where=str(folder))
@@ -170,6 +203,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.allow_anonymous = bool(data.get("allow_anonymous", True))
     tenant.embed_origins = sorted({normalise_origin(o) for o in data.get("embed_origins", [])})
     tenant.request_type_keys = data.get("request_types")
+    tenant.geocoder = geocoder
     _set_area(tenant, area_text)
     session.add(tenant)
     session.flush()
@@ -230,6 +264,8 @@ def dump_portal(tenant: Tenant, folder: Path) -> None:
         "embed_origins": tenant.embed_origins,
         "request_types": tenant.request_type_keys,
     }
+    if tenant.geocoder:
+        data["geocoder"] = tenant.geocoder
     (folder / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     area = {"type": "Feature", "properties": {}, "geometry": json.loads(tenant.area_geojson)}

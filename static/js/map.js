@@ -69,7 +69,8 @@
       a.textContent = p.title;
       var meta = document.createElement("span");
       meta.className = "issue-meta";
-      meta.textContent = p.type_name + " · " + fmt.format(new Date(p.created_at));
+      var near = p.place ? " · " + (list.getAttribute("data-near") || "%(place)s").replace("%(place)s", p.place) : "";
+      meta.textContent = p.type_name + near + " · " + fmt.format(new Date(p.created_at));
       li.appendChild(badge); li.appendChild(a); li.appendChild(meta);
       list.appendChild(li);
     });

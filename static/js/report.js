@@ -11,6 +11,7 @@
   var mapEl = form.querySelector("#report-map");
   var locate = form.querySelector("#use-location");
   var marker = null, map = null;
+  var STREET_ZOOM = 18;
 
   function say(text) { if (status) status.textContent = text || ""; }
 
@@ -47,7 +48,8 @@
         say(data.errors.lat || data.errors.lon || "");
         return;
       }
-      say(options.getAttribute("data-place-set") || "");
+      // The named announcement (below) says more; this one only when it has not come.
+      if (named !== lat.value + "," + lon.value) say(options.getAttribute("data-place-set") || "");
       while (options.firstChild) options.removeChild(options.firstChild);
       data.request_types.forEach(function (t) { options.appendChild(typeOption(t, checkedKey)); });
       if (data.request_types.length === 1) options.querySelector("input").checked = true;
@@ -55,21 +57,74 @@
     }).catch(function () {});
   }
 
+  function showPin(latlng) {
+    if (!map) return;
+    if (!marker) {
+      var label = mapEl.getAttribute("data-pin-label") || "";
+      marker = L.marker(latlng, { draggable: true, autoPan: true, title: label, alt: label,
+        icon: L.divIcon({ className: "pin-you", iconSize: [24, 24], iconAnchor: [12, 24] }) }).addTo(map);
+      marker.on("dragend", function () { place(marker.getLatLng(), false); });
+    } else {
+      marker.setLatLng(latlng);
+    }
+  }
+
+  // Says where the pin now is, by name when the portal knows one ("Place set near 120
+  // Chapel St, Downtown"), through the form's live region.
+  var naming = 0, named = "";
+  function announce() {
+    var url = mapEl && mapEl.getAttribute("data-name-url");
+    if (!url) return;
+    var ticket = ++naming;
+    fetch(url + "?" + new URLSearchParams({ lat: lat.value, lon: lon.value, lang: document.documentElement.lang.replace("-", "_") }))
+      .then(function (r) { return r.json(); }).then(function (data) {
+        if (ticket !== naming || !data.name) return;
+        named = lat.value + "," + lon.value;
+        say((mapEl.getAttribute("data-set-near") || "%(place)s").replace("%(place)s", data.name));
+      }).catch(function () {});
+  }
+
   function place(latlng, pan) {
     lat.value = latlng.lat.toFixed(6);
     lon.value = latlng.lng.toFixed(6);
-    if (map) {
-      if (!marker) {
-        var label = mapEl.getAttribute("data-pin-label") || "";
-        marker = L.marker(latlng, { draggable: true, autoPan: true, title: label, alt: label,
-          icon: L.divIcon({ className: "pin-you", iconSize: [24, 24], iconAnchor: [12, 24] }) }).addTo(map);
-        marker.on("dragend", function () { place(marker.getLatLng(), false); });
-      } else {
-        marker.setLatLng(latlng);
-      }
-      if (pan) map.panTo(latlng);
-    }
+    showPin(latlng);
+    if (map && pan) map.panTo(latlng);
     loadTypes();
+    announce();
+  }
+
+  // The keyboard's pin: arrows move it by ten pixels (fifty with Shift), so a step is a few
+  // metres close up and a street or more zoomed out; Enter (or Space) sets the place there.
+  function keyboardPin() {
+    var cursor = null;
+    map.keyboard.disable();  // Leaflet's own arrows pan the map; here they move the pin
+    mapEl.setAttribute("tabindex", "0");
+    mapEl.setAttribute("role", "application");
+    mapEl.setAttribute("aria-label", mapEl.getAttribute("data-map-label") || "");
+    var keys = document.getElementById("map-keys");
+    if (keys) keys.hidden = false;
+    mapEl.addEventListener("keydown", function (e) {
+      if (e.target !== mapEl || e.altKey || e.ctrlKey || e.metaKey) return;
+      var step = e.shiftKey ? 50 : 10, dx = 0, dy = 0;
+      if (e.key === "ArrowLeft") dx = -step;
+      else if (e.key === "ArrowRight") dx = step;
+      else if (e.key === "ArrowUp") dy = -step;
+      else if (e.key === "ArrowDown") dy = step;
+      else if (e.key === "+" || e.key === "=") { e.preventDefault(); map.zoomIn(); return; }
+      else if (e.key === "-" || e.key === "_") { e.preventDefault(); map.zoomOut(); return; }
+      else if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        place(cursor || (marker ? marker.getLatLng() : map.getCenter()), false);
+        cursor = null;
+        return;
+      } else return;
+      e.preventDefault();
+      var start = cursor || (marker ? marker.getLatLng() : map.getCenter());
+      cursor = map.containerPointToLatLng(map.latLngToContainerPoint(start).add([dx, dy]));
+      showPin(cursor);
+      if (!map.getBounds().pad(-0.15).contains(cursor)) map.panTo(cursor);
+      say(mapEl.getAttribute("data-moved") || "");
+    });
   }
 
   // The map starts now if Leaflet is on the page, or later (the report widget loads it on demand).
@@ -77,8 +132,11 @@
     if (map || !mapEl || !window.L || !window.ReportalMap) return;
     map = window.ReportalMap.baseMap(mapEl);
     map.on("click", function (e) { place(e.latlng, false); });
+    keyboardPin();
     if (lat.value && lon.value && isFinite(+lat.value) && isFinite(+lon.value)) {
-      place({ lat: +lat.value, lng: +lon.value }, true);
+      // A place already set (from a place search, or a form sent back) is shown up close.
+      map.setView([+lat.value, +lon.value], STREET_ZOOM);
+      place({ lat: +lat.value, lng: +lon.value }, false);
     }
   }
   startMap();
@@ -89,6 +147,18 @@
         place({ lat: parseFloat(lat.value), lng: parseFloat(lon.value) }, true);
       }
     });
+  });
+  // A choice in the place search (places.js): the pin goes there, the map to street level,
+  // and its name becomes the address unless the resident typed one.
+  document.addEventListener("reportal:place", function (e) {
+    var d = e.detail;
+    var address = form.querySelector("#address");
+    if (address && (!address.value || address.getAttribute("data-from-search") === address.value)) {
+      address.value = d.label;
+      address.setAttribute("data-from-search", d.label);
+    }
+    if (map) map.setView([d.lat, d.lon], Math.max(d.zoom || STREET_ZOOM, map.getZoom()));
+    place({ lat: d.lat, lng: d.lon }, false);
   });
   if (locate && navigator.geolocation) {
     locate.hidden = false;

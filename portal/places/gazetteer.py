@@ -1,0 +1,449 @@
+"""A portal's own gazetteer: its places, the index over their words, suggestions and reverse.
+
+Every look-up reads an index, never all of a portal's places: a query's most selective word
+is a range over `place_terms` (rank, then term: named areas first), capped at
+`CANDIDATES` rows, and the other words are checked on those candidates only. A word found
+nowhere is corrected through `place_grams` (trigrams of the portal's words) and the search
+runs once more. "Chapel & College" is also looked up as two streets, whose address points'
+nearest pair within `CROSSING_M` metres gives the corner. Reverse look-ups read the address
+points in a small box around the point (`ix_places_tenant_kind_lat_lon`) and the named areas
+whose box holds it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import shapely
+from shapely.ops import nearest_points
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from portal.core import geo
+from portal.core.localized import localized
+from portal.models import Place, PlaceGram, PlaceTerm, Tenant
+from portal.places import words
+
+RANKS = {"area": 0, "landmark": 0, "intersection": 20, "address": 30, "reported": 40}
+RANK_ORDER = sorted(set(RANKS.values()))
+ZOOMS = {"area": 15, "landmark": 18, "intersection": 18, "address": 18, "reported": 18}
+CANDIDATES = 3000  # index rows read per rank for the most selective word
+CROSSING_M = 120.0  # two streets whose points come this close meet there
+NEAR_M = 100.0  # an address point this close names a point ("near 120 Chapel St")
+EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One answer to a place search: what to show, where it is, how close to zoom."""
+
+    label: str
+    kind: str
+    lat: float
+    lon: float
+    zoom: int
+    source: str = "gazetteer"
+
+
+@dataclass
+class NewPlace:
+    """A place to add: names per language (an address has one), a point, maybe an outline."""
+
+    kind: str
+    names: dict[str, str]
+    lat: float
+    lon: float
+    area_geojson: str = ""
+    street: str = ""
+    issue_id: int | None = None
+
+
+@dataclass
+class _Token:
+    alternatives: tuple[str, ...]
+    prefix: bool
+    corrected: bool = False
+    counts: list[int] = field(default_factory=list)
+
+    @property
+    def drives(self) -> bool:
+        """Whether this word can be read from the index (every form of it is indexed)."""
+        return all(words.indexed(a) for a in self.alternatives)
+
+
+# ----------------------------------------------------------------------------- writing
+
+def add_places(session: Session, tenant_id: int, places: list[NewPlace], source: str) -> int:
+    """Add places and their index rows in a few statements; returns how many were added."""
+    if not places:
+        return 0
+    rows = []
+    for p in places:
+        names = [n for n in p.names.values() if n]
+        bounds = geo.bbox(p.area_geojson) if p.area_geojson else (None, None, None, None)
+        rows.append({
+            "tenant_id": tenant_id, "kind": p.kind, "names": p.names,
+            "search_key": words.search_key(names),
+            "street_key": " ".join(words.match_words(p.street))[:200],
+            "lat": p.lat, "lon": p.lon, "area_geojson": p.area_geojson,
+            "min_lon": bounds[0], "min_lat": bounds[1], "max_lon": bounds[2],
+            "max_lat": bounds[3], "source": source, "issue_id": p.issue_id,
+            "rank": RANKS[p.kind],
+        })
+    ids = session.scalars(
+        insert(Place).returning(Place.id, sort_by_parameter_order=True), rows).all()
+    terms: list[dict] = []
+    vocabulary: set[str] = set()
+    for place_id, p in zip(ids, places, strict=True):
+        mine = {w[:100] for name in p.names.values() for w in words.match_words(name)
+                if words.indexed(w)}
+        vocabulary |= mine
+        terms.extend({"tenant_id": tenant_id, "rank": RANKS[p.kind], "term": t,
+                      "place_id": place_id} for t in mine)
+    for start in range(0, len(terms), 5000):
+        session.execute(insert(PlaceTerm), terms[start:start + 5000])
+    grams = [{"tenant_id": tenant_id, "gram": g, "term": t}
+             for t in sorted(vocabulary) for g in sorted(words.grams(t))]
+    # Another writer may have added the same word meanwhile: a gram row is a fact, not a count.
+    statement = (pg_insert(PlaceGram).on_conflict_do_nothing()
+                 if session.get_bind().dialect.name == "postgresql"
+                 else insert(PlaceGram).prefix_with("OR IGNORE"))
+    for start in range(0, len(grams), 5000):
+        session.execute(statement, grams[start:start + 5000])
+    return len(ids)
+
+
+def remove_source(session: Session, tenant_id: int, source: str) -> int:
+    """Remove one source's places (a re-import replaces, never doubles); returns how many."""
+    ids = select(Place.id).where(Place.tenant_id == tenant_id, Place.source == source)
+    session.execute(delete(PlaceTerm).where(PlaceTerm.place_id.in_(ids)))
+    return session.execute(delete(Place).where(
+        Place.tenant_id == tenant_id, Place.source == source)).rowcount or 0
+
+
+def place_count(session: Session, tenant_id: int, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(Place).where(Place.tenant_id == tenant_id)
+    if kind:
+        query = query.where(Place.kind == kind)
+    return session.scalar(query) or 0
+
+
+# ----------------------------------------------------------------------------- searching
+
+def _tokens(query: str) -> list[list[_Token]]:
+    """The query's words, split at "&"/"and"/"at" into the streets of an intersection.
+
+    The last word is a prefix while the resident is still typing it (no space after it), and
+    matches both as typed and written out ("s" is the start of "street", not only "south").
+    """
+    raw = words.raw_words(query[:MAX_QUERY])
+    still_typing = bool(raw) and not query[:MAX_QUERY][-1:].isspace()
+    groups: list[list[_Token]] = [[]]
+    for i, word in enumerate(raw):
+        form = words.canonical(word)
+        if form in words.SEPARATORS:
+            groups.append([])
+            continue
+        if form in words.STOPWORDS:
+            continue
+        last = still_typing and i == len(raw) - 1
+        forms = (form, word) if last and form != word else (form,)
+        groups[-1].append(_Token(forms, last))
+    return [g for g in groups if g]
+
+
+class _Sql:
+    """Bound parameters for one statement, named as they are added."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, object] = {}
+
+    def bind(self, value: object) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+
+def _term_range(sql: _Sql, token: _Token) -> str:
+    parts = []
+    for a in token.alternatives:
+        if token.prefix:
+            upper = a[:-1] + chr(ord(a[-1]) + 1)
+            parts.append(f"(term >= {sql.bind(a)} AND term < {sql.bind(upper)})")
+        else:
+            parts.append(f"term = {sql.bind(a)}")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def _word_check(sql: _Sql, token: _Token) -> str:
+    """A candidate's key holds the word (or, while typed, a word starting with it)."""
+    parts = [f"p.search_key LIKE {sql.bind(f'% {a}%' if token.prefix else f'% {a} %')}"
+             for a in token.alternatives]
+    return "(" + " OR ".join(parts) + ")"
+
+
+# Statements are text, not ORM expressions: a suggestion is a few small indexed reads, and
+# building SQLAlchemy expressions for them cost more than running them.
+_PLACE_COLUMNS = (Place.id, Place.kind, Place.names, Place.lat, Place.lon, Place.search_key,
+                  Place.street_key)
+
+
+def _counts(session: Session, tenant_id: int, drivers: list[_Token]) -> dict[tuple[int, int],
+                                                                            int]:
+    """How many index rows (capped) each word has at each rank: one statement for all."""
+    sql = _Sql()
+    tenant = sql.bind(tenant_id)
+    parts = []
+    for i, token in enumerate(drivers):
+        for rank in RANK_ORDER:
+            parts.append(
+                f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 FROM "
+                f"place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
+                f"{_term_range(sql, token)} LIMIT 1000) AS c{i}_{rank}) AS n")
+    rows = session.execute(text(" UNION ALL ".join(parts)), sql.params).all()
+    return {(token, rank): n for token, rank, n in rows}
+
+
+def _candidates(session: Session, tenant_id: int, tokens: list[_Token],
+                limit: int) -> list:
+    found: list = []
+    drivers = [t for t in tokens if t.drives]
+    for t in tokens:
+        t.counts = []
+    if not drivers:
+        return found
+    counts = _counts(session, tenant_id, drivers)
+    for rank in RANK_ORDER:
+        for i, token in enumerate(drivers):
+            token.counts.append(counts[(i, rank)])
+        best_count, best = min((counts[(i, rank)], i) for i in range(len(drivers)))
+        if not best_count:
+            continue
+        driver = drivers[best]
+        sql = _Sql()
+        tenant = sql.bind(tenant_id)
+        checks = "".join(f" AND {_word_check(sql, t)}" for t in tokens if t is not driver)
+        statement = (
+            "SELECT p.id, p.kind, p.names, p.lat, p.lon, p.search_key, p.street_key "
+            "FROM places p WHERE p.id IN (SELECT place_id FROM place_terms WHERE "
+            f"tenant_id = {tenant} AND rank = {rank} AND {_term_range(sql, driver)} "
+            f"LIMIT {CANDIDATES}){checks} AND (p.issue_id IS NULL OR NOT EXISTS (SELECT 1 "
+            "FROM issues i WHERE i.id = p.issue_id AND i.hidden = TRUE)) "
+            f"LIMIT {limit * 4}")
+        found.extend(session.execute(text(statement).columns(*_PLACE_COLUMNS), sql.params))
+        if len(found) >= limit * 4:
+            break
+    return found
+
+
+def _correct(session: Session, tenant_id: int, token: _Token) -> _Token | None:
+    """The nearest words the portal has to a word it has not ("Chapple" → "chapel")."""
+    typed = token.alternatives[0]
+    if len(typed) < 3 or typed.isdigit():
+        return None
+    limit = 1 if len(typed) <= 4 else 2
+    grams = sorted(words.grams(typed))
+    shared = func.count().label("shared")
+    rows = session.execute(
+        select(PlaceGram.term, shared).where(PlaceGram.tenant_id == tenant_id,
+                                             PlaceGram.gram.in_(grams))
+        .group_by(PlaceGram.term).order_by(shared.desc()).limit(60)).all()
+    shared_by = {term: n for term, n in rows}
+    scored = []
+    for term in [*shared_by, *sorted(words.STREET_TYPES)]:
+        distance = words.edit_distance(typed, term, limit)
+        if token.prefix and len(term) > len(typed):  # still typing: compare the start
+            distance = min(distance, words.edit_distance(typed, term[:len(typed)], limit))
+        if distance <= limit:
+            scored.append((distance, -shared_by.get(term, 0), len(term), term))
+    if not scored:
+        return None
+    scored.sort()
+    best = [item for item in scored if item[0] == scored[0][0]][:3]
+    return _Token(tuple(item[3] for item in best), token.prefix, corrected=True)
+
+
+def _label(place, tenant: Tenant, locale: str) -> str:  # noqa: ANN001 - a place row
+    return localized(place.names, locale, tenant.default_language)
+
+
+def _score(place, tokens: list[_Token]) -> tuple:  # noqa: ANN001 - a place row
+    """Named areas first; then a name that is exactly the query, one that starts with it,
+    more whole words matched, shorter names."""
+    key = place.search_key
+    names = [part.strip() for part in key.split("|")]
+    exact = any(" ".join(forms) in names for forms in
+                [[t.alternatives[0] for t in tokens], [t.alternatives[-1] for t in tokens]])
+    whole = sum(1 for t in tokens for a in t.alternatives if f" {a} " in key)
+    starts = any(key.startswith(f" {a}") or f"| {a}" in key
+                 for a in tokens[0].alternatives) if tokens else False
+    return (RANKS.get(place.kind, 50), not exact, not starts, -whole, len(key))
+
+
+def _search_words(session: Session, tenant: Tenant, tokens: list[_Token],
+                  limit: int) -> list:
+    found = _candidates(session, tenant.id, tokens, limit)
+    if not found:
+        unmatched = [i for i, t in enumerate(tokens)
+                     if (t.drives and not any(t.counts)) or not t.drives]
+        changed = False
+        for i in unmatched:
+            if (better := _correct(session, tenant.id, tokens[i])) is not None:
+                tokens[i] = better
+                changed = True
+        if changed:
+            found = _candidates(session, tenant.id, tokens, limit)
+    found.sort(key=lambda p: _score(p, tokens))
+    return found
+
+
+def _streets(session: Session, tenant: Tenant, tokens: list[_Token]) -> list[str]:
+    """The street keys of address points matching one side of "X & Y"."""
+    streets: list[str] = []
+    for place in _search_words(session, tenant, tokens, 10):
+        if place.kind == "address" and place.street_key and place.street_key not in streets:
+            streets.append(place.street_key)
+    return streets[:4]
+
+
+def _street_label(session: Session, tenant_id: int, street_key: str) -> str:
+    name = session.scalar(select(Place.names).where(
+        Place.tenant_id == tenant_id, Place.street_key == street_key).limit(1)) or {}
+    text = next(iter(name.values()), street_key)
+    first, _, rest = text.partition(" ")
+    return rest if rest and any(c.isdigit() for c in first) else text
+
+
+def _street_points(session: Session, tenant: Tenant, street: str,
+                   cache: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    if street not in cache:
+        cache[street] = [tuple(row) for row in session.execute(
+            select(Place.lat, Place.lon).where(Place.tenant_id == tenant.id,
+                                               Place.street_key == street).limit(5000))]
+    return cache[street]
+
+
+def _crossing(a: list[tuple[float, float]],
+              b: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """Where two streets meet: the middle of their nearest pair of address points."""
+    if not a or not b:
+        return None
+    # Longitude degrees shrink away from the equator: compare in (near) metres.
+    scale = math.cos(math.radians(a[0][0]))
+    pa, pb = nearest_points(shapely.MultiPoint([(lon * scale, lat) for lat, lon in a]),
+                            shapely.MultiPoint([(lon * scale, lat) for lat, lon in b]))
+    lat_a, lon_a, lat_b, lon_b = pa.y, pa.x / scale, pb.y, pb.x / scale
+    if geo.distance_m(lat_a, lon_a, lat_b, lon_b) > CROSSING_M:
+        return None
+    return (lat_a + lat_b) / 2, (lon_a + lon_b) / 2
+
+
+def _intersections(session: Session, tenant: Tenant, groups: list[list[_Token]],
+                   limit: int) -> list[Suggestion]:
+    if len(groups) != 2:
+        return []
+    left, right = (_streets(session, tenant, g) for g in groups)
+    found: list[Suggestion] = []
+    points: dict[str, list[tuple[float, float]]] = {}
+    for a in left:
+        for b in right:
+            if a == b or len(found) >= limit:
+                continue
+            point = _crossing(_street_points(session, tenant, a, points),
+                              _street_points(session, tenant, b, points))
+            if point is None:
+                continue
+            label = (f"{_street_label(session, tenant.id, a)} & "
+                     f"{_street_label(session, tenant.id, b)}")
+            found.append(Suggestion(label, "intersection", round(point[0], 7),
+                                    round(point[1], 7), ZOOMS["intersection"]))
+    return found
+
+
+def suggest(session: Session, tenant: Tenant, query: str, locale: str,
+            limit: int = 8) -> list[Suggestion]:
+    """Places of the portal matching what was typed, best first, inside the portal's area."""
+    groups = _tokens(query)
+    if not groups:
+        return []
+    everything = [t for g in groups for t in g]
+    results: list[Suggestion] = []
+    seen: set[tuple[str, float, float]] = set()
+
+    def keep(s: Suggestion) -> None:
+        key = (s.label.casefold(), round(s.lat, 4), round(s.lon, 4))
+        if key not in seen and len(results) < limit and geo.contains(
+                tenant.area_geojson, s.lat, s.lon):
+            seen.add(key)
+            results.append(s)
+
+    places = _search_words(session, tenant, everything, limit)
+    named = [p for p in places if p.kind in ("area", "landmark", "intersection")]
+    for place in named:
+        keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
+                        ZOOMS[place.kind]))
+    for s in _intersections(session, tenant, groups, limit):
+        keep(s)
+    for place in places:
+        if place not in named:
+            keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
+                            ZOOMS[place.kind]))
+    return results
+
+
+# ----------------------------------------------------------------------------- reverse
+
+@dataclass(frozen=True)
+class PlaceName:
+    """What a point is called: the nearest address point (if close) and the named area."""
+
+    address: str = ""
+    area: str = ""
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.address, self.area) if part)
+
+
+def area_at(session: Session, tenant: Tenant, lat: float, lon: float, locale: str) -> str:
+    """The smallest named area of the portal containing the point, in `locale`; or "".
+
+    Outlines are simplified (tenants/SOURCES.md: about 20 m), which leaves slivers between
+    neighbours: a point in one is named by the nearest area within `EDGE` degrees.
+    """
+    rows = session.scalars(select(Place).where(
+        Place.tenant_id == tenant.id, Place.kind == "area", Place.min_lat <= lat + EDGE,
+        Place.max_lat >= lat - EDGE, Place.min_lon <= lon + EDGE,
+        Place.max_lon >= lon - EDGE)).all()
+    inside = [p for p in rows if p.area_geojson and geo.contains(p.area_geojson, lat, lon)]
+    if inside:
+        return _label(min(inside, key=lambda p: geo.size(p.area_geojson)), tenant, locale)
+    here = shapely.Point(lon, lat)
+    near = [(geo.area(p.area_geojson).distance(here), p) for p in rows if p.area_geojson]
+    near = [(d, p) for d, p in near if d <= EDGE]
+    return _label(min(near, key=lambda item: item[0])[1], tenant, locale) if near else ""
+
+
+def address_near(session: Session, tenant: Tenant, lat: float, lon: float) -> str:
+    """The address point nearest the point within `NEAR_M` metres; or ""."""
+    d_lat = NEAR_M / 111_000
+    d_lon = d_lat / max(0.1, abs(math.cos(math.radians(lat))))
+    rows = session.execute(select(Place.names, Place.lat, Place.lon).where(
+        Place.tenant_id == tenant.id, Place.kind == "address",
+        Place.lat.between(lat - d_lat, lat + d_lat),
+        Place.lon.between(lon - d_lon, lon + d_lon)).limit(2000)).all()
+    best, best_d = "", NEAR_M
+    for names, p_lat, p_lon in rows:
+        distance = geo.distance_m(lat, lon, p_lat, p_lon)
+        if distance <= best_d:
+            best, best_d = localized(names, tenant.default_language), distance
+    return best
+
+
+def reverse(session: Session, tenant: Tenant, lat: float, lon: float,
+            locale: str | None = None) -> PlaceName:
+    """Name a point from the portal's own places (no network)."""
+    return PlaceName(address_near(session, tenant, lat, lon),
+                     area_at(session, tenant, lat, lon, locale or tenant.default_language))

@@ -1,0 +1,110 @@
+"""How place names and queries are folded into the words the gazetteer matches.
+
+Both sides go through the same folding, so "CHAPEL ST", "Chapel Street" and "chapel st." are
+one name: lower case, accents removed ("Montréal" → "montreal"), punctuation split off,
+common street abbreviations written out ("st" → "street", "ave" → "avenue"), numbered
+streets in one form ("First", "1st" → "1st"), and "&" read as "and". Scripts without spaces
+(Chinese, Korean, …) keep each run of letters as one word, matched by prefix.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ABBREVIATIONS = {
+    "st": "street", "str": "street", "ave": "avenue", "av": "avenue", "rd": "road",
+    "blvd": "boulevard", "dr": "drive", "ln": "lane", "ct": "court", "pl": "place",
+    "sq": "square", "pkwy": "parkway", "hwy": "highway", "ter": "terrace", "terr": "terrace",
+    "cir": "circle", "wy": "way", "pk": "park", "hts": "heights", "ext": "extension",
+    "mt": "mount", "ft": "fort", "n": "north", "s": "south", "e": "east", "w": "west",
+    "ne": "northeast", "nw": "northwest", "se": "southeast", "sw": "southwest",
+}
+# Street types are matched but not indexed: nearly every address has one, so a range over
+# "street" would be most of the index (a query needs at least one other word).
+STREET_TYPES = frozenset({
+    "street", "avenue", "road", "boulevard", "drive", "lane", "court", "place", "square",
+    "parkway", "highway", "terrace", "circle", "way", "row", "extension",
+})
+# Joining words: "Chapel & College", "Chapel at College", "the Hill".
+STOPWORDS = frozenset({"and", "at", "of", "the", "intersection"})
+SEPARATORS = frozenset({"and", "at"})
+_ORDINAL_WORDS = ("first second third fourth fifth sixth seventh eighth ninth tenth "
+                  "eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
+                  "eighteenth nineteenth twentieth").split()
+_NUMBERED = re.compile(r"^(\d+)(st|nd|rd|th)$")
+
+
+def _ordinal(number: int) -> str:
+    """1 → "1st", 12 → "12th", 23 → "23rd"."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+        number % 10, "th")
+    return f"{number}{suffix}"
+
+
+ORDINALS = {word: _ordinal(n) for n, word in enumerate(_ORDINAL_WORDS, start=1)}
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents; "&" becomes " and "."""
+    text = unicodedata.normalize("NFKD", text.replace("&", " and ").replace("@", " at "))
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+
+
+def canonical(word: str) -> str:
+    """One folded word in its canonical form: abbreviations written out, ordinals as 1st."""
+    word = ABBREVIATIONS.get(word, word)
+    word = ORDINALS.get(word, word)
+    if match := _NUMBERED.match(word):
+        word = _ordinal(int(match.group(1)))
+    return word
+
+
+def raw_words(text: str) -> list[str]:
+    """Folded words of a text, before abbreviations are written out."""
+    return _WORD.findall(fold(text))
+
+
+def words(text: str) -> list[str]:
+    """Canonical words of a name or query, stop words kept (they separate intersections)."""
+    return [canonical(w) for w in raw_words(text)]
+
+
+def match_words(text: str) -> list[str]:
+    """The words a name is matched on: canonical, without joining words."""
+    return [w for w in words(text) if w not in STOPWORDS]
+
+
+def indexed(word: str) -> bool:
+    """Whether a word gets index rows (street types and joining words do not)."""
+    return word not in STREET_TYPES and word not in STOPWORDS
+
+
+def search_key(names: list[str]) -> str:
+    """What candidates are checked against: " w1 w2 | w3 w4 " (leading and trailing spaces,
+    so `LIKE '% w%'` is a word prefix and `'% w %'` a whole word)."""
+    parts = [" ".join(match_words(name)) for name in names]
+    return " " + " | ".join(p for p in parts if p) + " "
+
+
+def grams(word: str) -> set[str]:
+    """Trigrams of a word with its ends marked: what a misspelling still shares."""
+    padded = f"${word}$"
+    return {padded[i:i + 3] for i in range(max(1, len(padded) - 2))}
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, giving up (returning limit + 1) once it must exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
