@@ -50,7 +50,20 @@ def _most_at_once(request_threads: int, handlers: int) -> int:
                 for _ in range(handlers):
                     group.start_soon(to_thread.run_sync, handler)
 
-    anyio.run(serve)
+    # A thread of its own: a browser test earlier in the run may leave an event loop in this one.
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            anyio.run(serve)
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
     return most
 
 
