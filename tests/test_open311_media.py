@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,6 +35,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html", b"<html>not a photo</html>")
         elif self.path == "/huge.jpg":
             self._send(200, "image/jpeg", PHOTO + b"\0" * 4096)
+        elif self.path == "/trickle-headers.jpg":  # a byte at a time, within any time-out
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(60):
+                self.wfile.write(b"X")
+                self.wfile.flush()
+                time.sleep(0.1)
+        elif self.path == "/trickle-body.jpg":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", "60")
+            self.end_headers()
+            for _ in range(60):
+                self.wfile.write(b"\xff")
+                self.wfile.flush()
+                time.sleep(0.1)
         elif self.path == "/moved.jpg":
             self.send_response(302)
             self.send_header("Location", "/photo.jpg")
@@ -158,6 +174,32 @@ def test_a_server_that_does_not_answer_times_out():
         with pytest.raises(media_fetch.MediaRefused) as refused:
             media_fetch.fetch(f"http://127.0.0.1:{port}/a.jpg", 1000, allow_private=True,
                               timeout=0.5)
-        assert refused.value.message.msgid == "The media_url could not be fetched."
+        assert refused.value.message.msgid == "The media_url took too long to answer."
     finally:
         listener.close()
+
+
+@pytest.mark.parametrize("path", ["/trickle-headers.jpg", "/trickle-body.jpg"])
+def test_a_server_sending_a_byte_at_a_time_is_cut_off_at_the_deadline(photo_server, path):
+    started = time.monotonic()
+    with pytest.raises(media_fetch.MediaRefused) as refused:
+        media_fetch.fetch(photo_server + path, 100_000, allow_private=True, timeout=1.0)
+    assert refused.value.message.msgid == "The media_url took too long to answer."
+    assert time.monotonic() - started < 2.0  # not the six seconds the server would take
+
+
+def test_one_fetch_at_a_time_so_slow_photos_cannot_hold_every_thread(photo_server):
+    slow = threading.Thread(target=lambda: pytest.raises(
+        media_fetch.MediaRefused, media_fetch.fetch, photo_server + "/trickle-body.jpg",
+        100_000, allow_private=True, timeout=1.5))
+    slow.start()
+    try:
+        time.sleep(0.3)  # the slow one is downloading
+        started = time.monotonic()
+        with pytest.raises(media_fetch.MediaRefused) as refused:
+            media_fetch.fetch(photo_server + "/photo.jpg", 100_000, allow_private=True)
+        assert refused.value.message.msgid.startswith("Another photo is being fetched")
+        assert time.monotonic() - started < 0.2  # refused at once, not after waiting
+    finally:
+        slow.join()
+    assert media_fetch.fetch(photo_server + "/photo.jpg", 100_000, allow_private=True) == PHOTO

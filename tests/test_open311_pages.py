@@ -78,14 +78,23 @@ def test_an_admin_creates_a_key_that_is_shown_once_and_works(admin, db):
     assert refused.status_code == 403
 
 
-def test_a_key_for_a_body_of_the_portal_only(admin, db):
+def test_a_key_for_a_body_only_from_that_bodys_own_staff(admin, db):
+    # Admin of a portal the body serves, but not its staff: a key tied to the body would
+    # change its issues' statuses everywhere, and mail its reporters, in its name.
+    assert 'value="city-works"' not in admin.get("/staff/open311").text
+    refused = _create(admin, "City Works CRM", body="city-works")
+    assert refused.status_code == 400
+    assert "Choose a body of this portal whose staff you are." in refused.text
+    with db.session() as session:
+        assert session.scalars(select(Open311Key)).all() == []
+    grant(db, "admin@north.test", "staff", body="city-works")
     created = _create(admin, "City Works CRM", body="city-works")
     assert created.status_code == 200
     with db.session() as session:
         assert session.scalars(select(Open311Key)).one().body_id is not None
     refused = _create(admin, "Faraway CRM", body="no-such-body")
     assert refused.status_code == 400
-    assert "Choose a body of this portal." in refused.text
+    assert "Choose a body of this portal whose staff you are." in refused.text
     empty = _create(admin, "  ")
     assert empty.status_code == 400
     assert "Name the application that will use the key." in empty.text

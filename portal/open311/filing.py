@@ -58,7 +58,9 @@ class PostedRequest:
         return found
 
     def submission_key(self, api_key: Open311Key) -> str:
-        digest = hashlib.sha256(f"{api_key.id}".encode())
+        # Seeded with the key's stored digest, which only this server holds (see
+        # `service_updates._update_key`), so no one else can make a request's key.
+        digest = hashlib.sha256(api_key.key_hash.encode())
         for key, value in sorted(self.fields):
             if key != "api_key":
                 digest.update(f"\x1f{key}\x1e{value}".encode())

@@ -14,6 +14,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -70,13 +71,49 @@ def check_url(url: str, allow_private: bool, resolver: Resolver = resolve
     return parts.scheme, parts.hostname, port, addresses[0], path
 
 
+# Fetches at once per process. A fetch holds one of the few request threads
+# (`REQUEST_THREADS`) for up to `TIMEOUT`; without a bound, two slow media_urls would hold
+# them all and every page of every portal on this process would wait.
+FETCHES = threading.BoundedSemaphore(1)
+
+
 def fetch(url: str, max_bytes: int, *, allow_private: bool = False,
           resolver: Resolver = resolve, timeout: float = TIMEOUT) -> bytes:
     """The image at `url`, at most `max_bytes + 1` bytes (so the photo check sees "too big")."""
     scheme, host, port, address, path = check_url(url, allow_private, resolver)
+    if not FETCHES.acquire(blocking=False):
+        raise MediaRefused(N_("Another photo is being fetched just now; send the request "
+                              "again in a few seconds."))
+    try:
+        return _download(scheme, host, port, address, path, max_bytes, timeout)
+    finally:
+        FETCHES.release()
+
+
+def _download(scheme: str, host: str, port: int, address: str, path: str, max_bytes: int,
+              timeout: float) -> bytes:
     deadline = time.monotonic() + timeout
+    sock = None
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        # A socket time-out bounds each receive, not the whole: a server sending a byte a
+        # second would hold the thread for ever. At the deadline the socket is shut, and
+        # whatever read is waiting returns.
+        expired.set()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    timer = threading.Timer(timeout, cut_off)
+    timer.daemon = True
+    timer.start()
     try:
         sock = socket.create_connection((address, port), timeout=timeout)
+        if expired.is_set():
+            raise MediaRefused(N_("The media_url took too long to answer."))
         if scheme == "https":
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
@@ -104,8 +141,18 @@ def fetch(url: str, max_bytes: int, *, allow_private: bool = False,
                 break
             data += chunk
         conn.close()
+        if expired.is_set():
+            raise MediaRefused(N_("The media_url took too long to answer."))
         return bytes(data)
     except MediaRefused:
+        if expired.is_set():  # a cut-off answer looks like a bad one: say what it was
+            raise MediaRefused(N_("The media_url took too long to answer.")) from None
         raise
     except (OSError, http.client.HTTPException, ssl.SSLError):
+        if expired.is_set():
+            raise MediaRefused(N_("The media_url took too long to answer.")) from None
         raise MediaRefused(N_("The media_url could not be fetched.")) from None
+    finally:
+        timer.cancel()
+        if sock is not None:
+            sock.close()

@@ -12,6 +12,7 @@ public comment by the body, and the back office's own `update_id` makes a repeat
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import datetime
 
 from sqlalchemy import select
@@ -61,7 +62,10 @@ def updates_since(session: Session, tenant: Tenant, start: datetime, end: dateti
 
 
 def _update_key(api_key: Open311Key, update_id: str) -> str:
-    digest = hashlib.sha256(f"{api_key.id}\x1f{update_id}".encode()).hexdigest()
+    # Keyed by the API key's stored digest, which only this server holds: from the key's id
+    # and a back office's (often sequential) update ids anyone could work the key out, post
+    # a comment under it first, and have the city's update taken for a repeat and dropped.
+    digest = hmac.new(api_key.key_hash.encode(), update_id.encode(), hashlib.sha256).hexdigest()
     return UPDATE_KEY_PREFIX + digest[: 64 - len(UPDATE_KEY_PREFIX)]
 
 

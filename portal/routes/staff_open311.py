@@ -20,12 +20,22 @@ def _bodies(session) -> list[Body]:  # noqa: ANN001 - Session
     return list(session.scalars(select(Body).order_by(Body.slug)))
 
 
+def _bindable(request: Request, session, portal) -> dict[str, Body]:  # noqa: ANN001
+    """The bodies of this portal a key made here may act for: those the signed-in admin is
+    staff of. A key tied to a body changes its issues' statuses everywhere, in its name, so
+    being admin of one portal the body serves is not enough (`portal open311 keys create`,
+    an operator's command, may tie any)."""
+    user = current_user(request)
+    return {s.body.slug: s.body for s in portal_services(session, portal)
+            if permissions.is_body_staff(user, s.body.id)}
+
+
 def _page(request: Request, *, new_key: str = "", errors: dict | None = None,
           application: str = "", status_code: int = 200) -> Response:
     portal = tenant(request)
     with request.app.state.db.session() as session:
         keys = api_keys.list_keys(session, portal)
-        bodies = {s.body.id: s.body for s in portal_services(session, portal)}
+        bodies = _bindable(request, session, portal)
         names = {b.id: b for b in _bodies(session)}
         rows = [(k, names.get(k.body_id)) for k in keys]
     return staff_render(request, "staff/open311.html", {
@@ -52,10 +62,10 @@ async def create_key(request: Request) -> Response:
         with request.app.state.db.session() as session:
             body = None
             if body_slug:
-                offered = {s.body.slug: s.body for s in portal_services(session, portal)}
-                body = offered.get(body_slug)
+                body = _bindable(request, session, portal).get(body_slug)
                 if body is None:
-                    raise ValidationError({"body": Message(N_("Choose a body of this portal."))})
+                    raise ValidationError({"body": Message(N_(
+                        "Choose a body of this portal whose staff you are."))})
             _, key = api_keys.create(session, portal, application, body)
     except ValidationError as exc:
         return _page(request, errors=exc.errors, application=application, status_code=400)
