@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 # YYYY-MM-DDThh:mm[:ss[.s+]] followed by Z or ±hh:mm, as in https://www.w3.org/TR/NOTE-datetime
+MIN_YEAR, MAX_YEAR = 1900, 9000
 W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -15,7 +16,13 @@ def parse(text: str) -> datetime | None:
     if not W3C.match(text):
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # In UTC, as our columns hold it: SQLite compares the text, zone dropped, so
+        # 03:22+05:00 must be asked as 22:22 of the day before. Years at the edges of the
+        # calendar cannot move by a zone, nor by the 90 days a range may take.
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            return None
+        return moment.astimezone(UTC)
     except ValueError:  # 2024-02-30, 25:00 and the like
         return None
 
