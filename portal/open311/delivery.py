@@ -37,7 +37,7 @@ from portal.core.db import Database
 from portal.core.settings import Settings
 from portal.mail import outbox
 from portal.mail.compose import PORTAL_URL
-from portal.models import Body, Issue, OutboxMessage, Tenant, Open311Request, utcnow
+from portal.models import Body, Issue, Open311Request, OutboxMessage, Tenant, utcnow
 from portal.open311.endpoint import Caller, Endpoint, EndpointError, call
 from portal.open311.filing import MAX_DESCRIPTION
 from portal.tenancy.links import portal_base
