@@ -42,7 +42,7 @@ from portal.staff import triage
 from portal.tenancy import tenant_files
 from tests import worlds
 from tests.conftest import client_for
-from tests.factories import file_report
+from tests.factories import file_report, jpeg_bytes
 from tests.processes import stop
 
 PORTAL = "northside"
@@ -176,8 +176,14 @@ def test_a_report_reaches_portal_b_and_bs_closing_shows_on_a(db, settings, world
         assert (b_issue.reporter_name, b_issue.reporter_email) == ("Ana Lima",
                                                                    "ana@example.test")
 
-    # Polling before B did anything changes nothing on A.
+    # A's own staff acknowledge it; B still says "open", which covers acknowledged: polling
+    # before B did anything changes nothing on A.
+    with db.session() as session:
+        triage.set_status(session, session.get(Issue, issue_id), "acknowledged",
+                          triage.Actor(None, ""))
     assert polling.poll(db, settings, environ=environ).applied == 0
+    with db.session() as session:
+        assert session.get(Issue, issue_id).status == "acknowledged"
 
     with portal_b["db"].session() as b:  # B's staff close it, with B's own triage
         b_issue = b.get(Issue, int(remote_id))
@@ -192,9 +198,9 @@ def test_a_report_reaches_portal_b_and_bs_closing_shows_on_a(db, settings, world
     with db.session() as session:
         issue = session.get(Issue, issue_id)
         assert issue.status == "closed"
-        [row] = [u for u in issue.updates if u.kind == "status"]
-        assert (row.new_status, row.author_name, row.text) == (
-            "closed", "city-works dept", "Filled and rolled on Tuesday.")
+        row = [u for u in issue.updates if u.kind == "status"][-1]
+        assert (row.old_status, row.new_status, row.author_name, row.text) == (
+            "acknowledged", "closed", "city-works dept", "Filled and rolled on Tuesday.")
         # The reporter is told, in the body's name, as after any staff change.
         assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.key == f"status:{row.id}:reporter")) == 1
@@ -205,7 +211,7 @@ def test_a_report_reaches_portal_b_and_bs_closing_shows_on_a(db, settings, world
     assert again.applied == 0
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Update).where(
-            Update.issue_id == issue_id)) == 2  # created, closed: nothing twice
+            Update.issue_id == issue_id)) == 3  # created, acknowledged, closed: once each
 
 
 def test_a_crash_after_b_accepted_does_not_file_twice(db, settings, world, tmp_path,
@@ -232,6 +238,27 @@ def test_a_crash_after_b_accepted_does_not_file_twice(db, settings, world, tmp_p
     assert len(again) == 1  # B recognised the repeat: still one request there
     assert _link(db, issue_id).service_request_id == filed[0]["service_request_id"]
     assert delivery.send_due(db, settings, environ=environ, now=later).claimed == 0
+
+
+def test_a_photo_b_cannot_fetch_does_not_stop_the_report(db, settings, world, tmp_path,
+                                                          portal_b):
+    _configure(db, world, tmp_path, _block(portal_b["endpoint"]))
+    with db.session() as session:
+        issue = file_report(session, PORTAL, 1.2, 0.5, description="Broken kerb, photo test",
+                            photo=jpeg_bytes(), media_dir=settings.media_dir)
+        issue_id, digest = issue.id, issue.photo
+    [row] = _rows(db)
+    assert f"/media/{digest}.jpg" in row.body_text  # the photo's public address is offered
+    # B cannot reach http://reportal.test (A's PUBLIC_URL) and refuses the media_url ...
+    assert delivery.drain(db, settings, environ={KEY_ENV: portal_b["key"]}).sent == 1
+    [row] = _rows(db)
+    assert "sent without the photo" in row.last_error and "media_url" in row.last_error
+    # ... so the report went without it, once.
+    remote_id = _link(db, issue_id).service_request_id
+    [on_b] = _b_requests(portal_b, service_request_id=remote_id)
+    assert on_b["description"].startswith("Broken kerb, photo test")
+    assert on_b["media_url"] is None
+    assert len([r for r in _b_requests(portal_b) if "photo test" in r["description"]]) == 1
 
 
 def test_bs_progress_as_servicerequestupdates_is_applied_once(db, settings, world, tmp_path,

@@ -10,7 +10,8 @@ The answer's `service_request_id` (or `token`, resolved through `tokens/{token}`
 the next poll) is stored in `Open311Request`, in the transaction that marks the row sent.
 A 5xx, 408, 429, a time-out or a dropped connection counts an attempt and waits
 `outbox.backoff`; any other refusal (a 4xx, a redirect) is permanent, its errors kept in
-`last_error` (`portal outbox failed` lists it).
+`last_error` (`portal outbox failed` lists it). One refusal is worked around: a 400 about
+`media_url` alone (the endpoint cannot fetch the photo) sends the report without it.
 
 **Sending twice.** The fields are fixed when the report is filed (the description ends with
 the issue's own address, so no two issues send the same request), and a resend is the same
@@ -109,7 +110,8 @@ def resolve_token(endpoint: Endpoint, token: str, caller: Caller) -> str | None:
 
 
 def _record(session: Session, message_id: int, issue_id: int, body_id: int,
-            answer: object, endpoint: Endpoint, caller: Caller, now: datetime) -> None:
+            answer: object, endpoint: Endpoint, caller: Caller, now: datetime,
+            note: str = "") -> None:
     first = _first(answer)
     remote_id = first.get("service_request_id")
     token = first.get("token")
@@ -127,7 +129,26 @@ def _record(session: Session, message_id: int, issue_id: int, body_id: int,
     link.service_request_id = remote_id[:100] if remote_id else None
     link.token = token
     session.add(link)
-    outbox.mark_sent(session, message_id, utcnow(), f"service_request_id {remote_id or '?'}")
+    outbox.mark_sent(session, message_id, utcnow(),
+                     f"service_request_id {remote_id or '?'} {note}".strip())
+
+
+def _post(endpoint: Endpoint, fields: list[tuple[str, str]], caller: Caller
+          ) -> tuple[object, str]:
+    """POST the request; if the endpoint refuses only our photo's address (it may not reach
+    the portal, or fetch photos at all), the report is worth more than its photo: send it
+    again at once without `media_url`, and say so in the row's note."""
+    try:
+        return caller("POST", endpoint.base, "requests.json",
+                      [("api_key", endpoint.api_key), *endpoint.common(), *fields]), ""
+    except EndpointError as exc:
+        if not (exc.status == 400 and "media_url" in str(exc)
+                and any(k == "media_url" for k, _ in fields)):
+            raise
+        without = [(k, v) for k, v in fields if k != "media_url"]
+        answer = caller("POST", endpoint.base, "requests.json",
+                        [("api_key", endpoint.api_key), *endpoint.common(), *without])
+        return answer, f"sent without the photo ({str(exc)[:300]})"
 
 
 def send_due(db: Database, settings: Settings, *, now: datetime | None = None,
@@ -161,8 +182,7 @@ def send_due(db: Database, settings: Settings, *, now: datetime | None = None,
             report.failed += 1
             continue
         try:
-            answer = caller("POST", endpoint.base, "requests.json",
-                            [("api_key", endpoint.api_key), *endpoint.common(), *fields])
+            answer, note = _post(endpoint, fields, caller)
         except EndpointError as exc:
             log.warning("open311 request %s: %s", mid, exc)
             with db.session() as session:
@@ -172,7 +192,7 @@ def send_due(db: Database, settings: Settings, *, now: datetime | None = None,
         # Accepted. A crash right here resends later, the same request (module docstring).
         with db.session() as session:
             _record(session, mid, job["issue_id"], job["body_id"], answer, endpoint, caller,
-                    now)
+                    now, note)
         report.sent += 1
     return report
 
