@@ -16,10 +16,6 @@ from __future__ import annotations
 import functools
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,66 +30,36 @@ from sqlalchemy import func, select
 from portal import worker
 from portal.core.db import Database
 from portal.core.errors import ConfigError
-from portal.core.settings import REPO_ROOT
 from portal.mail import outbox
 from portal.models import Body, Issue, Open311Request, OutboxMessage, Update, utcnow
 from portal.open311 import dates, delivery, endpoint, polling
 from portal.staff import triage
 from portal.tenancy import tenant_files
-from tests import worlds
+from tests import live_portal, worlds
 from tests.conftest import client_for
 from tests.factories import file_report, jpeg_bytes
-from tests.processes import stop
 
 PORTAL = "northside"
 KEY_ENV = "PORTAL_B_OPEN311_KEY"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def portal_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("portal-b")
     worlds.write_files(folder / "tenants")
-    port = _free_port()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO_ROOT),
-           "REPORTAL_ENV": "development", "SECRET_KEY": "b" * 43, "LANG": "C",
-           "DATABASE_URL": f"sqlite:///{folder / 'b.sqlite3'}", "RATE_LIMITS": "0",
-           "STATIC_BUILD_DIR": str(folder / "static"), "MEDIA_DIR": str(folder / "media")}
-    portal = [sys.executable, "-m", "portal.cli"]
-    for step in (["db", "upgrade"], ["tenants", "load", "--path", str(folder / "tenants")]):
-        subprocess.run(portal + step, env=env, check=True, capture_output=True, timeout=120)
-    made = subprocess.run(portal + ["open311", "keys", "create", PORTAL, "--application",
-                                    "Portal A"], env=env, check=True, capture_output=True,
-                          text=True, timeout=60)
-    key = made.stdout.strip().splitlines()[-1]
-    log = (folder / "serve.log").open("wb")
-    proc = subprocess.Popen(portal + ["serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+    env = live_portal.environment(folder, secret="b")
+    live_portal.run(env, "db", "upgrade")
+    live_portal.run(env, "tenants", "load", "--path", str(folder / "tenants"))
+    made = live_portal.run(env, "open311", "keys", "create", PORTAL, "--application",
+                           "Portal A")
+    port = live_portal.free_port()
     db = Database(env["DATABASE_URL"])
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (folder / "serve.log").read_text()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (folder / "serve.log").read_text()
-            time.sleep(0.2)
-        yield {"port": port, "key": key, "db": db,
-               "endpoint": f"http://127.0.0.1:{port}/t/{PORTAL}/open311/v2"}
+        with live_portal.serving(folder, env, port):
+            yield {"port": port, "key": made.strip().splitlines()[-1], "db": db,
+                   "endpoint": f"http://127.0.0.1:{port}/t/{PORTAL}/open311/v2"}
     finally:
         db.engine.dispose()
-        stop(proc, grace=30)
-        log.close()
 
 
 def _b_requests(portal_b: dict, **query: str) -> list[dict]:
