@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from anyio import to_thread
@@ -27,7 +28,16 @@ log = logging.getLogger("reportal.worker")
 POLL_EVERY = timedelta(minutes=5)  # how often bodies' Open311 endpoints are asked for news
 
 
-def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> RunReport:
+@dataclass
+class StepReport:
+    """What one worker step did: the mail, the Open311 requests, and the poll (if one ran)."""
+
+    mail: RunReport
+    open311: RunReport
+    poll: polling.PollReport | None = None
+
+
+def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> StepReport:
     """One worker step: yesterday's digests (once per day), then everything due, then (every
     `POLL_EVERY`, and on every `--once` run) the Open311 bodies' changes."""
     if digest_state is not None:
@@ -36,12 +46,11 @@ def run_once(db: Database, settings: Settings, digest_state: dict | None = None)
             with db.session() as session:
                 digests.compose_digests(session, day)
             digest_state["day"] = day
-    report = drain(db, settings)
-    delivery.drain(db, settings)
+    report = StepReport(drain(db, settings), delivery.drain(db, settings))
     state = digest_state if digest_state is not None else {}
     last = state.get("polled")
     if last is None or utcnow() - last >= POLL_EVERY:
-        polling.poll(db, settings)
+        report.poll = polling.poll(db, settings)
         state["polled"] = utcnow()
     return report
 

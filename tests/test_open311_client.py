@@ -16,6 +16,9 @@ from __future__ import annotations
 import functools
 import http.client
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +33,7 @@ from sqlalchemy import func, select
 from portal import worker
 from portal.core.db import Database
 from portal.core.errors import ConfigError
+from portal.core.settings import REPO_ROOT
 from portal.mail import outbox
 from portal.models import Body, Issue, Open311Request, OutboxMessage, Update, utcnow
 from portal.open311 import dates, delivery, endpoint, polling
@@ -156,7 +160,15 @@ def test_a_report_reaches_portal_b_and_bs_closing_shows_on_a(db, settings, world
         triage.set_status(b, b_issue, "closed", triage.Actor(None, ""),
                           text="Filled and rolled on Tuesday.")
 
-    worker.run_once(db, settings, {})
+    # A's worker, as the operator runs it: `portal worker --once` pulls B's change.
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "LANG": "C",
+           "SECRET_KEY": settings.secret_key, "PUBLIC_URL": settings.public_url,
+           "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(live_portal.free_port()),
+           KEY_ENV: portal_b["key"]}
+    done = subprocess.run([sys.executable, "-m", "portal.cli", "worker", "--once"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Open311 bodies: sent 0, failed 0, changes applied 1" in done.stdout
     page = client_for(app, "northside.example.test").get(f"/issues/{issue_id}")
     assert page.status_code == 200
     assert "Filled and rolled on Tuesday." in page.text
