@@ -267,11 +267,24 @@ def test_bs_progress_as_servicerequestupdates_is_applied_once(db, settings, worl
 class Scripted:
     """A real HTTP server answering POSTs with the scripted (status, body, delay) in turn."""
 
-    def __init__(self, answers: list[tuple[int, object, float]]) -> None:
+    def __init__(self, answers: list[tuple[int, object, float]],
+                 gets: dict[str, list[tuple[int, object]]] | None = None) -> None:
         self.answers, self.posts = list(answers), []
+        self.gets, self.queries = gets or {}, []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                path, _, query = self.path.partition("?")
+                owner.queries.append((path, dict(parse_qsl(query))))
+                status, body = owner.gets[path].pop(0)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 length = int(self.headers.get("Content-Length", 0))
                 owner.posts.append(dict(parse_qsl(self.rfile.read(length).decode())))
@@ -395,3 +408,34 @@ def test_the_open311_block_is_checked_and_never_holds_the_key(db, world, tmp_pat
     with db.session() as session:
         kinds = sorted(session.scalars(select(OutboxMessage.kind)))
     assert kinds == ["new_report", outbox.OPEN311_KIND]
+
+
+def test_a_token_is_resolved_later_and_a_plain_closed_status_closes_the_issue(
+        db, settings, world, tmp_path):
+    """A core GeoReport v2 server: a token first, the id once it has one, no extensions."""
+    not_yet = (404, [{"code": 404, "description": "token not yet processed"}])
+    known = (200, [{"service_request_id": "CRM-9", "token": "T-1"}])
+    closed = (200, [{"service_request_id": "CRM-9", "status": "closed",
+                     "status_notes": "Repaired by crew 4", "service_code": "pothole",
+                     "updated_datetime": "2026-05-02T10:00:00-04:00"}])
+    gets = {"/open311/v2/tokens/T-1.json": [not_yet, known],
+            "/open311/v2/requests.json": [closed, closed]}
+    with Scripted([(201, [{"token": "T-1"}], 0.0)], gets) as remote:
+        _configure(db, world, tmp_path, _block(remote.url))
+        issue_id = _file(db)
+        environ = {KEY_ENV: "k"}
+        assert delivery.drain(db, settings, environ=environ).sent == 1
+        link = _link(db, issue_id)
+        assert (link.service_request_id, link.token) == (None, "T-1")
+        assert polling.poll(db, settings, environ=environ).applied == 1
+        assert _link(db, issue_id).service_request_id == "CRM-9"
+        path, query = remote.queries[-1]
+        assert path == "/open311/v2/requests.json"
+        assert query["service_request_id"] == "CRM-9" and query["jurisdiction_id"] == PORTAL
+        with db.session() as session:
+            issue = session.get(Issue, issue_id)
+            assert issue.status == "closed"
+            assert issue.updates[-1].text == "Repaired by crew 4"
+        # The issue is closed here now: it is no longer asked about, nothing is applied twice.
+        assert polling.poll(db, settings, environ=environ).applied == 0
+        assert len(remote.queries) == 3

@@ -88,64 +88,87 @@ def _apply(session: Session, issue: Issue, new_status: str, text: str, key: str,
     return True
 
 
-def _pull_requests(session: Session, body: Body, endpoint: Endpoint, caller: Caller,
-                   public_url: str) -> int:
-    links = list(session.scalars(
-        select(Open311Request).join(Issue, Issue.id == Open311Request.issue_id)
+def _open_links(session: Session, body: Body) -> list[tuple[int, str | None, str | None]]:
+    """(link id, request id, token) of the body's issues not yet closed here."""
+    return [tuple(row) for row in session.execute(
+        select(Open311Request.id, Open311Request.service_request_id, Open311Request.token)
+        .join(Issue, Issue.id == Open311Request.issue_id)
         .where(Open311Request.body_id == body.id, Issue.body_id == body.id,
                Issue.status.in_(("open", "acknowledged")))
-        .order_by(Open311Request.id)))
-    for link in links:
-        if link.service_request_id is None and link.token:
-            link.service_request_id = resolve_token(endpoint, link.token, caller)
-    by_remote = {link.service_request_id: link for link in links if link.service_request_id}
-    remote_ids = list(by_remote)
-    applied = 0
+        .order_by(Open311Request.id))]
+
+
+def _fetch_requests(endpoint: Endpoint, links: list[tuple[int, str | None, str | None]],
+                    caller: Caller) -> tuple[dict[int, str], list[dict]]:
+    """Over the network (no transaction open): the tokens resolved, then the requests."""
+    resolved = {}
+    for link_id, remote_id, token in links:
+        if remote_id is None and token:
+            found = resolve_token(endpoint, token, caller)
+            if found:
+                resolved[link_id] = found[:100]
+    remote_ids = [resolved.get(i, r) for i, r, _t in links if resolved.get(i, r)]
+    items: list[dict] = []
     for start in range(0, len(remote_ids), BATCH):
-        chunk = remote_ids[start:start + BATCH]
         answer = caller("GET", endpoint.base, "requests.json",
-                        [*endpoint.common(), ("service_request_id", ",".join(chunk)),
+                        [*endpoint.common(),
+                         ("service_request_id", ",".join(remote_ids[start:start + BATCH])),
                          ("extensions", "true")])
-        for item in answer if isinstance(answer, list) else []:
-            if not isinstance(item, dict):
-                continue
-            link = by_remote.get(str(item.get("service_request_id", "")))
-            if link is None:
-                continue
-            extended = item.get("extended_attributes")
-            precise = _text(extended.get("status")) if isinstance(extended, dict) else ""
-            spec, notes = _text(item.get("status")), _text(item.get("status_notes"))
-            remote = (precise or spec)[:30]
-            notes_mark = hashlib.sha256(notes.encode()).hexdigest()[:8]
-            seen = f"{remote}|{notes_mark}"
-            updated = _text(item.get("updated_datetime"))[:40]
-            if (seen, updated) == (link.remote_status, link.remote_updated):
-                continue  # nothing new there since the last poll
-            issue = session.get(Issue, link.issue_id)
-            target = _target(issue, precise, spec)
-            # The notes are words only when they are new: the same status_notes seen again
-            # (another field changed there) are not posted twice.
-            old_mark = link.remote_status.partition("|")[2]
-            text = notes if notes_mark != old_mark else ""
-            key = _key(body.id, link.service_request_id, remote, updated, notes_mark)
-            if target is not None and _apply(session, issue, target, text, key, public_url):
-                applied += 1
-            link.remote_status, link.remote_updated = seen, updated
+        items += [i for i in (answer if isinstance(answer, list) else []) if isinstance(i, dict)]
+    return resolved, items
+
+
+def _apply_requests(session: Session, body: Body, resolved: dict[int, str], items: list[dict],
+                    public_url: str) -> int:
+    for link_id, remote_id in resolved.items():
+        link = session.get(Open311Request, link_id)
+        if link is not None and link.service_request_id is None:
+            link.service_request_id = remote_id
+    applied = 0
+    for item in items:
+        link = session.scalars(select(Open311Request).where(
+            Open311Request.body_id == body.id,
+            Open311Request.service_request_id == str(item.get("service_request_id", ""))
+        )).first()
+        issue = session.get(Issue, link.issue_id) if link is not None else None
+        if issue is None or issue.body_id != body.id:
+            continue
+        extended = item.get("extended_attributes")
+        precise = _text(extended.get("status")) if isinstance(extended, dict) else ""
+        spec, notes = _text(item.get("status")), _text(item.get("status_notes"))
+        remote = (precise or spec)[:30]
+        notes_mark = hashlib.sha256(notes.encode()).hexdigest()[:8]
+        seen = f"{remote}|{notes_mark}"
+        updated = _text(item.get("updated_datetime"))[:40]
+        if (seen, updated) == (link.remote_status, link.remote_updated):
+            continue  # nothing new there since the last poll
+        target = _target(issue, precise, spec)
+        # The notes are words only when they are new: the same status_notes seen again
+        # (another field changed there) are not posted twice.
+        old_mark = link.remote_status.partition("|")[2]
+        text = notes if notes_mark != old_mark else ""
+        key = _key(body.id, link.service_request_id, remote, updated, notes_mark)
+        if target is not None and _apply(session, issue, target, text, key, public_url):
+            applied += 1
+        link.remote_status, link.remote_updated = seen, updated
     return applied
 
 
-def _pull_updates(session: Session, body: Body, endpoint: Endpoint, caller: Caller,
-                  public_url: str, now: datetime) -> int:
-    since = (dates.aware(body.open311_polled_at) - OVERLAP if body.open311_polled_at
-             else now - FIRST_WINDOW)
+def _fetch_updates(endpoint: Endpoint, polled_at: datetime | None, caller: Caller,
+                   now: datetime) -> list[dict]:
+    since = dates.aware(polled_at) - OVERLAP if polled_at else now - FIRST_WINDOW
     answer = caller("GET", endpoint.base, "servicerequestupdates.json",
                     # no end_date: the endpoint's default (W3C dates have whole seconds, so
                     # our "now" could end before a change made in this very second)
                     [*endpoint.common(), ("start_date", dates.format_w3c(since))])
+    return [i for i in (answer if isinstance(answer, list) else [])  # oldest first
+            if isinstance(i, dict) and i.get("update_id") not in (None, "")]
+
+
+def _apply_updates(session: Session, body: Body, updates: list[dict], public_url: str) -> int:
     by_request: dict[str, list[dict]] = {}
-    for item in answer if isinstance(answer, list) else []:  # oldest first, as the spec has it
-        if isinstance(item, dict) and item.get("update_id") not in (None, ""):
-            by_request.setdefault(str(item.get("service_request_id", "")), []).append(item)
+    for item in updates:
+        by_request.setdefault(str(item.get("service_request_id", "")), []).append(item)
     applied = 0
     for remote_id, items in by_request.items():
         link = session.scalars(select(Open311Request).where(
@@ -187,15 +210,24 @@ def poll(db: Database, settings: Settings, *, now: datetime | None = None,
     for body_id in body_ids:
         report.bodies += 1
         try:
+            # Read, then ask the endpoint with no transaction open (a slow endpoint must not
+            # hold SQLite's write lock), then write what changed in one transaction.
             with db.session() as session:
                 body = session.get(Body, body_id)
                 endpoint = Endpoint.of(body.open311, environ)
+                polled_at = body.open311_polled_at
+                links = _open_links(session, body) if endpoint.updates == "requests" else []
+            if endpoint.updates == "servicerequestupdates":
+                fetched = _fetch_updates(endpoint, polled_at, caller, now)
+            else:
+                resolved, items = _fetch_requests(endpoint, links, caller)
+            with db.session() as session:
+                body = session.get(Body, body_id)
                 if endpoint.updates == "servicerequestupdates":
-                    applied = _pull_updates(session, body, endpoint, caller,
-                                            settings.public_url, now)
+                    applied = _apply_updates(session, body, fetched, settings.public_url)
                 else:
-                    applied = _pull_requests(session, body, endpoint, caller,
-                                             settings.public_url)
+                    applied = _apply_requests(session, body, resolved, items,
+                                              settings.public_url)
                 body.open311_polled_at = now
             report.applied += applied
         except EndpointError as exc:  # the whole body's poll is retried next time
