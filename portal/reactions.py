@@ -13,14 +13,15 @@ from portal.core.domain_events import mark_installed, subscribe
 from portal.engagement import points, watch_notices
 from portal.mail import notifications
 from portal.open311 import delivery
-from portal.reports.events import IssueReported, VoteCast
+from portal.reports.events import IssueReassigned, IssueReported, VoteCast
 
 
 def _mail_the_body(session: Session, event: IssueReported) -> None:
     notifications.new_report(session, event.issue)
 
 
-def _send_to_the_bodys_open311(session: Session, event: IssueReported) -> None:
+def _send_to_the_bodys_open311(session: Session,
+                               event: IssueReported | IssueReassigned) -> None:
     delivery.enqueue(session, event.issue)
 
 
@@ -40,6 +41,7 @@ def install() -> None:
     """Subscribe every reaction (idempotent). Order matters only within one event."""
     subscribe(IssueReported, _mail_the_body)
     subscribe(IssueReported, _send_to_the_bodys_open311)
+    subscribe(IssueReassigned, _send_to_the_bodys_open311)
     subscribe(IssueReported, _tell_watchers)
     subscribe(IssueReported, _point_for_reporting)
     subscribe(VoteCast, _point_for_voting)

@@ -74,9 +74,10 @@ def _b_requests(portal_b: dict, **query: str) -> list[dict]:
     return json.loads(response.read())
 
 
-def _configure(db: Database, world: worlds.World, tmp_path: Path, block: dict) -> None:
-    """Give city-works an `open311` block through its body.json, as an operator would."""
-    path = tmp_path / "tenants" / "bodies" / "city-works" / "body.json"
+def _configure(db: Database, world: worlds.World, tmp_path: Path, block: dict,
+               slug: str = "city-works") -> None:
+    """Give a body an `open311` block through its body.json, as an operator would."""
+    path = tmp_path / "tenants" / "bodies" / slug / "body.json"
     data = json.loads(path.read_text())
     data["open311"] = block
     path.write_text(json.dumps(data))
@@ -439,3 +440,21 @@ def test_a_token_is_resolved_later_and_a_plain_closed_status_closes_the_issue(
         # The issue is closed here now: it is no longer asked about, nothing is applied twice.
         assert polling.poll(db, settings, environ=environ).applied == 0
         assert len(remote.queries) == 3
+
+
+def test_an_issue_reassigned_to_an_open311_body_is_sent_there(db, settings, world, tmp_path):
+    with Scripted([ACCEPTED]) as remote:
+        _configure(db, world, tmp_path, _block(remote.url, service_codes={"pothole": "RD-7"}),
+                   slug="state-roads")
+        issue_id = _file(db)  # city-works takes it, by mail
+        assert _rows(db) == []
+        with db.session() as session:
+            issue = session.get(Issue, issue_id)
+            state = session.scalars(select(Body).where(Body.slug == "state-roads")).one()
+            triage.reassign(session, issue, state, triage.Actor(None, ""))
+        assert delivery.drain(db, settings, environ={KEY_ENV: "k"}).sent == 1
+    assert [p["service_code"] for p in remote.posts] == ["RD-7"]
+    link = _link(db, issue_id)
+    with db.session() as session:
+        assert (link.service_request_id, link.body_id) == (
+            "CRM-881", session.scalars(select(Body.id).where(Body.slug == "state-roads")).one())
