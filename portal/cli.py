@@ -301,8 +301,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     db = _db(settings)
     if args.once:
         report = worker.run_once(db, settings, {})
+        mail, o311 = report.mail, report.open311
         print(_("sent %(sent)s, failed %(failed)s, suppressed %(suppressed)s",
-                sent=report.sent, failed=report.failed, suppressed=report.suppressed))
+                sent=mail.sent, failed=mail.failed, suppressed=mail.suppressed))
+        if report.poll is not None and report.poll.bodies:
+            print(_("Open311 bodies: sent %(sent)s, failed %(failed)s, changes applied "
+                    "%(applied)s", sent=o311.sent, failed=o311.failed,
+                    applied=report.poll.applied))
         return 0
     print(_("delivering mail to %(host)s:%(port)s; stop with Ctrl-C",
             host=settings.smtp_host, port=settings.smtp_port))

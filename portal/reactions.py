@@ -12,11 +12,17 @@ from sqlalchemy.orm import Session
 from portal.core.domain_events import mark_installed, subscribe
 from portal.engagement import points, watch_notices
 from portal.mail import notifications
-from portal.reports.events import IssueReported, VoteCast
+from portal.open311 import delivery
+from portal.reports.events import IssueReassigned, IssueReported, VoteCast
 
 
 def _mail_the_body(session: Session, event: IssueReported) -> None:
     notifications.new_report(session, event.issue)
+
+
+def _send_to_the_bodys_open311(session: Session,
+                               event: IssueReported | IssueReassigned) -> None:
+    delivery.enqueue(session, event.issue)
 
 
 def _tell_watchers(session: Session, event: IssueReported) -> None:
@@ -34,6 +40,8 @@ def _point_for_voting(session: Session, event: VoteCast) -> None:
 def install() -> None:
     """Subscribe every reaction (idempotent). Order matters only within one event."""
     subscribe(IssueReported, _mail_the_body)
+    subscribe(IssueReported, _send_to_the_bodys_open311)
+    subscribe(IssueReassigned, _send_to_the_bodys_open311)
     subscribe(IssueReported, _tell_watchers)
     subscribe(IssueReported, _point_for_reporting)
     subscribe(VoteCast, _point_for_voting)

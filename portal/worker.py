@@ -1,4 +1,5 @@
-"""The mail worker: each day's digests, then everything due in the outbox, in a loop.
+"""The mail worker: each day's digests, then everything due in the outbox (mail, and new
+reports for bodies' Open311 endpoints), and every few minutes those bodies' progress.
 
 `portal worker` runs `run_forever`; `make run` starts `BackgroundSender` inside the web
 process. It lives apart from `portal.mail.outbox` because it drives both the outbox and the
@@ -10,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from anyio import to_thread
 
@@ -19,26 +21,45 @@ from portal.core.settings import Settings
 from portal.engagement import digests
 from portal.mail.outbox import RunReport, drain
 from portal.models import utcnow
+from portal.open311 import delivery, polling
 
 log = logging.getLogger("reportal.worker")
 
+POLL_EVERY = timedelta(minutes=5)  # how often bodies' Open311 endpoints are asked for news
 
-def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> RunReport:
-    """One worker step: yesterday's digests (once per day), then everything due."""
+
+@dataclass
+class StepReport:
+    """What one worker step did: the mail, the Open311 requests, and the poll (if one ran)."""
+
+    mail: RunReport
+    open311: RunReport
+    poll: polling.PollReport | None = None
+
+
+def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> StepReport:
+    """One worker step: yesterday's digests (once per day), then everything due, then (every
+    `POLL_EVERY`, and on every `--once` run) the Open311 bodies' changes."""
     if digest_state is not None:
         day = (utcnow() - timedelta(days=1)).date()
         if digest_state.get("day") != day:
             with db.session() as session:
                 digests.compose_digests(session, day)
             digest_state["day"] = day
-    return drain(db, settings)
+    report = StepReport(drain(db, settings), delivery.drain(db, settings))
+    state = digest_state if digest_state is not None else {}
+    last = state.get("polled")
+    if last is None or utcnow() - last >= POLL_EVERY:
+        report.poll = polling.poll(db, settings)
+        state["polled"] = utcnow()
+    return report
 
 
 def run_forever(db: Database, settings: Settings, interval: float = 5.0,
                 stop: threading.Event | None = None) -> None:
     """The worker loop: never dies of one bad run; stops when `stop` is set."""
     stop = stop or threading.Event()
-    state: dict[str, date] = {}
+    state: dict[str, date | datetime] = {}
     while not stop.is_set():
         try:
             run_once(db, settings, state)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -21,55 +18,26 @@ import pytest
 
 from portal.core import geo
 from portal.core.settings import REPO_ROOT
-from tests.processes import stop
+from tests import live_portal
 
 georeport = pytest.importorskip("georeport", reason="the PyPI package georeport is not installed")
 
 PORTAL = "new-haven"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("open311-live")
-    port = _free_port()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO_ROOT),
-           "REPORTAL_ENV": "development", "SECRET_KEY": "k" * 43, "LANG": "C",
-           "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite3'}", "RATE_LIMITS": "0",
-           "STATIC_BUILD_DIR": str(folder / "static"), "MEDIA_DIR": str(folder / "media")}
-    portal = [sys.executable, "-m", "portal.cli"]
-    for step in (["db", "upgrade"], ["tenants", "load"]):
-        subprocess.run(portal + step, env=env, check=True, capture_output=True, timeout=120)
-    made = subprocess.run(portal + ["open311", "keys", "create", PORTAL, "--application",
-                                    "georeport test"], env=env, check=True, capture_output=True,
-                          text=True, timeout=60)
-    key = made.stdout.strip().splitlines()[-1]
-    log = (folder / "serve.log").open("wb")
-    proc = subprocess.Popen(portal + ["serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (folder / "serve.log").read_text()
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, (folder / "serve.log").read_text()
-            time.sleep(0.2)
+    env = live_portal.environment(folder)
+    live_portal.run(env, "db", "upgrade")
+    live_portal.run(env, "tenants", "load")
+    made = live_portal.run(env, "open311", "keys", "create", PORTAL, "--application",
+                           "georeport test")
+    key = made.strip().splitlines()[-1]
+    port = live_portal.free_port()
+    with live_portal.serving(folder, env, port):
         yield {"port": port, "key": key, "env": env,
                "root": f"http://127.0.0.1:{port}/t/{PORTAL}/open311/v2"}
-    finally:
-        stop(proc, grace=30)
-        log.close()
 
 
 def _post(port: int, fields: dict) -> tuple[int, dict | list]:

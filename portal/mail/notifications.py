@@ -23,6 +23,8 @@ def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
     body: Body = issue.body if issue.body is not None else session.get(Body, issue.body_id)
     if not body.contact_email:
         return None
+    if body.open311 and not body.open311.get("email"):
+        return None  # the report goes to the body's Open311 endpoint instead
     locale = body.language or "en"
     with use_locale(locale):
         type_name = localized(issue.request_type.name, locale)

@@ -59,6 +59,9 @@ BACKOFF_MAX = timedelta(hours=6)
 MAX_ATTEMPTS = 12
 MAX_SUBJECT = 300  # the column's size
 SUPPRESSED = "suppressed by an unsubscribe"
+OPEN311_KIND = "open311_request"
+"""Rows that go to a body's Open311 endpoint, not by mail: `portal.open311.delivery` claims
+and marks them with the same functions (same lease, backoff and attempts); SMTP skips them."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -100,12 +103,15 @@ class RunReport:
 # -- claiming -------------------------------------------------------------------------------
 
 
-def claim(session: Session, now: datetime, limit: int = BATCH) -> list[int]:
-    """Lease up to `limit` due messages; returns their ids (oldest first)."""
+def claim(session: Session, now: datetime, limit: int = BATCH, *,
+          open311: bool = False) -> list[int]:
+    """Lease up to `limit` due messages; returns their ids (oldest first). Mail by default,
+    or (`open311=True`) the requests for bodies' Open311 endpoints."""
+    kind = OutboxMessage.kind == OPEN311_KIND if open311 else OutboxMessage.kind != OPEN311_KIND
     due = session.execute(
         select(OutboxMessage.id, OutboxMessage.next_attempt_at)
         .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,
-               OutboxMessage.attempts < MAX_ATTEMPTS)
+               OutboxMessage.attempts < MAX_ATTEMPTS, kind)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     ).all()

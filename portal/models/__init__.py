@@ -40,7 +40,7 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
-from portal.models.open311 import Open311Key
+from portal.models.open311 import Open311Key, Open311Request
 from portal.models.places import PLACE_KINDS, Place, PlaceGram, PlaceTerm
 from portal.models.rate_limits import RateLimitHit
 
@@ -66,6 +66,7 @@ __all__ = [
     'MailSuppression',
     'ModerationAction',
     'Open311Key',
+    'Open311Request',
     'OutboxMessage',
     'PLACE_KINDS',
     'Place',

@@ -59,6 +59,10 @@ class Body(AreaMixin, Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     # Square degrees of the area: the smaller, the more local (routing prefers it).
     area_size: Mapped[float] = mapped_column(Float, default=0.0)
+    # An Open311 endpoint the body's reports go to and its progress comes from (body.json's
+    # `open311` block, checked by `portal.tenancy.tenant_files`); None: email only.
+    open311: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
+    open311_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     request_types: Mapped[list[RequestType]] = relationship(
         back_populates="body", cascade="all, delete-orphan", order_by="RequestType.id"

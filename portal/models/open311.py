@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.core import Base, utcnow
@@ -31,3 +31,26 @@ class Open311Key(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Open311Request(Base):
+    """An issue as a request in its body's own Open311 system (`portal.open311.delivery`).
+
+    `service_request_id` is the body's id for it (None while only a `token` is known);
+    `remote_status` and `remote_updated` are what the last poll saw, so a change the body
+    made is applied once.
+    """
+
+    __tablename__ = "open311_requests"
+    __table_args__ = (UniqueConstraint("issue_id", "body_id",
+                                       name="uq_open311_requests_issue_body"),
+                      Index("ix_open311_requests_body_remote", "body_id", "service_request_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    body_id: Mapped[int] = mapped_column(ForeignKey("bodies.id", ondelete="CASCADE"))
+    service_request_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    token: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    remote_status: Mapped[str] = mapped_column(String(40), default="")
+    remote_updated: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

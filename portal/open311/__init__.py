@@ -5,4 +5,7 @@ dates (`dates`), the services a portal offers and their attributes (`services`),
 query (`queries`), reading requests (`reading`), filing one through `submit_report`
 (`filing`, with `media_fetch` for `media_url`), API keys (`api_keys`) and FixMyStreet's
 `servicerequestupdates` (`service_updates`). The handlers are in `portal/routes/open311.py`.
+
+The client side, for bodies that work in their own Open311 system: `delivery` (new reports
+through the outbox), `endpoint` (the HTTP calls) and `polling` (their progress back).
 """

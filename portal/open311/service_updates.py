@@ -97,7 +97,18 @@ def post_update(session: Session, tenant: Tenant, api_key: Open311Key,
     issue = get_public_issue(session, tenant, int(number))
     if api_key.body_id is None or api_key.body_id != issue.body_id:
         raise Forbidden(N_("This key may not update this request."))
-    text = fields.get("description", "")
+    return apply_change(session, issue, new_status, fields.get("description", ""), key,
+                        public_url)
+
+
+def apply_change(session: Session, issue: Issue, new_status: str, text: str, key: str,
+                 public_url: str) -> Update:
+    """A back office's change, in the body's name (the reporter is mailed, watchers told),
+    once per `key`: a repeat returns the row the first one wrote. Also used for the changes
+    `portal.open311.polling` pulls from a body's own endpoint."""
+    existing = session.scalars(select(Update).where(Update.submission_key == key)).first()
+    if existing is not None:
+        return existing
     actor = triage.Actor(None, public_url)
     if new_status == issue.status:
         row = triage.reply(session, issue, text, actor)  # in the body's name, mailed
@@ -112,4 +123,4 @@ def post_update(session: Session, tenant: Tenant, api_key: Open311Key,
     return row
 
 
-__all__ = ["Forbidden", "NotFound", "post_update", "updates_since"]
+__all__ = ["Forbidden", "NotFound", "apply_change", "post_update", "updates_since"]

@@ -15,6 +15,14 @@ class IssueReported:
 
 
 @dataclass(frozen=True)
+class IssueReassigned:
+    """Staff sent an issue to another body (`issue.body_id` is the new one); that body gets
+    it as a new report (mailed by triage itself; its Open311 endpoint, if any, reacts)."""
+
+    issue: Issue
+
+
+@dataclass(frozen=True)
 class VoteCast:
     """A visitor's "I want this fixed too" was counted (the first time only)."""
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.core import geo
+from portal.core.domain_events import publish
 from portal.core.errors import N_, Message, ValidationError
 from portal.core.localized import localized
 from portal.engagement import points, watch_notices, watching
@@ -32,6 +33,7 @@ from portal.models import (
     Vote,
 )
 from portal.reports import photos, status
+from portal.reports.events import IssueReassigned
 from portal.tenancy.links import portal_base
 from portal.tenancy.membership import bodies_containing
 
@@ -165,7 +167,8 @@ def reassign(session: Session, issue: Issue, target: Body | None, actor: Actor, 
     """Send an issue to another body, mapping its request type.
 
     The target's request type is the one staff chose, or else the target's active type with
-    the same code. The new body gets the report by mail like a new report.
+    the same code. The new body gets the report by mail like a new report, and through its
+    Open311 endpoint if it has one (`IssueReassigned`, answered in `portal.reactions`).
     """
     text = _check_comment(text)
     if target is None or target.id == issue.body_id:
@@ -193,6 +196,7 @@ def reassign(session: Session, issue: Issue, target: Body | None, actor: Actor, 
     row = status.add_staff_update(session, issue, "reassigned", author=author, text=text)
     _record_author(session, row, actor)
     notifications.new_report(session, issue)
+    publish(session, IssueReassigned(issue))
     session.flush()
     return row
 

@@ -31,6 +31,8 @@ from portal.tenancy import membership, themes
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
+OPEN311_UPDATES = ("requests", "servicerequestupdates")
 
 
 def _read_json(path: Path) -> dict:
@@ -112,6 +114,41 @@ def _set_area(row: Body | Tenant, area_text: str) -> None:
     row.min_lon, row.min_lat, row.max_lon, row.max_lat = geo.bbox(area_text)
 
 
+def open311_config(raw: object, where: str) -> dict | None:
+    """A body's `open311` block, checked and with its defaults; None when there is none.
+
+    The API key is never in the file: `api_key_env` names the environment variable the
+    worker reads it from when it sends.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(N_("expected an object with endpoint, api_key_env and the rest"),
+                          where=where)
+    endpoint = str(raw.get("endpoint", "")).strip().rstrip("/")
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+            or parts.query or parts.fragment:
+        raise ConfigError(N_("endpoint %(url)r must be an http(s) base address, like "
+                             "https://311.example.org/open311/v2"), where=where, url=endpoint)
+    env_name = str(raw.get("api_key_env", ""))
+    if not ENV_NAME.match(env_name):
+        raise ConfigError(N_("api_key_env must name an environment variable, like "
+                             "CITY_OPEN311_KEY: the key itself never goes in a file"),
+                          where=where)
+    codes = raw.get("service_codes") or {}
+    updates = raw.get("updates", "requests")
+    if not isinstance(codes, dict) or not all(isinstance(v, str) and v for v in codes.values()):
+        raise ConfigError(N_("service_codes must map our codes to the body's, like "
+                             "{\"pothole\": \"POT\"}"), where=where)
+    if updates not in OPEN311_UPDATES:
+        raise ConfigError(N_("updates must be one of %(choices)s"), where=where,
+                          choices=", ".join(OPEN311_UPDATES))
+    return {"endpoint": endpoint, "jurisdiction_id": str(raw.get("jurisdiction_id", "")),
+            "api_key_env": env_name, "service_codes": {str(k): v for k, v in codes.items()},
+            "email": bool(raw.get("email", False)), "updates": updates}
+
+
 def load_body(session: Session, folder: Path) -> Body:
     data = _read_json(folder / "body.json")
     slug = data.get("slug", folder.name)
@@ -126,6 +163,7 @@ def load_body(session: Session, folder: Path) -> Body:
     body.name = _texts(data.get("name"), f"{folder} name")
     body.contact_email = str(data.get("contact_email", ""))
     body.language = data.get("language", "en")
+    body.open311 = open311_config(data.get("open311"), f"{folder} open311")
     _set_area(body, area_text)
     body.area_size = geo.size(area_text)
     session.add(body)
