@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -118,17 +119,61 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.data import import_mapping, import_values
-    from portal.data.importer import import_issues
+    from portal.data import import_mapping
 
+    if args.open311:
+        return _import_open311(args, settings)
+    if not args.file:
+        raise ConfigError(N_("say what to import: a file, or --open311 FILE-or-URL"))
     path = Path(args.file)
     if not path.is_file():
         raise ConfigError(N_("no such file: %(path)s"), path=str(path))
     if args.suggest_mapping:
         return _suggest_mapping(path, args)
+    mapping = import_mapping.load(Path(args.mapping)) if args.mapping else None
+    return _import_file(args, settings, path, mapping)
+
+
+def _import_open311(args: argparse.Namespace, settings: Settings) -> int:
+    """`--open311`: a saved requests.json, or every request an Open311 server has since
+    `--since`, through the shipped `open311` mapping (or `--mapping`)."""
+    import tempfile
+
+    from portal.data import import_mapping
+    from portal.open311 import endpoint, history
+
+    mapping = (import_mapping.load(Path(args.mapping)) if args.mapping
+               else import_mapping.shipped_named("open311"))
+    source = args.open311
+    if not source.startswith(("http://", "https://")):
+        path = Path(source)
+        if not path.is_file():
+            raise ConfigError(N_("no such file: %(path)s"), path=str(path))
+        return _import_file(args, settings, path, mapping)
+    try:
+        since = datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since else (
+            datetime.now(UTC) - timedelta(days=365))
+    except ValueError:
+        raise ConfigError(N_("bad --since %(value)s: give a date such as 2024-01-31"),
+                          value=args.since) from None
+    with tempfile.TemporaryDirectory(prefix="reportal-open311-") as folder:
+        path = Path(folder) / "requests.json"
+        try:
+            count = history.download(source.rstrip("/"), path, since=since,
+                                     until=datetime.now(UTC), jurisdiction=args.jurisdiction or "")
+        except endpoint.EndpointError as exc:
+            raise ConfigError(N_("the Open311 server did not answer as it should: %(error)s"),
+                              error=str(exc)) from None
+        print(_("requests read from %(url)s: %(count)s", url=source, count=count))
+        return _import_file(args, settings, path, mapping)
+
+
+def _import_file(args: argparse.Namespace, settings: Settings, path: Path, mapping) -> int:  # noqa: ANN001
+    from portal.data import import_values
+    from portal.data.importer import import_issues
+
     if not args.tenant:
         raise ConfigError(N_("say which portal to import into with --tenant SLUG"))
-    mapping = import_mapping.load(Path(args.mapping)) if args.mapping else None
     try:
         tolerance = import_values.parse_distance(args.tolerance) if args.tolerance else 0.0
     except import_values.BadValue:
@@ -375,7 +420,13 @@ def parser() -> argparse.ArgumentParser:
     tenants.set_defaults(func=cmd_tenants)
     imp = sub.add_parser("import-issues", help="import historical issues from a CSV, JSON, "
                                                "JSON Lines or GeoJSON file")
-    imp.add_argument("file")
+    imp.add_argument("file", nargs="?")
+    imp.add_argument("--open311", metavar="FILE-or-URL",
+                     help="a city's Open311 requests: a saved requests.json, or the server's "
+                          "v2 address (every request since --since, with their notes)")
+    imp.add_argument("--since", metavar="DATE", help="with an --open311 address: from this day "
+                                                      "(default: a year ago)")
+    imp.add_argument("--jurisdiction", help="with an --open311 address: its jurisdiction_id")
     imp.add_argument("--tenant", help="portal whose area and types to use")
     imp.add_argument("--mapping", help="TOML file saying which column holds what (default: "
                                        "the shipped mapping matching a CSV's columns)")

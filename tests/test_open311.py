@@ -182,7 +182,7 @@ def test_extensions_carry_the_precise_status_body_channel_and_public_history(cli
     extended = item["extended_attributes"]
     assert (extended["status"], extended["channel"], extended["body"]) == \
         ("acknowledged", "open311", "city-works")
-    assert [n["type"] for n in item["notes"]] == ["created", "status"]
+    assert [n["type"] for n in item["notes"]] == ["created", "acknowledged"]
     assert item["notes"][1]["description"] == "Crew booked for Monday"
     root = checked(client.get(f"{BASE}/requests.xml?extensions=true"), "service_requests")
     assert root.find("request/notes/note/summary").text == "Reported"

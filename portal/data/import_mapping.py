@@ -58,6 +58,9 @@ class Mapping:
     types: dict[str, str]  # folded source category -> our request type code
     default_type: str | None
     notes: Notes | None = None
+    # A category that is one of the portal's own request-type codes is taken as that type
+    # (a source speaking our codes: another Reportal, an Open311 server that shares them).
+    same_codes: bool = False
     source: str = ""  # the file it came from, for messages
 
     def column(self, name: str) -> str:
@@ -138,6 +141,7 @@ def parse(data: dict, where: str = "") -> Mapping:
         records=str(source.get("records", "features" if fmt == "geojson" else "")),
         columns=columns, date_format=date_format, timezone=zone, statuses=statuses,
         types=types, default_type=str(default) if default else None, notes=notes,
+        same_codes=bool(types_table.get("same_codes", False)),
         source=where)
 
 

@@ -325,11 +325,14 @@ class _Reader:
     def _request_type(self, record: dict, point: tuple[float, float]) -> RequestType:
         m = self.mapping
         category = as_one_line(self.text(record, "request_type"))
-        code = m.types.get(fold(category), m.default_type)
+        offered = self.places.request_types(*point)
+        code = m.types.get(fold(category))
+        if code is None and m.same_codes and any(rt.code == category for rt in offered):
+            code = category
+        code = code or m.default_type
         if not code:
             raise Skip(UNMAPPED_TYPE, f"{category[:60]!r} is not in [request_types.map] "
                                       "and there is no default")
-        offered = self.places.request_types(*point)
         if not offered:
             raise Skip(NO_TYPE)
         chosen = next((rt for rt in offered if rt.code == code), None)

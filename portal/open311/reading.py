@@ -171,7 +171,10 @@ def _histories(session: Session, ids: list[int], links: Links) -> dict[int, list
         for u in rows:
             note = {"datetime": dates.format_w3c(u.created_at),
                     "summary": translate(Message(NOTE_SUMMARIES.get(u.kind, N_("Comment")))),
-                    "description": u.text or None, "type": u.kind,
+                    # A status change is typed by the status it moved to, as Chicago's
+                    # notes are ("closed"), so an importer can date each step.
+                    "description": u.text or None,
+                    "type": (u.new_status or u.kind) if u.kind == "status" else u.kind,
                     "status": SPEC_STATUS.get(u.new_status or "", None),
                     "author": u.author_name or None}
             if u.photo:
