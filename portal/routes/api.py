@@ -87,7 +87,7 @@ def _json(data: object, status: int = 200, media_type: str = "application/json",
     return Response(body, status, media_type=media_type, headers=headers)
 
 
-def _errors(errors: dict) -> Response:
+def errors_response(errors: dict) -> Response:
     return _json({"errors": {k: translate(v) for k, v in errors.items()}}, 400)
 
 
@@ -96,7 +96,7 @@ def issues_geojson(request: Request) -> Response:
     portal = tenant(request)
     filters = listing.parse_filters(request.query_params, default_per_page=500)
     if filters.errors:
-        return _errors(filters.errors)
+        return errors_response(filters.errors)
     bodies: BodyCache = request.app.state.geojson_bodies
     with request.app.state.db.session() as session:
         # The version first, then the rows: a body is never older than the version it is
@@ -204,16 +204,22 @@ def area_geojson(request: Request) -> Response:
     return Response(body, media_type=GEOJSON, headers={"cache-control": "public, max-age=300"})
 
 
+def checked_point(request: Request) -> tuple[float, float, dict]:
+    """`?lat=&lon=`, read and checked against the portal's area; errors as `errors_response` takes."""
+    lat, lon, errors = parse_point(request.query_params.get("lat", ""),
+                                   request.query_params.get("lon", ""))
+    if not errors:
+        errors = check_place(tenant(request), lat, lon, request.state.locale)
+    return lat, lon, errors
+
+
 def request_types(request: Request) -> Response:
     """The request types offered at ?lat=&lon=, for the form once a place is set."""
     portal = tenant(request)
     locale = request.state.locale
-    lat, lon, errors = parse_point(request.query_params.get("lat", ""),
-                                   request.query_params.get("lon", ""))
-    if not errors:
-        errors = check_place(portal, lat, lon, locale)
+    lat, lon, errors = checked_point(request)
     if errors:
-        return _errors(errors)
+        return errors_response(errors)
     with request.app.state.db.session() as session:
         types = [{
             "key": rt.key, "code": rt.code,

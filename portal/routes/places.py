@@ -20,7 +20,8 @@ from portal.core.errors import N_, Message
 from portal.core.i18n import translate
 from portal.places import backends, gazetteer
 from portal.places.gazetteer import MAX_QUERY, Suggestion
-from portal.reports.reporting import area_label, check_place, parse_point
+from portal.reports.reporting import area_label
+from portal.routes import api
 from portal.web.request_context import tenant
 from portal.web.templating import render, url
 
@@ -77,14 +78,9 @@ def place_name(request: Request) -> Response:
     """
     portal = tenant(request)
     locale = request.state.locale
-    lat, lon, errors = parse_point(request.query_params.get("lat", ""),
-                                   request.query_params.get("lon", ""))
-    if not errors:
-        errors = check_place(portal, lat, lon, locale)
+    lat, lon, errors = api.checked_point(request)
     if errors:
-        body = {"errors": {k: translate(v) for k, v in errors.items()}}
-        return Response(json.dumps(body, ensure_ascii=False), 400,
-                        media_type="application/json")
+        return api.errors_response(errors)
     with request.app.state.db.session() as session:
         name = str(gazetteer.reverse(session, portal, lat, lon, locale))
     return Response(json.dumps({"name": name}, ensure_ascii=False),
