@@ -205,7 +205,7 @@ def area_geojson(request: Request) -> Response:
 
 
 def checked_point(request: Request) -> tuple[float, float, dict]:
-    """`?lat=&lon=`, read and checked against the portal's area; errors as `errors_response` takes."""
+    """`?lat=&lon=`, read and checked against the portal's area (errors for `errors_response`)."""
     lat, lon, errors = parse_point(request.query_params.get("lat", ""),
                                    request.query_params.get("lon", ""))
     if not errors:
