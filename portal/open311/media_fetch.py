@@ -148,8 +148,10 @@ def _download(scheme: str, host: str, port: int, address: str, path: str, max_by
         if expired.is_set():  # a cut-off answer looks like a bad one: say what it was
             raise MediaRefused(N_("The media_url took too long to answer.")) from None
         raise
-    except (OSError, http.client.HTTPException, ssl.SSLError):
-        if expired.is_set():
+    except (OSError, http.client.HTTPException, ssl.SSLError) as error:
+        # A socket time-out may come before the timer thread has run (on a busy machine):
+        # it is the same deadline, so it gets the same answer.
+        if expired.is_set() or isinstance(error, TimeoutError):
             raise MediaRefused(N_("The media_url took too long to answer.")) from None
         raise MediaRefused(N_("The media_url could not be fetched.")) from None
     finally:
