@@ -78,7 +78,33 @@ def _clean(db: Database) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
             conn.execute(text("DELETE FROM issues_fts"))
         else:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(_pg_clean_sql(conn, tables))
+
+
+_PG_CLEAN: dict[str, str] = {}
+
+
+def _pg_clean_sql(conn, tables: list[str]) -> str:  # noqa: ANN001
+    """One batch that empties every table and restarts every sequence.
+
+    TRUNCATE gives each table new files, about 30 ms for the schema on every test; the
+    tests' few rows go far faster with DELETE. As a superuser (the test command's own
+    cluster) the batch runs with triggers and foreign-key checks off, so the counting
+    triggers do not recount what is being thrown away; otherwise TRUNCATE it is.
+    """
+    key = str(conn.engine.url)
+    if key not in _PG_CLEAN:
+        if conn.exec_driver_sql("SELECT current_setting('is_superuser')").scalar() != "on":
+            _PG_CLEAN[key] = f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+        else:
+            sequences = conn.exec_driver_sql(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+                "FROM pg_sequences WHERE schemaname = current_schema()").scalars().all()
+            _PG_CLEAN[key] = "".join([
+                "SET LOCAL session_replication_role = replica;",
+                *(f"DELETE FROM {name};" for name in tables),
+                *(f"SELECT setval('{seq}', 1, false);" for seq in sequences)])
+    return _PG_CLEAN[key]
 
 
 @pytest.fixture
