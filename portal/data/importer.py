@@ -38,7 +38,7 @@ from typing import IO
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from portal.core import geo
+from portal.core import bulk, geo
 from portal.core.db import is_sqlite
 from portal.core.text_fields import as_one_line, as_text
 from portal.data import import_mapping, import_sources, import_values
@@ -48,7 +48,7 @@ from portal.places import gazetteer, naming
 from portal.places.gazetteer import NewPlace
 from portal.reports import clusters, dashboard_counts, search
 from portal.reports.routing import request_types_at
-from portal.tenancy import membership
+from portal.tenancy import data_version, membership
 
 BATCH = 1000
 # Skip reasons, as the summary and the skipped file name them.
@@ -359,10 +359,7 @@ class _Text:  # what the search index reads of an issue
 
 def _insert(session: Session, records: list[Record], places: _Places, tenant: Tenant) -> None:
     """Insert new issues with their history rows, portal membership and search index."""
-    # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
-    # runs by which values are None (a statement per run), and RETURNING in parameter order
-    # would make SQLite insert row by row. The new ids are then read by their external ids.
-    session.execute(ISSUES.insert(), [{
+    rows = [{
         "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
         "origin_tenant_id": tenant.id, "lat": r.lat, "lon": r.lon, "address": r.address,
         "place_name": places.namer.name(r.lat, r.lon),
@@ -370,15 +367,30 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
         "created_at": r.created_at, "updated_at": r.updated_at, "locale": "en",
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
         "reporter_name": "", "reporter_email": "", "show_name": False, "vote_count": 0,
-        "hidden": False} for r in records])
-    by_external = dict(session.execute(select(Issue.external_id, Issue.id).where(
-        Issue.external_id.in_([r.external_id for r in records]))).all())
-    ids = [by_external[r.external_id] for r in records]
+        "hidden": False} for r in records]
+    sqlite = is_sqlite(session)
+    if sqlite:
+        # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
+        # runs by which values are None (a statement per run), and RETURNING in parameter
+        # order would make SQLite insert row by row. The new ids are then read by their
+        # external ids.
+        session.execute(ISSUES.insert(), rows)
+        by_external = dict(session.execute(select(Issue.external_id, Issue.id).where(
+            Issue.external_id.in_([r.external_id for r in records]))).all())
+        ids = [by_external[r.external_id] for r in records]
+    else:
+        # PostgreSQL: COPY, with ids taken from the sequence first (`portal.core.bulk`).
+        ids = bulk.reserve_ids(session, ISSUES, len(rows))
+        bulk.copy_rows(session, ISSUES, [{**row, "id": i} for i, row in zip(ids, rows,
+                                                                           strict=True)])
     search.index_issues(session, [_Text(i, r.title, r.description)
                                   for i, r in zip(ids, records, strict=True)])
-    session.execute(UPDATES.insert(), [{**HISTORY_DEFAULTS, **row, "issue_id": i}
-                                        for i, r in zip(ids, records, strict=True)
-                                        for row in r.history()])
+    history = [{**HISTORY_DEFAULTS, **row, "issue_id": i}
+               for i, r in zip(ids, records, strict=True) for row in r.history()]
+    if sqlite:
+        session.execute(UPDATES.insert(), history)
+    else:
+        bulk.copy_rows(session, UPDATES, history)
     # The membership rows carry their copies of the issue, its first public moves included,
     # and the batch is counted into the map's cells and the dashboard's figures in a few
     # statements rather than by the triggers row by row.
@@ -402,7 +414,12 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
     if links:
         with clusters.counting_deferred(session) as counted, \
                 dashboard_counts.counting_deferred(session, ids):
-            session.execute(IssuePortal.__table__.insert(), links)
+            if sqlite:
+                session.execute(IssuePortal.__table__.insert(), links)
+            else:
+                # No session event sees a COPY: the portals' data versions move here.
+                bulk.copy_rows(session, IssuePortal.__table__, links)
+                data_version.bump(session.connection(), {link["tenant_id"] for link in links})
             counted.extend(ids)
 
 
@@ -564,7 +581,8 @@ def _write(session: Session, records: list[Record], places: _Places, tenant: Ten
            skip: Callable[..., None]) -> None:
     """One batch: new records inserted set-based, known ones updated where they changed."""
     known = {issue.external_id: issue for issue in session.scalars(
-        select(Issue).where(Issue.external_id.in_([r.external_id for r in records]))
+        select(Issue).where(bulk.one_of(session, Issue.external_id,
+                                          [r.external_id for r in records]))
         .options(selectinload(Issue.updates)))}
     new = []
     for record in records:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from portal.core import grid
+from portal.core import bulk, grid
 from portal.core.db import is_sqlite
 from portal.models import IssueCell, IssueCellDeferral, IssuePortal, Tenant
 
@@ -158,7 +158,8 @@ def count_new_rows(session: Session, issue_ids: list[int]) -> None:
             cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)
             rows = (select(IssuePortal.tenant_id, literal(band), cx, cy, IssuePortal.status,
                            func.count(), func.sum(IssuePortal.lat), func.sum(IssuePortal.lon))
-                    .where(IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False))
+                    .where(bulk.one_of(session, IssuePortal.issue_id, chunk),
+                           IssuePortal.hidden.is_(False))
                     .group_by(IssuePortal.tenant_id, cx, cy, IssuePortal.status))
             stmt = upsert(IssueCell).from_select(
                 ["tenant_id", "band", "cx", "cy", "status", "n", "sum_lat", "sum_lon"], rows)
