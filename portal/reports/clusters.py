@@ -145,7 +145,8 @@ def _grouped_on_the_fly(session: Session, matching: Select, band: int) -> list[C
 def counting_deferred(session: Session) -> Iterator[list[int]]:
     """For bulk loads: membership rows written inside are not counted row by row by the
     triggers; the issue ids put in the yielded list are counted on the way out, a statement
-    per band (PostgreSQL: one for all bands). Other transactions' writes are counted as always meanwhile."""
+    per band (PostgreSQL: one for all bands). Other transactions' writes are counted as
+    always meanwhile."""
     deferral = IssueCellDeferral()
     session.add(deferral)
     session.flush()
