@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 import shapely
 from shapely.ops import nearest_points
 from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import bulk, geo
 from portal.core.localized import localized
 from portal.models import Place, PlaceGram, PlaceTerm, Tenant
 from portal.places import words
@@ -93,8 +92,14 @@ def add_places(session: Session, tenant_id: int, places: list[NewPlace], source:
             "max_lat": bounds[3], "source": source, "issue_id": p.issue_id,
             "rank": RANKS[p.kind],
         })
-    ids = session.scalars(
-        insert(Place).returning(Place.id, sort_by_parameter_order=True), rows).all()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:  # COPY with ids reserved first: a bulk import adds thousands per batch
+        ids = bulk.reserve_ids(session, Place.__table__, len(rows))
+        bulk.copy_rows(session, Place.__table__,
+                       [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
+    else:
+        ids = session.scalars(
+            insert(Place).returning(Place.id, sort_by_parameter_order=True), rows).all()
     terms: list[dict] = []
     vocabulary: set[str] = set()
     for place_id, p in zip(ids, places, strict=True):
@@ -103,16 +108,20 @@ def add_places(session: Session, tenant_id: int, places: list[NewPlace], source:
         vocabulary |= mine
         terms.extend({"tenant_id": tenant_id, "rank": RANKS[p.kind], "term": t,
                       "place_id": place_id} for t in mine)
-    for start in range(0, len(terms), 5000):
-        session.execute(insert(PlaceTerm), terms[start:start + 5000])
+    if postgresql:
+        bulk.copy_rows(session, PlaceTerm.__table__, terms)
+    else:
+        for start in range(0, len(terms), 5000):
+            session.execute(insert(PlaceTerm), terms[start:start + 5000])
     grams = [{"tenant_id": tenant_id, "gram": g, "term": t}
              for t in sorted(vocabulary) for g in sorted(words.grams(t))]
     # Another writer may have added the same word meanwhile: a gram row is a fact, not a count.
-    statement = (pg_insert(PlaceGram).on_conflict_do_nothing()
-                 if session.get_bind().dialect.name == "postgresql"
-                 else insert(PlaceGram).prefix_with("OR IGNORE"))
-    for start in range(0, len(grams), 5000):
-        session.execute(statement, grams[start:start + 5000])
+    if postgresql:
+        bulk.copy_rows(session, PlaceGram.__table__, grams, skip_conflicts=True)
+    else:
+        for start in range(0, len(grams), 5000):
+            session.execute(insert(PlaceGram).prefix_with("OR IGNORE"),
+                            grams[start:start + 5000])
     return len(ids)
 
 

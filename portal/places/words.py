@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 ABBREVIATIONS = {
     "st": "street", "str": "street", "ave": "avenue", "av": "avenue", "rd": "road",
@@ -73,7 +74,14 @@ def words(text: str) -> list[str]:
 
 def match_words(text: str) -> list[str]:
     """The words a name is matched on: canonical, without joining words."""
-    return [w for w in words(text) if w not in STOPWORDS]
+    return list(_matched(text))
+
+
+@lru_cache(maxsize=4096)
+def _matched(text: str) -> tuple[str, ...]:
+    # Remembered: a bulk import folds each address for its search key, its street and its
+    # index rows, once per portal showing it — six times the same text, most of its CPU.
+    return tuple(w for w in words(text) if w not in STOPWORDS)
 
 
 def indexed(word: str) -> bool:

@@ -15,12 +15,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, Select, cast, delete, func, literal, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    cast,
+    column,
+    delete,
+    func,
+    literal,
+    select,
+    true,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from portal.core import grid
+from portal.core import bulk, grid
 from portal.core.db import is_sqlite
 from portal.models import IssueCell, IssueCellDeferral, IssuePortal, Tenant
 
@@ -132,8 +144,9 @@ def _grouped_on_the_fly(session: Session, matching: Select, band: int) -> list[C
 @contextmanager
 def counting_deferred(session: Session) -> Iterator[list[int]]:
     """For bulk loads: membership rows written inside are not counted row by row by the
-    triggers; the issue ids put in the yielded list are counted on the way out, one
-    statement per band. Other transactions' writes are counted as always meanwhile."""
+    triggers; the issue ids put in the yielded list are counted on the way out, a statement
+    per band (PostgreSQL: one for all bands). Other transactions' writes are counted as
+    always meanwhile."""
     deferral = IssueCellDeferral()
     session.add(deferral)
     session.flush()
@@ -151,22 +164,45 @@ def counting_deferred(session: Session) -> Iterator[list[int]]:
 
 def count_new_rows(session: Session, issue_ids: list[int]) -> None:
     """Add these issues' (uncounted) membership rows to the cells."""
-    upsert = sqlite_insert if is_sqlite(session) else postgresql_insert
+    sqlite = is_sqlite(session)
     for start in range(0, len(issue_ids), 500):
         chunk = issue_ids[start:start + 500]
-        for band in grid.BANDS:
-            cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)
-            rows = (select(IssuePortal.tenant_id, literal(band), cx, cy, IssuePortal.status,
-                           func.count(), func.sum(IssuePortal.lat), func.sum(IssuePortal.lon))
-                    .where(IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False))
-                    .group_by(IssuePortal.tenant_id, cx, cy, IssuePortal.status))
-            stmt = upsert(IssueCell).from_select(
-                ["tenant_id", "band", "cx", "cy", "status", "n", "sum_lat", "sum_lon"], rows)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "band", "cx", "cy", "status"],
-                set_={"n": IssueCell.n + stmt.excluded.n,
-                      "sum_lat": IssueCell.sum_lat + stmt.excluded.sum_lat,
-                      "sum_lon": IssueCell.sum_lon + stmt.excluded.sum_lon}))
+        if sqlite:
+            for band in grid.BANDS:
+                cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)
+                _add_cells(session, select(IssuePortal.tenant_id, literal(band), cx, cy,
+                                           IssuePortal.status, *_sums())
+                           .where(IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False))
+                           .group_by(IssuePortal.tenant_id, cx, cy, IssuePortal.status))
+            continue
+        # PostgreSQL: every band in one statement, the chunk's rows read once (a join with
+        # the bands' scales, computed as the triggers do), in key order as the triggers take
+        # them, so a concurrent writer cannot deadlock with it.
+        bands = values(column("band", Integer), column("scale", Float), name="bands").data(
+            [(band, grid.scale(band)) for band in grid.BANDS])
+        cx = cast(func.floor((IssuePortal.lon + 180.0) * bands.c.scale), Integer)
+        cy = cast(func.floor((IssuePortal.lat + 90.0) * bands.c.scale), Integer)
+        keys = (IssuePortal.tenant_id, bands.c.band, cx, cy, IssuePortal.status)
+        _add_cells(session, select(*keys, *_sums()).select_from(IssuePortal).join(bands, true())
+                   .where(bulk.one_of(session, IssuePortal.issue_id, chunk),
+                          IssuePortal.hidden.is_(False))
+                   .group_by(*keys).order_by(*keys))
+
+
+def _sums() -> tuple:
+    return func.count(), func.sum(IssuePortal.lat), func.sum(IssuePortal.lon)
+
+
+def _add_cells(session: Session, rows: Select) -> None:
+    """Add `rows` (tenant, band, cx, cy, status, n, sum of lat, sum of lon) into the cells."""
+    upsert = sqlite_insert if is_sqlite(session) else postgresql_insert
+    stmt = upsert(IssueCell).from_select(
+        ["tenant_id", "band", "cx", "cy", "status", "n", "sum_lat", "sum_lon"], rows)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "band", "cx", "cy", "status"],
+        set_={"n": IssueCell.n + stmt.excluded.n,
+              "sum_lat": IssueCell.sum_lat + stmt.excluded.sum_lat,
+              "sum_lon": IssueCell.sum_lon + stmt.excluded.sum_lon}))
 
 
 def viewport(session: Session, tenant: Tenant, matching: Callable[[], Select], bbox: tuple,

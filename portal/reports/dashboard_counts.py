@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from portal.core import bulk
 from portal.core.db import is_sqlite
 from portal.models import (
     DashboardCount,
@@ -54,8 +55,10 @@ def counting_deferred(session: Session, issue_ids: list[int]) -> Iterator[None]:
     these issues (membership, history) is left alone by the dashboard triggers and counted on
     the way out, set-based. Other issues' writes are counted as always meanwhile."""
     ids = sorted(set(issue_ids))
-    if ids:
+    if ids and is_sqlite(session):
         session.execute(insert(DashboardDeferral), [{"issue_id": i} for i in ids])
+    elif ids:  # PostgreSQL: one COPY rather than a statement per issue
+        bulk.copy_rows(session, DashboardDeferral.__table__, [{"issue_id": i} for i in ids])
     try:
         yield
         session.flush()
@@ -65,8 +68,8 @@ def counting_deferred(session: Session, issue_ids: list[int]) -> Iterator[None]:
         # would go uncounted for good.
         with suppress(Exception):
             for start in range(0, len(ids), CHUNK):
-                session.execute(delete(DashboardDeferral).where(
-                    DashboardDeferral.issue_id.in_(ids[start:start + CHUNK])))
+                session.execute(delete(DashboardDeferral).where(bulk.one_of(
+                    session, DashboardDeferral.issue_id, ids[start:start + CHUNK])))
 
 
 def count_new_issues(session: Session, issue_ids: list[int]) -> None:
@@ -92,7 +95,8 @@ def _fill(session: Session, chunk: list[int]) -> None:
         return select(column).where(Issue.id == IssuePortal.issue_id).scalar_subquery()
 
     session.execute(
-        update(IssuePortal).where(IssuePortal.issue_id.in_(chunk), IssuePortal.body_id.is_(None))
+        update(IssuePortal)
+        .where(bulk.one_of(session, IssuePortal.issue_id, chunk), IssuePortal.body_id.is_(None))
         .values(body_id=of_issue(Issue.body_id), request_type_id=of_issue(Issue.request_type_id),
                 acknowledged_at=_first("acknowledged"), closed_at=_first("closed"))
         .execution_options(synchronize_session=False))
@@ -122,8 +126,8 @@ def _bucket(seconds: ColumnElement) -> ColumnElement:
             .where(DashboardDurationBucket.lower_seconds <= seconds).scalar_subquery())
 
 
-def _visible(chunk: list[int]) -> list[ColumnElement]:
-    return [IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False),
+def _visible(session: Session, chunk: list[int]) -> list[ColumnElement]:
+    return [bulk.one_of(session, IssuePortal.issue_id, chunk), IssuePortal.hidden.is_(False),
             IssuePortal.body_id.is_not(None), IssuePortal.created_at.is_not(None)]
 
 
@@ -140,14 +144,14 @@ def _count(session: Session, chunk: list[int]) -> None:
     ip = IssuePortal
     _add(session, DashboardCount,
          select(ip.tenant_id, ip.body_id, ip.request_type_id, ip.status, func.count())
-         .where(*_visible(chunk))
+         .where(*_visible(session, chunk))
          .group_by(ip.tenant_id, ip.body_id, ip.request_type_id, ip.status),
          ["tenant_id", "body_id", "request_type_id", "status"], ["n"])
     # Computed values are grouped on from a subquery: PostgreSQL would not see two copies of
     # an expression with parameters in it as the same expression.
     for event, at in (("reported", ip.created_at), ("closed", ip.closed_at)):
         rows = (select(ip.tenant_id, ip.body_id, week_of(session, at).label("week"))
-                .where(*_visible(chunk), at.is_not(None)).subquery())
+                .where(*_visible(session, chunk), at.is_not(None)).subquery())
         _add(session, DashboardWeek,
              select(rows.c.tenant_id, rows.c.body_id, literal(event), rows.c.week, func.count())
              .group_by(rows.c.tenant_id, rows.c.body_id, rows.c.week),
@@ -157,7 +161,7 @@ def _count(session: Session, chunk: list[int]) -> None:
         seconds = seconds_between(session, ip.created_at, at)
         rows = (select(ip.tenant_id, ip.body_id, seconds.label("seconds"),
                        _bucket(seconds).label("lower_seconds"))
-                .where(*_visible(chunk), at.is_not(None)).subquery())
+                .where(*_visible(session, chunk), at.is_not(None)).subquery())
         _add(session, DashboardDuration,
              select(rows.c.tenant_id, rows.c.body_id, literal(event), rows.c.lower_seconds,
                     func.count(), func.sum(rows.c.seconds))

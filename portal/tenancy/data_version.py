@@ -19,7 +19,8 @@ What a row names becomes portals: an issue, by its `IssuePortal` rows (a members
 itself such a row, so the portal an issue leaves and the one it joins both move); an
 announcement, by its `AnnouncementPortal` rows; a body or request type, by the portals of its
 issues; a portal, itself. Then one `UPDATE portal_data_versions … WHERE tenant_id IN (…)` per
-flush or statement. A new portal gets its row in the flush that creates it.
+flush or statement. A new portal gets its row in the flush that creates it. The one writer
+that calls `bump` itself is a COPY (`portal.core.bulk`), which no session event sees.
 
 Readers call `current` *before* reading the data it keys: on PostgreSQL each statement sees the
 latest commit, so data read after the version is never older than it. On a read replica the
