@@ -157,10 +157,9 @@ def _list(db: Database) -> None:
                 share = tenant_checks.coverage(t, [body])
                 if share > 0:
                     covers.append(f"{t.slug} {max(1, round(100 * share))} %")
-            types = sum(1 for rt in body.request_types if rt.active)
-            print(f"  {body.slug:<22} "
-                  + _("%(count)s request types", count=types)
-                  + f"   {', '.join(covers) or _('covers no portal')}")
+            types = _("%(count)s request types",
+                      count=sum(1 for rt in body.request_types if rt.active))
+            print(f"  {body.slug:<22} {types}   " + (", ".join(covers) or _("covers no portal")))
 
 
 def _check(db: Database, folder: Path, settings: Settings) -> int:
@@ -246,8 +245,9 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
     print(_("area: %(before)s KB as read; maps draw %(after)s KB (simplified to %(metres)s m; "
             "routing keeps the original)", before=round(light.bytes_before / 1024, 1),
             after=round(light.bytes_after / 1024, 1), metres=round(tolerance)))
+    url = f"https://{args.slug}.{settings.base_domain}/"
     print(_("made portal %(slug)s in %(path)s, live at %(url)s and /t/%(slug)s/",
-            slug=args.slug, path=target, url=f"https://{args.slug}.{settings.base_domain}/"))
+            slug=args.slug, path=target, url=url))
     _checklist(problems, args.slug)
     return 0
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
-from sqlalchemy import select
+from sqlalchemy import delete, false, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.core import geo
@@ -49,6 +49,11 @@ def check_files(session: Session, tenants_dir: Path, themes_dir: Path) -> list[P
     """Load every folder under `tenants_dir` in its own savepoint, then check across them."""
     problems: list[Problem] = []
     files: dict[str, Path] = {}
+    # pysqlite opens its transaction only before a write, so a SAVEPOINT first would be
+    # its own transaction and RELEASE would commit it: a write that changes nothing opens
+    # the real one, and the caller's rollback then undoes every folder (PostgreSQL needs
+    # no help; the statement is as harmless there).
+    session.execute(delete(Tenant).where(false()))
     for kind, load in (("bodies", lambda d: tenant_files.load_body(session, d)),
                        ("portals", lambda d: tenant_files.load_portal(session, d, themes_dir))):
         for folder in sorted((tenants_dir / kind).glob("*")):
