@@ -25,7 +25,7 @@ from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED, translate
 from portal.core.i18n import gettext as _
 from portal.core.settings import Settings
-from portal.tenancy import boundaries, tenant_checks, tenant_files
+from portal.tenancy import boundaries, logos, tenant_checks, tenant_files
 from portal.tenancy.brand_colours import failing_pairs, nearest_passing_shade
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -54,6 +54,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argp
                      help="an origin that may embed the widgets (repeat)")
     new.add_argument("--theme", default="civic")
     new.add_argument("--color", help="brand colour #rrggbb (the primary colour)")
+    new.add_argument("--logo", metavar="FILE", help="an SVG (kept to what draws) or PNG logo")
     new.add_argument("--no-anonymous", action="store_true",
                      help="require a name and email on every report")
     new.add_argument("--simplify", default="20m",
@@ -210,6 +211,7 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
     languages = list(dict.fromkeys(args.language)) or ["en"]
     tolerance = boundaries.parse_tolerance(args.simplify)
     tokens = _brand_tokens(args.color, args.theme, settings) if args.color else {}
+    logo = _read_logo(args.logo) if args.logo else ""
     layer = read_boundary(args, args.area)
     if args.pick:
         layer = boundaries.pick(layer, args.pick, args.pick_property)
@@ -230,6 +232,8 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
     try:
         (staging / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False)
                                              + "\n", encoding="utf-8")
+        if logo:
+            (staging / "logo.svg").write_text(logo, encoding="utf-8")
         (staging / "area.geojson").write_text(boundaries.geojson_text(area) + "\n",
                                               encoding="utf-8")
         with db.session() as session:
@@ -250,6 +254,17 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
             slug=args.slug, path=target, url=url))
     _checklist(problems, args.slug)
     return 0
+
+
+def _read_logo(path: str) -> str:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(N_("no such file: %(path)s"), path=path)
+    text, dropped = logos.logo_from_upload(file.name, file.read_bytes())
+    if dropped:
+        print(_("%(file)s: removed from the logo: %(parts)s", file=file.name,
+                parts=", ".join(dropped)))
+    return text
 
 
 def _brand_tokens(colour: str, theme: str, settings: Settings) -> dict[str, str]:

@@ -136,6 +136,9 @@ def test_boundary_file_to_first_report_by_command_in_under_a_minute(portal, sett
     folder = tmp_path / "tenants"
     types = tmp_path / "types.json"
     types.write_text(json.dumps(TYPES))
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" role="img" onload="alert(1)">'
+                    '<title>NHV</title><script>alert(2)</script><circle r="4"/></svg>')
     refused = portal(settings, folder, "tenants", "new", "nhv", "--kind", "city",
                      "--area", str(NEW_HAVEN), "--name", "New Haven (test)",
                      "--language", "en", "--color", "#ffcc00")
@@ -146,11 +149,12 @@ def test_boundary_file_to_first_report_by_command_in_under_a_minute(portal, sett
                   "--area", str(NEW_HAVEN), "--name", "New Haven (test)",
                   "--name", "es=New Haven (prueba)", "--language", "en", "--language", "es",
                   "--color", "#8f7200", "--host", "nhv.example.org",
-                  "--embed-origin", "https://news.example.org/page")
+                  "--embed-origin", "https://news.example.org/page", "--logo", str(logo))
     assert made.returncode == 0, made.stderr
     assert "made portal nhv" in made.stdout and "https://nhv.reportal.test/" in made.stdout
     assert "no body covers this portal's area" in made.stdout  # the checklist
     assert "no staff yet" in made.stdout
+    assert "logo.svg: removed from the logo: <script>, onload" in made.stdout
     imported = portal(settings, folder, "bodies", "import", str(NEW_HAVEN),
                       "--name-property", "name", "--name-template", "{name} works (test)",
                       "--slug-template", "nhv-{name}", "--request-types", str(types),
@@ -161,6 +165,7 @@ def test_boundary_file_to_first_report_by_command_in_under_a_minute(portal, sett
         tenant = session.scalars(select(Tenant).where(Tenant.slug == "nhv")).one()
         assert tenant.tokens == {"color-primary": "#8f7200"}
         assert tenant.embed_origins == ["https://news.example.org"]
+        assert "<title>NHV</title>" in tenant.logo_svg and "script" not in tenant.logo_svg
         issue = submit_report(session, tenant, ReportForm(
             lat="41.3065", lon="-72.9060", request_type="pothole",
             description="A deep pothole by the bridge", submission_key="generator-first"),

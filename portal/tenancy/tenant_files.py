@@ -26,7 +26,7 @@ from portal.core import geo
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
-from portal.tenancy import boundaries, membership, themes
+from portal.tenancy import boundaries, logos, membership, themes
 from portal.tenancy import hosts as host_names
 
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
@@ -199,6 +199,16 @@ def load_body(session: Session, folder: Path) -> Body:
     return body
 
 
+def _logo(path: Path) -> str:
+    """The logo file as stored; one with anything beyond drawing (a script, an event
+    attribute, an outside reference) is refused, naming what (`portal.tenancy.logos`)."""
+    text, dropped = logos.clean_svg(path.read_bytes(), str(path))
+    if dropped:
+        raise ConfigError(N_("the logo holds what a logo may not: %(parts)s"), where=str(path),
+                          parts=", ".join(dropped))
+    return text
+
+
 def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     data = _read_json(folder / "portal.json")
     slug = data.get("slug", folder.name)
@@ -257,7 +267,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.default_language = default
     tenant.theme = theme
     tenant.tokens = tokens
-    tenant.logo_svg = logo_path.read_text(encoding="utf-8") if logo_path.is_file() else ""
+    tenant.logo_svg = _logo(logo_path) if logo_path.is_file() else ""
     tenant.tile_url = data.get("tile_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     tenant.tile_attribution = data.get("tile_attribution", "© OpenStreetMap contributors")
     tenant.allow_anonymous = bool(data.get("allow_anonymous", True))
