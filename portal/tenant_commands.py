@@ -243,6 +243,8 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
             # Written only once it loaded: a refused portal leaves no folder behind.
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
+    except ConfigError as exc:
+        raise _named_at(exc, staging, target) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     light = boundaries.simplified(area, tolerance)
@@ -254,6 +256,13 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
             slug=args.slug, path=target, url=url))
     _checklist(problems, args.slug)
     return 0
+
+
+def _named_at(exc: ConfigError, staging: Path, target: Path) -> ConfigError:
+    """The loader names the folder it read; the operator knows the one it becomes."""
+    exc.where = exc.where.replace(str(staging), str(target))
+    exc.args = (exc._english(),)  # noqa: SLF001 - keep the English text in step
+    return exc
 
 
 def _read_logo(path: str) -> str:
@@ -368,6 +377,8 @@ def cmd_bodies(args: argparse.Namespace, settings: Settings) -> int:
             for slug in made:
                 shutil.rmtree(folder / "bodies" / slug, ignore_errors=True)
                 (staging / slug).rename(folder / "bodies" / slug)
+    except ConfigError as exc:
+        raise _named_at(exc, staging, folder / "bodies") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     print(_("made %(count)s bodies in %(folder)s", count=len(made), folder=folder / "bodies"))

@@ -243,3 +243,19 @@ def test_bodies_import_refuses_a_missing_property_and_duplicate_slugs_writing_no
                    "--slug-template", "w-{ward}", "--request-types", str(types))
     assert twice.returncode == 1 and "two features make the slug w-1" in twice.stderr
     assert not (folder / "bodies").exists() or not any((folder / "bodies").iterdir())
+
+
+def test_tenants_new_refuses_a_taken_host_naming_the_portal_file_and_leaving_no_folder(
+        portal, settings, db, tmp_path):
+    folder = tmp_path / "tenants"
+    write_files(folder)
+    assert portal(settings, folder, "tenants", "load").returncode == 0
+    area = tmp_path / "area.geojson"
+    area.write_text(json.dumps(box(0, 1, 1, 2)))
+    taken = portal(settings, folder, "tenants", "new", "dup", "--area", str(area),
+                   "--name", "Dup", "--host", "northside.example.test")
+    assert taken.returncode == 1
+    assert taken.stderr.strip() == (f"portal: {folder}/portals/dup/portal.json hosts: host "
+                                    "northside.example.test already belongs to another portal")
+    assert sorted(p.name for p in (folder / "portals").iterdir()) == \
+        ["faraway", "northside", "riverside"]
