@@ -259,3 +259,18 @@ def test_tenants_new_refuses_a_taken_host_naming_the_portal_file_and_leaving_no_
                                     "northside.example.test already belongs to another portal")
     assert sorted(p.name for p in (folder / "portals").iterdir()) == \
         ["faraway", "northside", "riverside"]
+
+
+def test_hosts_with_a_port_or_an_ip_load_and_are_kept_as_the_middleware_matches_them(
+        session, settings, tmp_path):
+    folder = tmp_path / "portals" / "p"
+    folder.mkdir(parents=True)
+    (folder / "area.geojson").write_text(json.dumps(box(0, 0, 1, 1)))
+    (folder / "portal.json").write_text(json.dumps({
+        "name": {"en": "P"}, "hosts": ["Portal.Example.org.", "127.0.0.1:8001"]}))
+    tenant = tenant_files.load_portal(session, folder, settings.themes_dir)
+    assert sorted(h.host for h in tenant.hosts) == ["127.0.0.1:8001", "portal.example.org"]
+    for bad in ("a b.example", "x.example:0", "ünï.example", "user@x.example"):
+        edit(folder / "portal.json", hosts=[bad])
+        with pytest.raises(tenant_files.ConfigError, match="not a valid DNS host name"):
+            tenant_files.load_portal(session, folder, settings.themes_dir)

@@ -58,15 +58,6 @@ def parse_host(values: list[bytes]) -> Host:
     return Host(name, _port(rest))
 
 
-def is_host_name(text: str) -> bool:
-    """Whether `text` is a DNS host name (or IPv4 address) a portal may be reached at."""
-    try:
-        _host_name(text)
-    except BadHost:
-        return False
-    return True
-
-
 def _ipv6(text: str) -> str:
     # `%` zone ids are for links on one machine, never for a URL someone else follows.
     if not _IPV6.fullmatch(text):

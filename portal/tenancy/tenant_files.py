@@ -235,11 +235,14 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     except ConfigError as exc:
         raise exc.at(folder) from None
     where = str(folder / "portal.json")
-    hosts = [str(h).strip().lower().removesuffix(".") for h in data.get("hosts", [])]
-    for host in hosts:
-        if not host_names.is_host_name(host):
+    hosts = []
+    for host in data.get("hosts", []):
+        # The same strict reading as a request's Host header: a DNS name or IP, maybe a port.
+        try:
+            hosts.append(host_names.parse_host([str(host).encode("ascii", "replace")]).authority)
+        except host_names.BadHost:
             raise ConfigError(N_("host %(host)r is not a valid DNS host name"),
-                              where=f"{where} hosts", host=host)
+                              where=f"{where} hosts", host=host) from None
     if len(set(hosts)) != len(hosts):
         twice = sorted({h for h in hosts if hosts.count(h) > 1})
         raise ConfigError(N_("host %(host)s is listed twice"), where=f"{where} hosts",
