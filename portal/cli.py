@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from portal import reactions
+from portal import reactions, tenant_commands
 from portal.core.db import Database, analyze
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
@@ -74,47 +74,6 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.database_url)
     analyze(_db(settings).engine)
     print(_("database is up to date"))
-    return 0
-
-
-def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.models import Tenant
-    from portal.places import named_areas
-    from portal.tenancy import tenant_files
-
-    db = _db(settings)
-    if args.action == "load":
-        folder = Path(args.path) if args.path else settings.tenants_dir
-        with db.session() as session:
-            bodies, portals = tenant_files.load_all(session, folder, settings.themes_dir)
-            for portal in portals:
-                named_areas.load_portal_places(session, portal, folder / "portals" / portal.slug)
-            print(_("loaded %(bodies)s bodies and %(portals)s portals from %(folder)s",
-                    bodies=len(bodies), portals=len(portals), folder=folder))
-    elif args.action == "list":
-        with db.session() as session:
-            for t in session.scalars(select(Tenant).order_by(Tenant.slug)):
-                hosts = ", ".join(h.host for h in t.hosts) or "-"
-                print(f"{t.slug:<14} {t.kind:<11} {','.join(t.languages):<30} {hosts}")
-    elif args.action == "admin-token":
-        from portal.tenancy import admin_tokens
-
-        if not args.slug:
-            raise ConfigError(N_("tenants admin-token needs a portal slug"))
-        with db.session() as session:
-            tenant = _portal(session, args.slug)
-            token = admin_tokens.issue(tenant)
-        print(_("Admin token for %(slug)s (shown once; any earlier token no longer works):",
-                slug=args.slug))
-        print(token)
-    elif args.action == "dump":
-        if not args.slug:
-            raise ConfigError(N_("tenants dump needs a portal slug"))
-        with db.session() as session:
-            tenant = _portal(session, args.slug)
-            out = Path(args.path) if args.path else settings.tenants_dir / "portals" / tenant.slug
-            tenant_files.dump_portal(tenant, out)
-            print(_("wrote %(path)s", path=out))
     return 0
 
 
@@ -413,11 +372,7 @@ def parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db_upgrade)
-    tenants = sub.add_parser("tenants", help="load, dump or list portals and bodies")
-    tenants.add_argument("action", choices=["load", "dump", "list", "admin-token"])
-    tenants.add_argument("slug", nargs="?")
-    tenants.add_argument("--path", help="folder to load from or dump to")
-    tenants.set_defaults(func=cmd_tenants)
+    tenant_commands.add_parsers(sub)  # tenants …, bodies import
     imp = sub.add_parser("import-issues", help="import historical issues from a CSV, JSON, "
                                                "JSON Lines or GeoJSON file")
     imp.add_argument("file", nargs="?")

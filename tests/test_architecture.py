@@ -27,7 +27,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("portal.middleware",),
     ("portal.routes",),
     ("widgets",),
-    ("portal.reactions", "portal.worker", "portal.app", "portal.cli", "portal.migrations"),
+    ("portal.reactions", "portal.worker", "portal.app", "portal.cli", "portal.tenant_commands",
+     "portal.migrations"),
 ]
 
 

@@ -116,6 +116,10 @@ class Tenant(AreaMixin, Base):
     # Which geocoder answers the place search: {"backend": "gazetteer"} (built in, the
     # default), or "nominatim"/"photon" with a "url" (see `portal.places.backends`).
     geocoder: Mapped[dict] = mapped_column(default=dict)
+    # The area simplified for maps (`/api/area.geojson`), None when the area itself is light
+    # enough. Only drawn: membership and routing read `area_geojson`, the original, so a
+    # simplified outline never moves a point in or out (`portal.tenancy.boundaries`).
+    display_area_geojson: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"

@@ -200,7 +200,9 @@ def _cluster_feature(cluster: clusters.Cluster) -> dict:
 
 def area_geojson(request: Request) -> Response:
     portal = tenant(request)
-    body = '{"type":"Feature","properties":{},"geometry":' + portal.area_geojson + "}"
+    # The outline simplified for maps when there is one; routing keeps the original.
+    outline = portal.display_area_geojson or portal.area_geojson
+    body = '{"type":"Feature","properties":{},"geometry":' + outline + "}"
     return Response(body, media_type=GEOJSON, headers={"cache-control": "public, max-age=300"})
 
 

@@ -26,7 +26,8 @@ from portal.core import geo
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
-from portal.tenancy import membership, themes
+from portal.tenancy import boundaries, logos, membership, themes
+from portal.tenancy import hosts as host_names
 
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -104,9 +105,18 @@ def geocoder_setting(value: object, where: str) -> dict:
 
 def _area(folder: Path) -> str:
     try:
-        return geo.normalise_area(_read_json(folder / "area.geojson"))
+        data = _read_json(folder / "area.geojson")
+        boundaries.check_area_coordinates(str(folder / "area.geojson"),
+                                          geo.geometry_from_geojson(data))
+        return geo.normalise_area(data)
     except ConfigError as exc:
         raise exc.at(folder / "area.geojson") from None
+
+
+def display_area(area_text: str, tolerance_m: float) -> str | None:
+    """The outline maps draw, simplified to `tolerance_m`; None when that saves little."""
+    light = boundaries.simplified(geo.area(area_text), tolerance_m)
+    return light.text if light.bytes_after < 0.9 * len(area_text) else None
 
 
 def _set_area(row: Body | Tenant, area_text: str) -> None:
@@ -189,6 +199,16 @@ def load_body(session: Session, folder: Path) -> Body:
     return body
 
 
+def _logo(path: Path) -> str:
+    """The logo file as stored; one with anything beyond drawing (a script, an event
+    attribute, an outside reference) is refused, naming what (`portal.tenancy.logos`)."""
+    text, dropped = logos.clean_svg(path.read_bytes(), str(path))
+    if dropped:
+        raise ConfigError(N_("the logo holds what a logo may not: %(parts)s"), where=str(path),
+                          parts=", ".join(dropped))
+    return text
+
+
 def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     data = _read_json(folder / "portal.json")
     slug = data.get("slug", folder.name)
@@ -214,11 +234,26 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
         themes.resolved_tokens(themes_dir, theme, tokens)
     except ConfigError as exc:
         raise exc.at(folder) from None
-    hosts = [h.strip().lower() for h in data.get("hosts", [])]
-    for host in hosts:
-        if not HOST.match(host):
-            raise ConfigError(N_("host %(host)r is not a host name"), where=str(folder),
-                              host=host)
+    where = str(folder / "portal.json")
+    hosts = []
+    for host in data.get("hosts", []):
+        # The same strict reading as a request's Host header: a DNS name or IP, maybe a port.
+        try:
+            hosts.append(host_names.parse_host([str(host).encode("ascii", "replace")]).authority)
+        except host_names.BadHost:
+            raise ConfigError(N_("host %(host)r is not a valid DNS host name"),
+                              where=f"{where} hosts", host=host) from None
+    if len(set(hosts)) != len(hosts):
+        twice = sorted({h for h in hosts if hosts.count(h) > 1})
+        raise ConfigError(N_("host %(host)s is listed twice"), where=f"{where} hosts",
+                          host=", ".join(twice))
+    origins = []
+    for origin in data.get("embed_origins", []):
+        try:
+            origins.append(normalise_origin(str(origin)))
+        except ConfigError as exc:
+            raise exc.at(f"{where} embed_origins") from None
+    tolerance = boundaries.parse_tolerance(str(data.get("simplify", "20m")))
     area_text = _area(folder)
     geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
     logo_path = (folder / data.get("logo", "logo.svg")).resolve()
@@ -235,17 +270,21 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.default_language = default
     tenant.theme = theme
     tenant.tokens = tokens
-    tenant.logo_svg = logo_path.read_text(encoding="utf-8") if logo_path.is_file() else ""
+    tenant.logo_svg = _logo(logo_path) if logo_path.is_file() else ""
     tenant.tile_url = data.get("tile_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     tenant.tile_attribution = data.get("tile_attribution", "© OpenStreetMap contributors")
     tenant.allow_anonymous = bool(data.get("allow_anonymous", True))
-    tenant.embed_origins = sorted({normalise_origin(o) for o in data.get("embed_origins", [])})
+    tenant.embed_origins = sorted(set(origins))
     tenant.request_type_keys = data.get("request_types")
     tenant.geocoder = geocoder
     _set_area(tenant, area_text)
+    tenant.display_area_geojson = display_area(area_text, tolerance)
     session.add(tenant)
     session.flush()
-    _set_hosts(session, tenant, hosts)
+    try:
+        _set_hosts(session, tenant, hosts)
+    except ConfigError as exc:
+        raise exc.at(f"{where} hosts") from None
     if area_changed:
         membership.refresh_portal(session, tenant)
     return tenant
@@ -304,9 +343,44 @@ def dump_portal(tenant: Tenant, folder: Path) -> None:
     }
     if tenant.geocoder:
         data["geocoder"] = tenant.geocoder
+    if tenant.display_area_geojson is None:
+        data["simplify"] = "0m"  # loaded as it is, as it was
     (folder / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     area = {"type": "Feature", "properties": {}, "geometry": json.loads(tenant.area_geojson)}
     (folder / "area.geojson").write_text(json.dumps(area) + "\n", encoding="utf-8")
     if tenant.logo_svg:
         (folder / "logo.svg").write_text(tenant.logo_svg, encoding="utf-8")
+
+
+def dump_body(body: Body, folder: Path) -> None:
+    """Write a body back out in the layout `load_body` reads (active request types only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data: dict = {
+        "slug": body.slug,
+        "name": body.name,
+        "contact_email": body.contact_email,
+        "language": body.language,
+        "request_types": [
+            {"code": rt.code, "name": rt.name, **({"help": rt.help} if rt.help else {}),
+             **({"questions": rt.questions} if rt.questions else {})}
+            for rt in body.request_types if rt.active
+        ],
+    }
+    if body.open311:
+        data["open311"] = body.open311
+    (folder / "body.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
+    area = {"type": "Feature", "properties": {}, "geometry": json.loads(body.area_geojson)}
+    (folder / "area.geojson").write_text(json.dumps(area) + "\n", encoding="utf-8")
+
+
+def dump_all(session: Session, tenants_dir: Path) -> tuple[int, int]:
+    """Every body and portal into `tenants_dir` (bodies/<slug>/, portals/<slug>/)."""
+    bodies = list(session.scalars(select(Body).order_by(Body.slug)))
+    portals = list(session.scalars(select(Tenant).order_by(Tenant.slug)))
+    for body in bodies:
+        dump_body(body, tenants_dir / "bodies" / body.slug)
+    for tenant in portals:
+        dump_portal(tenant, tenants_dir / "portals" / tenant.slug)
+    return len(bodies), len(portals)
