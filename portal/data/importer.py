@@ -48,7 +48,7 @@ from portal.places import gazetteer, naming
 from portal.places.gazetteer import NewPlace
 from portal.reports import clusters, dashboard_counts, search
 from portal.reports.routing import request_types_at
-from portal.tenancy import membership
+from portal.tenancy import membership, service_targets
 
 BATCH = 1000
 # Skip reasons, as the summary and the skipped file name them.
@@ -370,7 +370,7 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
         "created_at": r.created_at, "updated_at": r.updated_at, "locale": "en",
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
         "reporter_name": "", "reporter_email": "", "show_name": False, "vote_count": 0,
-        "hidden": False} for r in records])
+        "hidden": False, **_due(r)} for r in records])
     by_external = dict(session.execute(select(Issue.external_id, Issue.id).where(
         Issue.external_id.in_([r.external_id for r in records]))).all())
     ids = [by_external[r.external_id] for r in records]
@@ -406,6 +406,13 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
             counted.extend(ids)
 
 
+def _due(record: Record) -> dict:
+    """The record's due times from its body's promises, as the issue columns."""
+    ack, close = service_targets.due_times(record.request_type.body.service_targets,
+                                           record.request_type.code, record.created_at)
+    return {"acknowledge_due_at": ack, "close_due_at": close}
+
+
 def _seconds(when: datetime | None) -> int | None:
     if when is None:
         return None
@@ -433,6 +440,8 @@ def _update(session: Session, issue: Issue, record: Record, label: str) -> bool:
     for key, value in changed.items():
         setattr(issue, key, value)
     issue.created_at, issue.updated_at = record.created_at, record.updated_at
+    for key, value in _due(record).items():
+        setattr(issue, key, value)
     for update in issue.updates:
         if update.kind == "created":
             update.created_at = record.created_at

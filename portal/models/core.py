@@ -63,6 +63,9 @@ class Body(AreaMixin, Base):
     # `open311` block, checked by `portal.tenancy.tenant_files`); None: email only.
     open311: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
     open311_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Its promises per request type and its working hours (body.json's `targets` and
+    # `service_hours`, checked by `portal.tenancy.service_targets`); None: no targets.
+    service_targets: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
 
     request_types: Mapped[list[RequestType]] = relationship(
         back_populates="body", cascade="all, delete-orphan", order_by="RequestType.id"
@@ -185,6 +188,10 @@ class Issue(Base):
     # importer moved its point to bring it inside the portal's area (`--tolerance`).
     external_url: Mapped[str] = mapped_column(String(500), default="")
     moved_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When the body promised to acknowledge and to close it, from its targets at the time
+    # (`portal.tenancy.service_targets`); None where it sets no target.
+    acknowledge_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    close_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     body: Mapped[Body] = relationship()
     request_type: Mapped[RequestType] = relationship()
