@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.core.errors import N_, Message
 from portal.core.i18n import translate
 from portal.core.localized import localized
 from portal.middleware.page_cache import shared_page
-from portal.core.errors import N_, Message
 from portal.models import STATUSES, Issue, RequestType, utcnow
 from portal.reports import clusters, deadlines, listing
 from portal.reports.activity import aware
@@ -37,9 +37,9 @@ from portal.web.request_context import tenant
 from portal.web.templating import url
 
 GEOJSON = "application/geo+json"
-BODY_FORMAT = "geojson-3"
+BODY_FORMAT = "geojson-3"  # change it when the body's shape changes: old ETags must not match
 OVERDUE = {"fix": N_("Overdue: not fixed within the target"),
-           "acknowledge": N_("Overdue: not acknowledged within the target")}  # change it when the body's shape changes: old ETags must not match
+           "acknowledge": N_("Overdue: not acknowledged within the target")}
 
 
 class BodyCache:
