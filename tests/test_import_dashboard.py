@@ -13,7 +13,7 @@ from portal.models import Tenant
 from portal.reports import dashboard, deadlines
 from portal.routes.dashboard import duration
 from tests.conftest import client_for
-from tests.import_support import Expected, assert_median, city, figures_from
+from tests.import_support import Expected, assert_median, city, figures_from, monday
 from tests.test_import_inputs import (
     HARBOUR,
     HARBOUR_TYPES,
@@ -203,3 +203,38 @@ def test_the_on_time_share_equals_the_file_per_type_body_and_period(app, db, set
     row = page[page.index("Storm drain (harbour works)"):]
     row = row[:row.index("</tr>")]
     assert re.search(r'data-step="fix">not enough data<', row)
+
+
+def test_medians_over_a_chosen_period_equal_the_files_for_that_period(app, db, settings,
+                                                                      tmp_path):
+    issues = scf_issues(120, seed=3)
+    load(db, settings, tmp_path, issues)
+    records = expected_records(issues)
+    everything = figures_from(records)
+    with db.session() as s:
+        harbour = s.query(Tenant).filter_by(slug="harbour").one()
+        for start, end in ((date(2017, 2, 6), date(2017, 3, 5)),  # four weeks, by week
+                           (date(2016, 10, 1), date(2017, 9, 30))):  # a year, by month
+            got = dashboard.stats(s, harbour, "en", start=start, end=end)
+            first, last = got.weeks[0].start, got.weeks[-1].start
+            if got.by_month:  # weeks count in the month of their Monday
+                last = last.replace(day=28) + timedelta(days=4)
+                last = last.replace(day=1) - timedelta(days=1)
+            want = figures_from([r for r in records
+                                 if first <= monday(r.created) <= last])
+            assert got.medians_over_period
+            assert (got.acknowledged_count, got.closed_count) == (len(want.acknowledged),
+                                                                  len(want.closed))
+            assert_median(got.median_acknowledge, got.acknowledge_approximate,
+                          want.acknowledged)
+            assert_median(got.median_close, got.close_approximate, want.closed)
+        short = dashboard.stats(s, harbour, "en", start=date(2017, 2, 6), end=date(2017, 3, 5))
+        assert short.closed_count < len(everything.closed)  # a period is not all time
+        whole = dashboard.stats(s, harbour, "en")
+        assert not whole.medians_over_period
+        assert whole.closed_count == len(everything.closed)
+
+    page = client_for(app, "harbour.reportal.test").get(
+        "/dashboard", params={"from": "2017-02-06", "to": "2017-03-05"}).text
+    assert "These medians are of the issues reported in the weeks the chart shows." in page
+    assert f"{short.acknowledged_count} acknowledged, {short.closed_count} closed" in page

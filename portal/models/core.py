@@ -338,6 +338,25 @@ class DashboardDuration(Base):
     seconds: Mapped[int] = mapped_column(BigInteger)
 
 
+class DashboardWeekDuration(Base):
+    """The same histograms, per week of the report (its Monday, UTC): the dashboard's medians
+    over a chosen period add up the weeks the period's chart shows (migration 0016_targets)."""
+
+    __tablename__ = "dashboard_week_durations"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    event: Mapped[str] = mapped_column(String(16), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    lower_seconds: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    body_id: Mapped[int] = mapped_column(
+        ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    n: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(BigInteger)
+
+
 class DashboardDurationBucket(Base):
     """The lower bounds of the duration buckets, for the triggers to look a duration up in."""
 
