@@ -362,6 +362,7 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
     # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
     # runs by which values are None (a statement per run), and RETURNING in parameter order
     # would make SQLite insert row by row. The new ids are then read by their external ids.
+    promises: dict = {}
     session.execute(ISSUES.insert(), [{
         "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
         "origin_tenant_id": tenant.id, "lat": r.lat, "lon": r.lon, "address": r.address,
@@ -370,7 +371,7 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
         "created_at": r.created_at, "updated_at": r.updated_at, "locale": "en",
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
         "reporter_name": "", "reporter_email": "", "show_name": False, "vote_count": 0,
-        "hidden": False, **_due(r)} for r in records])
+        "hidden": False, **_due(r, promises)} for r in records])
     by_external = dict(session.execute(select(Issue.external_id, Issue.id).where(
         Issue.external_id.in_([r.external_id for r in records]))).all())
     ids = [by_external[r.external_id] for r in records]
@@ -406,10 +407,14 @@ def _insert(session: Session, records: list[Record], places: _Places, tenant: Te
             counted.extend(ids)
 
 
-def _due(record: Record) -> dict:
-    """The record's due times from its body's promises, as the issue columns."""
-    ack, close = service_targets.due_times(record.request_type.body.service_targets,
-                                           record.request_type.code, record.created_at)
+def _due(record: Record, promises: dict | None = None) -> dict:
+    """The record's due times from its body's promises, as the issue columns; `promises`
+    keeps each request type's promise read once for a batch."""
+    rt = record.request_type
+    promises = {} if promises is None else promises
+    if rt.id not in promises:
+        promises[rt.id] = service_targets.promise(rt.body.service_targets, rt.code)
+    ack, close = service_targets.due_by(promises[rt.id], record.created_at)
     return {"acknowledge_due_at": ack, "close_due_at": close}
 
 

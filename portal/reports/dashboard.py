@@ -86,6 +86,8 @@ class Stats:
     # True when the medians are of the issues reported in the chosen period's weeks (the
     # chart's), not of all time.
     medians_over_period: bool = False
+    # The chart's first and last week (Mondays): what the on-time share is counted over.
+    shown_weeks: tuple[date, date] | None = None
 
 
 def scoped(tenant: Tenant, body: Body | None = None) -> Select:
@@ -220,7 +222,7 @@ def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = Non
                  acknowledge_approximate=bool(ack and not ack.exact),
                  close_approximate=bool(done and not done.exact), by_month=by_month,
                  first_data_week=first_data, last_data_week=last_data,
-                 medians_over_period=chosen)
+                 medians_over_period=chosen, shown_weeks=(first_week, last_week))
 
 
 def _durations(session: Session, tenant: Tenant, body: Body | None,

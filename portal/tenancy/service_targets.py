@@ -95,7 +95,12 @@ def due_times(config: dict | None, code: str,
               reported: datetime) -> tuple[datetime | None, datetime | None]:
     """When an issue of this type reported at `reported` is due to be acknowledged and
     closed (UTC); None for a step the body sets no target for."""
-    found = promise(config, code)
+    return due_by(promise(config, code), reported)
+
+
+def due_by(found: Promise | None,
+           reported: datetime) -> tuple[datetime | None, datetime | None]:
+    """`due_times` from a promise already read (bulk writers read each type's once)."""
     if found is None:
         return None, None
     return tuple(business_hours.due(reported, span, found.hours) if span else None  # type: ignore[return-value]
