@@ -13,6 +13,7 @@ from portal.models import (
     DashboardCount,
     DashboardDuration,
     DashboardWeek,
+    DashboardWeekDuration,
     Issue,
     IssuePortal,
     Update,
@@ -51,6 +52,10 @@ def stored(session: Session) -> dict[str, dict]:
         "durations": {(r.tenant_id, r.body_id, r.event, r.lower_seconds): (r.n, r.seconds)
                       for r in session.scalars(select(DashboardDuration))
                       if r.n or r.seconds},
+        "week_durations": {(r.tenant_id, r.body_id, r.event, r.week, r.lower_seconds):
+                           (r.n, r.seconds)
+                           for r in session.scalars(select(DashboardWeekDuration))
+                           if r.n or r.seconds},
         "copies": {(r.tenant_id, r.issue_id): (r.body_id, r.request_type_id,
                                                 _maybe(r.acknowledged_at), _maybe(r.closed_at))
                    for r in session.scalars(select(IssuePortal))},
@@ -67,6 +72,7 @@ def expected(session: Session) -> dict[str, dict]:
     counts: Counter = Counter()
     weeks: Counter = Counter()
     durations: dict[tuple, tuple[int, int]] = {}
+    week_durations: dict[tuple, tuple[int, int]] = {}
     copies = {}
     rows = session.execute(select(IssuePortal.tenant_id, Issue)
                            .join(Issue, Issue.id == IssuePortal.issue_id))
@@ -88,4 +94,8 @@ def expected(session: Session) -> dict[str, dict]:
             key = (*owner, event, duration_buckets.lower_bound(seconds))
             n, total = durations.get(key, (0, 0))
             durations[key] = (n + 1, total + seconds)
-    return {"counts": counts, "weeks": weeks, "durations": durations, "copies": copies}
+            key = (*owner, event, _week(issue.created_at), duration_buckets.lower_bound(seconds))
+            n, total = week_durations.get(key, (0, 0))
+            week_durations[key] = (n + 1, total + seconds)
+    return {"counts": counts, "weeks": weeks, "durations": durations,
+            "week_durations": week_durations, "copies": copies}

@@ -24,6 +24,7 @@ from portal.models import Issue, Tenant, Update, utcnow
 from portal.reports import status, voting
 from portal.reports.reporting import ReportForm, existing_submission, submit_report
 from portal.reports.routing import request_types_at
+from portal.tenancy import service_targets
 
 # (title, description) per request type code; a few Spanish ones for portals offering "es".
 TEXTS_EN: dict[str, list[tuple[str, str]]] = {
@@ -178,6 +179,7 @@ def _history(rng: random.Random, session: Session, issue: Issue, final: str, key
     low, high = AGES[final]
     created = now - timedelta(days=rng.uniform(low, high), minutes=rng.randint(0, 1440))
     issue.created_at = created
+    service_targets.set_due_times(session, issue)  # the body's promise from the backdated report
     for update in session.scalars(select(Update).where(Update.issue_id == issue.id)):
         update.created_at = created  # the "created" row submit_report wrote
     for index in range(rng.choice((0, 0, 1, 2, 3, 5, 8))):  # while it is open: votes are

@@ -26,7 +26,7 @@ from portal.models import Issue, IssuePortal, Tenant, Update
 from portal.places import gazetteer
 from portal.places.gazetteer import NewPlace
 from portal.reports import clusters, dashboard_counts, search
-from portal.tenancy import data_version, membership
+from portal.tenancy import data_version, membership, service_targets
 
 ISSUES, UPDATES = Issue.__table__, Update.__table__
 # Every column of an imported history row, so the executemany has one shape.
@@ -43,6 +43,7 @@ class _Text:  # what the search index reads of an issue
 
 def _insert(session: Session, records: list[Record], places: Places, tenant: Tenant) -> None:
     """Insert new issues with their history rows, portal membership and search index."""
+    promises: dict = {}
     rows = [{
         "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
         "origin_tenant_id": tenant.id, "lat": r.lat, "lon": r.lon, "address": r.address,
@@ -51,7 +52,7 @@ def _insert(session: Session, records: list[Record], places: Places, tenant: Ten
         "created_at": r.created_at, "updated_at": r.updated_at, "locale": "en",
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
         "reporter_name": "", "reporter_email": "", "show_name": False, "vote_count": 0,
-        "hidden": False} for r in records]
+        "hidden": False, **_due(r, promises)} for r in records]
     sqlite = is_sqlite(session)
     if sqlite:
         # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
@@ -113,6 +114,17 @@ def _seconds(when: datetime | None) -> int | None:
     return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
 
 
+def _due(record: Record, promises: dict | None = None) -> dict:
+    """The record's due times from its body's promises, as the issue columns; `promises`
+    keeps each request type's promise read once for a batch."""
+    rt = record.request_type
+    promises = {} if promises is None else promises
+    if rt.id not in promises:
+        promises[rt.id] = service_targets.promise(rt.body.service_targets, rt.code)
+    ack, close = service_targets.due_by(promises[rt.id], record.created_at)
+    return {"acknowledge_due_at": ack, "close_due_at": close}
+
+
 def _update(session: Session, issue: Issue, record: Record, label: str) -> bool:
     """Bring an imported issue in line with its record again; False when nothing changed.
 
@@ -134,6 +146,8 @@ def _update(session: Session, issue: Issue, record: Record, label: str) -> bool:
     for key, value in changed.items():
         setattr(issue, key, value)
     issue.created_at, issue.updated_at = record.created_at, record.updated_at
+    for key, value in _due(record).items():
+        setattr(issue, key, value)
     for update in issue.updates:
         if update.kind == "created":
             update.created_at = record.created_at

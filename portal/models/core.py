@@ -63,6 +63,9 @@ class Body(AreaMixin, Base):
     # `open311` block, checked by `portal.tenancy.tenant_files`); None: email only.
     open311: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
     open311_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Its promises per request type and its working hours (body.json's `targets` and
+    # `service_hours`, checked by `portal.tenancy.service_targets`); None: no targets.
+    service_targets: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=None)
 
     request_types: Mapped[list[RequestType]] = relationship(
         back_populates="body", cascade="all, delete-orphan", order_by="RequestType.id"
@@ -189,6 +192,10 @@ class Issue(Base):
     # importer moved its point to bring it inside the portal's area (`--tolerance`).
     external_url: Mapped[str] = mapped_column(String(500), default="")
     moved_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When the body promised to acknowledge and to close it, from its targets at the time
+    # (`portal.tenancy.service_targets`); None where it sets no target.
+    acknowledge_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    close_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     body: Mapped[Body] = relationship()
     request_type: Mapped[RequestType] = relationship()
@@ -327,6 +334,25 @@ class DashboardDuration(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     event: Mapped[str] = mapped_column(String(16), primary_key=True)
+    lower_seconds: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    body_id: Mapped[int] = mapped_column(
+        ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    n: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(BigInteger)
+
+
+class DashboardWeekDuration(Base):
+    """The same histograms, per week of the report (its Monday, UTC): the dashboard's medians
+    over a chosen period add up the weeks the period's chart shows (migration 0016_targets)."""
+
+    __tablename__ = "dashboard_week_durations"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    event: Mapped[str] = mapped_column(String(16), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
     lower_seconds: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     body_id: Mapped[int] = mapped_column(
         ForeignKey("bodies.id", ondelete="CASCADE"), primary_key=True, autoincrement=False

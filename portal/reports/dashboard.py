@@ -8,7 +8,9 @@ reads a few hundred small rows. Times to acknowledge and to close come from the 
 (`Update` rows of kind "status"): the first move to `acknowledged` (or `closed`) minus the
 report time, in whole seconds. Internal or hidden updates are not public data and are not used.
 Their medians are read from histograms (`duration_buckets`): exact when the middle values sit
-alone in their buckets, else an estimate within about 9 %, and the page says "about".
+alone in their buckets, else an estimate within about 9 %, and the page says "about". With a
+chosen period they are those of the issues reported in the weeks the chart shows, from the
+same histograms kept per report week (`DashboardWeekDuration`, migration 0016_targets).
 
 The weekly chart covers `WEEKS` weeks ending this week, unless the portal's latest report or
 closure is older than that: then it ends at the data's last week, so an imported history is
@@ -36,6 +38,7 @@ from portal.models import (
     DashboardCount,
     DashboardDuration,
     DashboardWeek,
+    DashboardWeekDuration,
     Issue,
     IssuePortal,
     RequestType,
@@ -80,6 +83,11 @@ class Stats:
     by_month: bool = False  # the bars are months (each week counted in its Monday's month)
     first_data_week: date | None = None  # the span the portal's reports and closures cover
     last_data_week: date | None = None
+    # True when the medians are of the issues reported in the chosen period's weeks (the
+    # chart's), not of all time.
+    medians_over_period: bool = False
+    # The chart's first and last week (Mondays): what the on-time share is counted over.
+    shown_weeks: tuple[date, date] | None = None
 
 
 def scoped(tenant: Tenant, body: Body | None = None) -> Select:
@@ -196,21 +204,15 @@ def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = Non
             type_counts[type_id] += int(n)
     by_type = _by_type(session, tenant, locale, +type_counts)
 
-    buckets: dict[str, list[tuple[int, int, int]]] = {"acknowledged": [], "closed": []}
-    for event, lower, n, seconds in session.execute(
-            select(DashboardDuration.event, DashboardDuration.lower_seconds,
-                   func.sum(DashboardDuration.n), func.sum(DashboardDuration.seconds))
-            .where(*_owned(DashboardDuration, tenant, body))
-            .group_by(DashboardDuration.event, DashboardDuration.lower_seconds)):
-        if event in buckets:
-            buckets[event].append((int(lower), int(n or 0), int(seconds or 0)))
-    ack = _enough(buckets["acknowledged"], min_count)
-    done = _enough(buckets["closed"], min_count)
     first_data, last_data = data_weeks(session, tenant, body)
     first_week, last_week = period(aware(now or utcnow()), weeks, last_data, start, end)
     by_month = (last_week - first_week).days // 7 + 1 > max(weeks, MAX_WEEKS)
     if by_month:  # from the first of the month the period starts in: weeks by their Monday
         first_week = _month(start or first_week + timedelta(days=6))
+    chosen = start is not None or end is not None
+    buckets = _durations(session, tenant, body, (first_week, last_week) if chosen else None)
+    ack = _enough(buckets["acknowledged"], min_count)
+    done = _enough(buckets["closed"], min_count)
 
     return Stats(total=sum(by_status.values()), by_status=by_status, by_type=by_type,
                  median_acknowledge=_duration(ack), median_close=_duration(done),
@@ -219,7 +221,25 @@ def stats(session: Session, tenant: Tenant, locale: str, body: Body | None = Non
                  weeks=_weeks(session, tenant, body, first_week, last_week, by_month),
                  acknowledge_approximate=bool(ack and not ack.exact),
                  close_approximate=bool(done and not done.exact), by_month=by_month,
-                 first_data_week=first_data, last_data_week=last_data)
+                 first_data_week=first_data, last_data_week=last_data,
+                 medians_over_period=chosen, shown_weeks=(first_week, last_week))
+
+
+def _durations(session: Session, tenant: Tenant, body: Body | None,
+               weeks: tuple[date, date] | None) -> dict[str, list[tuple[int, int, int]]]:
+    """The histograms' (lower bound, count, seconds) per event: of all time, or of the
+    issues reported in the weeks `weeks` (the chart's: by week, or by month of Mondays)."""
+    model = DashboardDuration if weeks is None else DashboardWeekDuration
+    stmt = (select(model.event, model.lower_seconds, func.sum(model.n), func.sum(model.seconds))
+            .where(*_owned(model, tenant, body))
+            .group_by(model.event, model.lower_seconds))
+    if weeks is not None:
+        stmt = stmt.where(DashboardWeekDuration.week.between(*weeks))
+    buckets: dict[str, list[tuple[int, int, int]]] = {"acknowledged": [], "closed": []}
+    for event, lower, n, seconds in session.execute(stmt):
+        if event in buckets:
+            buckets[event].append((int(lower), int(n or 0), int(seconds or 0)))
+    return buckets
 
 
 def _enough(buckets: list[tuple[int, int, int]], min_count: int) -> duration_buckets.Median | None:

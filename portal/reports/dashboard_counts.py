@@ -1,7 +1,8 @@
 """The dashboard's maintained figures, for bulk loads: count a batch in a few statements.
 
-Database triggers (migration 0009_dashboard_counts) keep `DashboardCount`, `DashboardWeek` and
-`DashboardDuration` exact on every write, row by row. A bulk load of new issues would pay for
+Database triggers (migrations 0009_dashboard_counts and 0016_targets) keep `DashboardCount`,
+`DashboardWeek`, `DashboardDuration` and `DashboardWeekDuration` exact on every write, row by
+row. A bulk load of new issues would pay for
 that on each of its rows, so it names its issues in `counting_deferred`: the triggers leave
 those issues alone, and on the way out their membership rows get their copies (body, request
 type, first public acknowledgement and closure) and are counted, one statement per table and
@@ -40,6 +41,7 @@ from portal.models import (
     DashboardDuration,
     DashboardDurationBucket,
     DashboardWeek,
+    DashboardWeekDuration,
     Issue,
     IssuePortal,
     Update,
@@ -167,3 +169,12 @@ def _count(session: Session, chunk: list[int]) -> None:
                     func.count(), func.sum(rows.c.seconds))
              .group_by(rows.c.tenant_id, rows.c.body_id, rows.c.lower_seconds),
              ["tenant_id", "body_id", "event", "lower_seconds"], ["n", "seconds"])
+        # The same, per week of the report (migration 0016): medians over a period.
+        rows = (select(ip.tenant_id, ip.body_id, week_of(session, ip.created_at).label("week"),
+                       seconds.label("seconds"), _bucket(seconds).label("lower_seconds"))
+                .where(*_visible(session, chunk), at.is_not(None)).subquery())
+        _add(session, DashboardWeekDuration,
+             select(rows.c.tenant_id, rows.c.body_id, literal(event), rows.c.week,
+                    rows.c.lower_seconds, func.count(), func.sum(rows.c.seconds))
+             .group_by(rows.c.tenant_id, rows.c.body_id, rows.c.week, rows.c.lower_seconds),
+             ["tenant_id", "body_id", "event", "week", "lower_seconds"], ["n", "seconds"])

@@ -25,7 +25,7 @@ from portal.places import naming
 from portal.reports import photos, search
 from portal.reports.events import IssueReported
 from portal.reports.routing import route
-from portal.tenancy import membership
+from portal.tenancy import membership, service_targets
 
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
@@ -203,6 +203,7 @@ def submit_report(
     )
     session.add(issue)
     session.flush()
+    service_targets.set_due_times(session, issue)
     session.add(
         Update(
             issue_id=issue.id,

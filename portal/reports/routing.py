@@ -7,10 +7,12 @@ Routing needs no external service: point-in-polygon on our own stored areas.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from portal.core.errors import N_, Message, ValidationError
-from portal.models import RequestType, Tenant
+from portal.models import Body, Issue, RequestType, Tenant
 from portal.tenancy.membership import bodies_containing
 
 
@@ -46,3 +48,25 @@ def route(session: Session, tenant: Tenant, lat: float, lon: float, key: str) ->
     raise ValidationError(
         {"request_type": Message(N_("Choose one of the request types offered at this place."))}
     )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an issue went where it did: the body that has it, whether routing chose it (staff
+    may have passed it on since), and the other bodies offering its type here — wider ones
+    that would have it where the chosen body's area ends."""
+
+    body: Body
+    routed: bool
+    others: list[Body]
+    code: str
+
+
+def explain(session: Session, issue: Issue) -> Explanation:
+    """The routing decision for an issue's place and type, from the stored areas."""
+    code = issue.request_type.code
+    offering = [b for b in sorted(bodies_containing(session, issue.lat, issue.lon),
+                                  key=lambda b: (b.area_size, b.id))
+                if any(rt.active and rt.code == code for rt in b.request_types)]
+    routed = bool(offering) and offering[0].id == issue.body_id
+    return Explanation(issue.body, routed, [b for b in offering if b.id != issue.body_id], code)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import OrderedDict
 from datetime import datetime
 from urllib.parse import urlencode
@@ -21,11 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal.core.errors import N_, Message
 from portal.core.i18n import translate
 from portal.core.localized import localized
 from portal.middleware.page_cache import shared_page
-from portal.models import STATUSES, Issue, RequestType
-from portal.reports import clusters, listing
+from portal.models import STATUSES, Issue, RequestType, utcnow
+from portal.reports import clusters, deadlines, listing
+from portal.reports.activity import aware
 from portal.reports.reporting import check_place, parse_point
 from portal.reports.routing import request_types_at
 from portal.tenancy import data_version
@@ -34,7 +37,9 @@ from portal.web.request_context import tenant
 from portal.web.templating import url
 
 GEOJSON = "application/geo+json"
-BODY_FORMAT = "geojson-2"  # change it when the body's shape changes: old ETags must not match
+BODY_FORMAT = "geojson-3"  # change it when the body's shape changes: old ETags must not match
+OVERDUE = {"fix": N_("Overdue: not fixed within the target"),
+           "acknowledge": N_("Overdue: not acknowledged within the target")}
 
 
 class BodyCache:
@@ -67,9 +72,11 @@ class BodyCache:
 
 def body_key(request: Request, version: int, filters: listing.IssueFilters) -> tuple:
     """Everything a GeoJSON body depends on: the portal and its data, the URL prefix its links
-    carry, the language of its type names, and the query (normalised)."""
+    carry, the language of its type names, the query (normalised), and the minute: an issue
+    turns overdue as time passes, with no write to move the data version."""
     return (tenant(request).id, version, BODY_FORMAT, request.scope.get("root_path", ""),
-            request.state.locale, urlencode(listing.query_items(filters)))
+            request.state.locale, urlencode(listing.query_items(filters)),
+            int(time.time() // 60))
 
 
 def etag_for(key: tuple) -> str:
@@ -120,8 +127,10 @@ def _paged(request: Request, session: Session, filters: listing.IssueFilters) ->
     """The list of points, newest first, `per_page` at a time: for integrators and lists."""
     page = listing.fetch_page(session, tenant(request), filters)
     link = _issue_link(request)
+    now = utcnow()
     features = [_feature(request, link, i.id, i.title, i.status, i.lat, i.lon, i.vote_count,
-                         i.created_at, i.place_name, i.request_type.code, i.request_type.name)
+                         i.created_at, i.place_name, i.request_type.code, i.request_type.name,
+                         deadlines.issue_lateness(i, now))
                 for i in page.issues]
     pages = max(1, -(-page.total // filters.per_page))
     data = {"type": "FeatureCollection", "features": features, "total": page.total,
@@ -149,14 +158,18 @@ def _map_view(request: Request, session: Session, filters: listing.IssueFilters)
         link = _issue_link(request)
         rows = {row.id: row for row in session.execute(
             select(Issue.id, Issue.title, Issue.status, Issue.lat, Issue.lon, Issue.vote_count,
-                   Issue.created_at, Issue.place_name, Issue.request_type_id)
+                   Issue.created_at, Issue.place_name, Issue.acknowledge_due_at,
+                   Issue.close_due_at, Issue.request_type_id)
             .where(Issue.id.in_(view.issue_ids)))} if view.issue_ids else {}
         # A viewport's few hundred issues have a dozen types: their names (JSON) once each.
         type_ids = {row.request_type_id for row in rows.values()}
         types = {t.id: (t.code, t.name) for t in session.execute(
             select(RequestType.id, RequestType.code, RequestType.name)
             .where(RequestType.id.in_(type_ids)))} if type_ids else {}
-        features = [_feature(request, link, *row[:-1], *types[row.request_type_id])
+        now = aware(utcnow())
+        features = [_feature(request, link, *row[:-3], *types[row.request_type_id],
+                             deadlines.lateness(row.status, row.acknowledge_due_at,
+                                                row.close_due_at, now))
                     for row in (rows[i] for i in view.issue_ids if i in rows)]
     return {"type": "FeatureCollection", "zoom": filters.zoom, "clustered": view.clustered,
             "total": view.total, "features": features}
@@ -171,10 +184,10 @@ def _issue_link(request: Request) -> str:
 
 def _feature(request: Request, link: str, issue_id: int, title: str, status: str, lat: float,
              lon: float, votes: int, created_at: datetime, place_name: str, type_code: str,
-             type_names: dict) -> dict:
+             type_names: dict, late: str | None = None) -> dict:
     portal = tenant(request)
     type_name = localized(type_names, request.state.locale, portal.default_language)
-    return {
+    feature = {
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
@@ -184,6 +197,10 @@ def _feature(request: Request, link: str, issue_id: int, title: str, status: str
             "place": place_name,
         },
     }
+    if late:  # which promise it missed, and the words the map shows for it
+        feature["properties"]["overdue"] = late
+        feature["properties"]["overdue_label"] = translate(Message(OVERDUE[late]))
+    return feature
 
 
 def _cluster_feature(cluster: clusters.Cluster) -> dict:

@@ -19,7 +19,7 @@ from portal.core.errors import N_, NotFound
 from portal.core.i18n import babel_locale, current_locale
 from portal.middleware.page_cache import shared_page
 from portal.models import Body
-from portal.reports import dashboard
+from portal.reports import dashboard, deadlines
 from portal.web.absolute_urls import absolute
 from portal.web.request_context import tenant
 from portal.web.templating import render, url
@@ -80,10 +80,17 @@ def dashboard_page(request: Request) -> Response:
         (start, start_ok), (end, end_ok) = _day(request, "from"), _day(request, "to")
         figures = dashboard.stats(session, portal, request.state.locale, body,
                                   start=start, end=end)
+        # Over the weeks the chart shows: an index range of the portal's membership rows,
+        # never all of a large portal's history.
+        first_week, last_week = figures.shown_weeks
+        on_time_types, on_time_bodies = deadlines.on_time_tables(
+            session, portal, request.state.locale, body, first_week,
+            last_week + timedelta(days=6))
     query = {"body": body.slug} if body else {}
     return render(request, "dashboard.html", {
         "stats": figures, "chart": dashboard.chart(figures.weeks), "bodies": bodies,
-        "body": body, "duration": duration,
+        "body": body, "duration": duration, "on_time_types": on_time_types,
+        "on_time_bodies": on_time_bodies, "min_count": dashboard.MIN_COUNT,
         "week_label": month_label if figures.by_month else week_label,
         "bad_date": not (start_ok and end_ok),
         "data_to": (figures.last_data_week + timedelta(days=6)

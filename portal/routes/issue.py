@@ -11,8 +11,9 @@ from portal.core.errors import N_, Message, ValidationError
 from portal.core.text_fields import MAX_RECORD_NUMBER
 from portal.engagement.points import record_contribution
 from portal.models import Issue, RequestType
-from portal.reports import status, voting
+from portal.reports import routing, status, voting
 from portal.staff import triage
+from portal.tenancy import service_targets
 from portal.tenancy.scoping import get_public_issue, public_issues
 from portal.web.forms import read_form, read_photo
 from portal.web.request_context import (
@@ -46,7 +47,8 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         history = status.public_history(issue)
         fix_reported = status.fix_reported(history)
         duplicate_of = triage.original_of(session, issue.id)
-        _ = issue.body.name
+        explanation = routing.explain(session, issue)
+        promise = service_targets.promise(issue.body.service_targets, issue.request_type.code)
     ensure_visitor(request)
     return render(request, "issue.html", {
         "issue": issue, "history": history, "voted": voted, "errors": errors or {},
@@ -54,7 +56,7 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         "submission_key": new_submission_key(),
         "just_reported": request.query_params.get("new") == "1",
         "notice": request.query_params.get("done", ""), "duplicate_of": duplicate_of,
-        "fix_reported": fix_reported,
+        "fix_reported": fix_reported, "explanation": explanation, "promise": promise,
     }, status_code)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
 from portal.models import STATUSES, Issue, RequestType, Tenant, Update, utcnow
+from portal.reports import deadlines
 from portal.tenancy.scoping import in_bbox, staff_issues
 
 PAGE_SIZE = 50
@@ -27,6 +28,8 @@ SORTS = {
     "newest": (Issue.created_at.desc(), Issue.id.desc()),
     "votes": (Issue.vote_count.desc(), Issue.created_at.asc(), Issue.id.asc()),
     "updated": (Issue.updated_at.desc(), Issue.id.desc()),
+    # The next promise first (to acknowledge while open, then to fix); no target last.
+    "time_left": tuple(deadlines.time_left_order()),
 }
 
 

@@ -34,6 +34,7 @@ from portal.models import (
 )
 from portal.reports import photos, status
 from portal.reports.events import IssueReassigned
+from portal.tenancy import service_targets
 from portal.tenancy.links import portal_base
 from portal.tenancy.membership import bodies_containing
 
@@ -192,6 +193,7 @@ def reassign(session: Session, issue: Issue, target: Body | None, actor: Actor, 
     author = author_for(session, issue)
     issue.body_id, issue.request_type_id = target.id, chosen.id
     session.flush()
+    service_targets.set_due_times(session, issue)  # the new body's promises, from the report
     session.expire(issue, ["body", "request_type"])
     row = status.add_staff_update(session, issue, "reassigned", author=author, text=text)
     _record_author(session, row, actor)

@@ -26,7 +26,7 @@ from portal.core import geo
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
-from portal.tenancy import boundaries, logos, membership, themes
+from portal.tenancy import boundaries, logos, membership, service_targets, themes
 from portal.tenancy import hosts as host_names
 
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
@@ -196,6 +196,11 @@ def load_body(session: Session, folder: Path) -> Body:
     for code, rt in existing.items():
         if code not in seen:
             rt.active = False  # issues keep their type; it is just no longer offered
+    targets = service_targets.check(data, str(folder / "body.json"), seen)
+    if targets != body.service_targets:
+        body.service_targets = targets
+        session.flush()
+        service_targets.refresh_body(session, body)  # promises changed: so did due times
     return body
 
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from portal.core import i18n
 from portal.core.localized import localized
+from portal.reports import deadlines
 from portal.tenancy.themes import template_dirs
 from portal.web import formatting
 from portal.web.csp import page_csp
@@ -64,7 +65,9 @@ class Templates:
                 pager_query=pager_query,
             )
             env.globals.update(asset=self.asset, translate=i18n.translate, now=_now,
-                               language_name=i18n.language_name)
+                               language_name=i18n.language_name,
+                               lateness=deadlines.issue_lateness,
+                               next_due=deadlines.next_due)
             self._envs[theme] = env
         return self._envs[theme]
 

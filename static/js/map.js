@@ -14,9 +14,15 @@
     return el ? el.textContent.trim() : status;
   }
 
-  function pin(status, title) {
-    return L.divIcon({ className: "pin pin-" + (STATUSES.indexOf(status) >= 0 ? status : "open"),
-      iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -9], html: "" });
+  // An overdue issue's pin carries a clock mark besides its colour (the words are in its
+  // title and popup), so lateness never reads from colour alone.
+  function pin(status, overdue) {
+    var shape = "pin pin-" + (STATUSES.indexOf(status) >= 0 ? status : "open");
+    if (overdue) {  // the shape's clip-path would cut the mark off: both sit in a plain box
+      return L.divIcon({ className: "pin-overdue", iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -9],
+        html: "<span class=\"" + shape + "\"></span><span class=\"overdue-mark\" aria-hidden=\"true\">⏰</span>" });
+    }
+    return L.divIcon({ className: shape, iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -9], html: "" });
   }
 
   function baseMap(el) {
@@ -71,7 +77,20 @@
       meta.className = "issue-meta";
       var near = p.place ? " · " + (list.getAttribute("data-near") || "%(place)s").replace("%(place)s", p.place) : "";
       meta.textContent = p.type_name + near + " · " + fmt.format(new Date(p.created_at));
-      li.appendChild(badge); li.appendChild(a); li.appendChild(meta);
+      li.appendChild(badge);
+      if (p.overdue_label) {
+        var late = document.createElement("span");
+        late.className = "overdue overdue-" + p.overdue;
+        var icon = document.createElement("span");
+        icon.className = "overdue-icon";
+        icon.setAttribute("aria-hidden", "true");
+        icon.textContent = "⏰";
+        late.appendChild(icon);
+        late.appendChild(document.createTextNode(p.overdue_label));
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(late);
+      }
+      li.appendChild(a); li.appendChild(meta);
       list.appendChild(li);
     });
     if (!features.length) {
@@ -95,8 +114,8 @@
 
   function pointMarker(f) {
     var c = f.geometry.coordinates, p = f.properties;
-    var label = statusLabel(p.status) + ": " + p.title;
-    var marker = L.marker([c[1], c[0]], { icon: pin(p.status), title: label, alt: label, keyboard: true });
+    var label = statusLabel(p.status) + (p.overdue_label ? " · " + p.overdue_label : "") + ": " + p.title;
+    var marker = L.marker([c[1], c[0]], { icon: pin(p.status, p.overdue), title: label, alt: label, keyboard: true });
     var link = document.createElement("a");
     link.href = p.url;
     link.textContent = p.title;
@@ -104,6 +123,10 @@
     box.appendChild(link);
     box.appendChild(document.createElement("br"));
     box.appendChild(document.createTextNode(statusLabel(p.status) + " · " + p.type_name));
+    if (p.overdue_label) {
+      box.appendChild(document.createElement("br"));
+      box.appendChild(document.createTextNode("⏰ " + p.overdue_label));
+    }
     marker.bindPopup(box);
     return marker;
   }

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_operator"
-down_revision = "0015_open311_bodies"
+down_revision = "0016_targets"
 branch_labels = None
 depends_on = None
 
