@@ -116,6 +116,9 @@ class Tenant(AreaMixin, Base):
     # Which geocoder answers the place search: {"backend": "gazetteer"} (built in, the
     # default), or "nominatim"/"photon" with a "url" (see `portal.places.backends`).
     geocoder: Mapped[dict] = mapped_column(default=dict)
+    # The portal's phone numbers for reports by text: [{"number", "gateway", "secret_env",
+    # ...}] (see `portal.sms.numbers`); empty, none.
+    sms_numbers: Mapped[list] = mapped_column(default=list)
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"
