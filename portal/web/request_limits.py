@@ -76,6 +76,8 @@ FORMS: dict[str, FormLimits] = {
                                           long_chars=2 * filing.MAX_DESCRIPTION,
                                           body_bytes=256 * KIB),
     "open311_updates_submit": FormLimits(fields=20, paragraphs=("description",)),
+    # Twilio posts some forty fields (From, Body, ten MediaUrl and MediaContentType, …).
+    "sms_webhook": FormLimits(fields=80, paragraphs=("Body", "message")),
     "staff_announcements_submit": FormLimits(
         fields=40, paragraphs=("body_",), long_chars=2 * announcement_authoring.MAX_TEXT,
         body_bytes=1 * MIB),  # a title and a text in each of the portal's languages
