@@ -4,6 +4,8 @@ with a test gateway adapter in place of Twilio's API (tests/sms_support.py)."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -30,6 +32,7 @@ from tests.sms_support import (
     delivered,
     set_up_numbers,
 )
+from tests.staff_support import grant, sign_in
 
 
 @pytest.fixture
@@ -259,14 +262,23 @@ def test_numbers_are_hashed_and_sealed_visible_to_staff_and_deletable(north, db,
         assert s.scalars(select(OutboxMessage.last_error)).one() == "the number was deleted"
 
 
-def test_staff_see_the_number_of_a_report_by_text(north, db, settings):
+def test_only_the_bodys_staff_see_the_number_of_a_report_by_text(sms_app, north, db):
     phone = Phone(north, "+15557770010")
-    for body in ("Oak Square", "1", "A hole", "0"):
+    for body in ("Elm Park", "1", "A hole", "0"):
         phone.text(body)
-    vault = phones.PhoneVault(settings)
     with db.session() as s:
         issue = s.scalars(select(Issue)).one()
-        assert phones.number_for_staff(s, vault, issue.id) == "+15557770010"
+        assert issue.body.slug == "city-works"
+    grant(db, "crew@city.test", "staff", body="city-works")
+    grant(db, "mod@north.test", "moderator", portal="northside")
+    crew = client_for(sms_app, "northside.reportal.test")
+    sign_in(crew, db, "crew@city.test")
+    assert 'href="tel:+15557770010"' in crew.get(f"/staff/issues/{issue.id}").text
+    moderator = client_for(sms_app, "northside.reportal.test")
+    sign_in(moderator, db, "mod@north.test")
+    page = moderator.get(f"/staff/issues/{issue.id}")
+    assert page.status_code == 200 and "5557770010" not in page.text
+    assert "5557770010" not in north.get(f"/issues/{issue.id}").text
 
 
 def test_blocked_numbers_get_nothing_and_a_link_is_flagged(north, db, settings):
@@ -347,3 +359,23 @@ def test_texts_past_the_per_number_limit_get_no_answer(settings, world, db, monk
         assert len(s.scalars(select(OutboxMessage)).all()) == 2
     application.state.db.engine.dispose()
     assert ENVIRON  # the numbers' secrets came from the environment
+
+
+def test_the_command_line_blocks_and_deletes_a_number(north, db, settings):
+    Phone(north, "+15557770016").text("Elm Park")
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
+           "SECRET_KEY": settings.secret_key, "THEMES_DIR": str(settings.themes_dir)}
+
+    def portal(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "portal.cli", "sms", *args,
+                               "--tenant", "northside"], env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    assert portal("block", "+1 555 777 0016").stdout.startswith("blocked:")
+    with db.session() as s:
+        assert s.scalars(select(SmsContact.blocked)).one() is True
+    assert portal("forget", "+15557770016").stdout.startswith("deleted:")
+    with db.session() as s:
+        assert s.scalars(select(SmsContact)).all() == []
+    again = portal("forget", "+15557770016")
+    assert again.returncode == 1 and "no texts from that number" in again.stderr
