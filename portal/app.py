@@ -50,6 +50,7 @@ from portal.routes import (
     unsubscribe,
     watch,
 )
+from portal.routes import install as install_routes
 from portal.routes import moderation as moderation_routes
 from portal.routes import signin as signin_routes
 from portal.routes import sms as sms_routes
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
         *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
-        *sms_routes.routes,
+        *sms_routes.routes, *install_routes.routes,
     ]
     middleware = [
         Middleware(PageCacheMiddleware, db=db, cache=page_cache),
