@@ -60,6 +60,7 @@ COMMENT = FormLimits(fields=10, paragraphs=("text",))
 
 FORMS: dict[str, FormLimits] = {
     "report_submit": REPORT,
+    "report_lite_submit": REPORT,
     "widget_report_submit": REPORT,
     "issue_fixed": FormLimits(files=1, fields=10, paragraphs=("text",)),
     "issue_comment": COMMENT,

@@ -10,6 +10,12 @@
   if ("serviceWorker" in navigator && manifest && manifest.getAttribute("data-worker")) {
     navigator.serviceWorker.register(manifest.getAttribute("data-worker")).catch(function () {});
   }
+  // A slow network (the Network Information API, where there is one): the light form.
+  var lite = document.getElementById("lite-link"), net = navigator.connection;
+  if (lite && net && (net.saveData || /(^|-)2g$/.test(net.effectiveType || ""))) {
+    window.location.replace(lite.href);
+    return;
+  }
   var status = document.getElementById("offline-status");
   var form = document.querySelector("form.report-form");
   if (!status || !form || !window.indexedDB || !window.fetch) return;
