@@ -50,8 +50,10 @@ from portal.routes import (
     unsubscribe,
     watch,
 )
+from portal.routes import install as install_routes
 from portal.routes import moderation as moderation_routes
 from portal.routes import signin as signin_routes
+from portal.routes import sms as sms_routes
 from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
 from portal.routes import staff_open311 as staff_open311_routes
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
         *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
+        *sms_routes.routes, *install_routes.routes,
     ]
     middleware = [
         Middleware(PageCacheMiddleware, db=db, cache=page_cache),

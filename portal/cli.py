@@ -206,6 +206,25 @@ def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sms(args: argparse.Namespace, settings: Settings) -> int:
+    """A resident's number on a portal: deleted on request, or put on or off the block list."""
+    from portal.sms import phones
+
+    vault = phones.PhoneVault(settings)
+    with _db(settings).session() as session:
+        tenant_id = _portal(session, args.tenant).id
+        if args.action == "forget":
+            if not phones.forget(session, vault, tenant_id, args.number):
+                raise ConfigError(N_("this portal has no texts from that number"))
+            print(_("deleted: the number, its conversation and its link to the reports it "
+                    "made (the reports stay, anonymous)"))
+        else:
+            phones.set_blocked(session, vault, tenant_id, args.number, args.action == "block")
+            print(_("blocked: texts from this number are ignored") if args.action == "block"
+                  else _("unblocked: this number may text again"))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from portal.data.demo import seed_demo_issues
 
@@ -401,6 +420,12 @@ def parser() -> argparse.ArgumentParser:
     places.add_argument("file", nargs="?", help="an OpenAddresses CSV (LON,LAT,NUMBER,STREET…)")
     places.add_argument("--tenant", help="the portal whose gazetteer gets the addresses")
     places.set_defaults(func=cmd_places)
+    sms = sub.add_parser("sms", help="a resident's phone number: delete it on request, or "
+                                     "block or unblock it")
+    sms.add_argument("action", choices=["forget", "block", "unblock"])
+    sms.add_argument("number", help="the phone number, like +12035550100")
+    sms.add_argument("--tenant", required=True, help="the portal it texted")
+    sms.set_defaults(func=cmd_sms)
     demo = sub.add_parser("demo", help="seed demo issues on every portal")
     demo.set_defaults(func=cmd_demo)
     widgets_cli.add_parser(sub)

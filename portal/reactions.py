@@ -13,7 +13,8 @@ from portal.core.domain_events import mark_installed, subscribe
 from portal.engagement import points, watch_notices
 from portal.mail import notifications
 from portal.open311 import delivery
-from portal.reports.events import IssueReassigned, IssueReported, VoteCast
+from portal.reports.events import IssueReassigned, IssueReported, StatusChanged, VoteCast
+from portal.sms import notices as sms_notices
 
 
 def _mail_the_body(session: Session, event: IssueReported) -> None:
@@ -37,6 +38,10 @@ def _point_for_voting(session: Session, event: VoteCast) -> None:
     points.award_vote(session, event.issue, event.voter_key)
 
 
+def _text_the_reporter(session: Session, event: StatusChanged) -> None:
+    sms_notices.status_changed(session, event.issue, event.update)
+
+
 def install() -> None:
     """Subscribe every reaction (idempotent). Order matters only within one event."""
     subscribe(IssueReported, _mail_the_body)
@@ -45,4 +50,5 @@ def install() -> None:
     subscribe(IssueReported, _tell_watchers)
     subscribe(IssueReported, _point_for_reporting)
     subscribe(VoteCast, _point_for_voting)
+    subscribe(StatusChanged, _text_the_reporter)
     mark_installed()

@@ -22,6 +22,7 @@ from portal.engagement import digests
 from portal.mail.outbox import RunReport, drain
 from portal.models import utcnow
 from portal.open311 import delivery, polling
+from portal.sms import outbound as sms_outbound
 
 log = logging.getLogger("reportal.worker")
 
@@ -35,6 +36,7 @@ class StepReport:
     mail: RunReport
     open311: RunReport
     poll: polling.PollReport | None = None
+    sms: RunReport | None = None
 
 
 def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> StepReport:
@@ -47,6 +49,7 @@ def run_once(db: Database, settings: Settings, digest_state: dict | None = None)
                 digests.compose_digests(session, day)
             digest_state["day"] = day
     report = StepReport(drain(db, settings), delivery.drain(db, settings))
+    report.sms = sms_outbound.drain(db, settings)
     state = digest_state if digest_state is not None else {}
     last = state.get("polled")
     if last is None or utcnow() - last >= POLL_EVERY:

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("portal.staff",),
     ("portal.data",),
     ("portal.open311",),
+    ("portal.sms",),
     ("portal.web",),
     ("portal.middleware",),
     ("portal.routes",),

@@ -58,6 +58,9 @@ class Settings:
     request_threads: int = 2
     # Open311 `media_url` may name private or loopback addresses (a city's intranet): off.
     open311_media_private: bool = False
+    # Encrypts residents' phone numbers (reports by text); a Fernet key. Empty: derived from
+    # SECRET_KEY, so changing that key makes stored numbers unreadable (`portal.sms.phones`).
+    sms_phone_key: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,7 @@ class Settings:
             redis_url=env.get("REDIS_URL", "").strip(),
             request_threads=_positive(env, "REQUEST_THREADS", defaults.request_threads),
             open311_media_private=env.get("OPEN311_MEDIA_PRIVATE", "") == "1",
+            sms_phone_key=env.get("SMS_PHONE_KEY", "").strip(),
         )
 
 

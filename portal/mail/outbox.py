@@ -62,6 +62,11 @@ SUPPRESSED = "suppressed by an unsubscribe"
 OPEN311_KIND = "open311_request"
 """Rows that go to a body's Open311 endpoint, not by mail: `portal.open311.delivery` claims
 and marks them with the same functions (same lease, backoff and attempts); SMTP skips them."""
+SMS_KIND = "sms"
+SMS_PULL_KIND = "sms_pull"
+"""Texts to residents (`portal.sms.outbound`): `sms` rows are pushed to a gateway's API,
+`sms_pull` rows wait for a phone gateway (SMSSync) to fetch them. SMTP skips both."""
+CHANNEL_KINDS = (OPEN311_KIND, SMS_KIND, SMS_PULL_KIND)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -104,10 +109,16 @@ class RunReport:
 
 
 def claim(session: Session, now: datetime, limit: int = BATCH, *,
-          open311: bool = False) -> list[int]:
+          open311: bool = False, channel: str | None = None,
+          subject: str | None = None) -> list[int]:
     """Lease up to `limit` due messages; returns their ids (oldest first). Mail by default,
-    or (`open311=True`) the requests for bodies' Open311 endpoints."""
-    kind = OutboxMessage.kind == OPEN311_KIND if open311 else OutboxMessage.kind != OPEN311_KIND
+    or (`open311=True`) the requests for bodies' Open311 endpoints, or the rows of another
+    `channel` (one of `CHANNEL_KINDS`), optionally only those with this `subject`."""
+    channel = OPEN311_KIND if open311 else channel
+    kind = (OutboxMessage.kind == channel if channel
+            else OutboxMessage.kind.notin_(CHANNEL_KINDS))
+    if subject is not None:
+        kind = kind & (OutboxMessage.subject == subject)
     due = session.execute(
         select(OutboxMessage.id, OutboxMessage.next_attempt_at)
         .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= now,

@@ -123,6 +123,9 @@ class Tenant(AreaMixin, Base):
     # enough. Only drawn: membership and routing read `area_geojson`, the original, so a
     # simplified outline never moves a point in or out (`portal.tenancy.boundaries`).
     display_area_geojson: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    # The portal's phone numbers for reports by text: [{"number", "gateway", "secret_env",
+    # ...}] (see `portal.sms.numbers`); empty, none.
+    sms_numbers: Mapped[list] = mapped_column(default=list)
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.models import Issue
+from portal.models import Issue, Update
 
 
 @dataclass(frozen=True)
@@ -28,3 +28,12 @@ class VoteCast:
 
     issue: Issue
     voter_key: str
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """An issue's status changed (`update` is its history row); the reporter's own channel
+    reacts (mail is still sent by `staff.triage`; texts by `portal.sms.notices`)."""
+
+    issue: Issue
+    update: Update

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core import text_fields
+from portal.core.domain_events import publish
 from portal.core.errors import N_, DomainError, Message, ValidationError
 from portal.models import STATUSES, Issue, Update, utcnow
 from portal.reports import photos
+from portal.reports.events import StatusChanged
 
 MAX_COMMENT = 2000
 MAX_AUTHOR = 100
@@ -116,6 +118,7 @@ def change_status(session: Session, issue: Issue, new_status: str, *, author: st
     issue.updated_at = utcnow()
     session.add(update)
     session.flush()
+    publish(session, StatusChanged(issue, update))
     return update
 
 

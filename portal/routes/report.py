@@ -83,9 +83,28 @@ async def report_form(request: Request) -> Response:
         if not errors:
             errors = check_place(tenant(request), lat, lon, report.locale)
     template = request.scope.get("report_template", "report.html")
-    return render(request, template, form_context(request, report, errors),
-                  status_code=400 if errors else 200,
-                  frame_ancestors=request.scope.get("frame_ancestors", "'self'"))
+    saves_data = request.headers.get("save-data", "").strip().lower() == "on"
+    if template == "report.html" and saves_data:
+        template = LITE  # the browser asks for less data: the form without the map library
+    response = render(request, template, form_context(request, report, errors),
+                      status_code=400 if errors else 200,
+                      frame_ancestors=request.scope.get("frame_ancestors", "'self'"))
+    response.headers["vary"] = ", ".join(
+        v for v in (response.headers.get("vary", ""), "Save-Data") if v)
+    return response
+
+
+LITE = "report_lite.html"
+
+
+async def report_lite_form(request: Request) -> Response:
+    request.scope["report_template"] = LITE
+    return await report_form(request)
+
+
+async def report_lite_submit(request: Request) -> Response:
+    request.scope["report_template"] = LITE
+    return await report_submit(request)
 
 
 async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - callable
@@ -157,4 +176,6 @@ async def report_submit(request: Request) -> Response:
 routes = [
     Route("/report", report_form, methods=["GET"], name="report"),
     Route("/report", report_submit, methods=["POST"], name="report_submit"),
+    Route("/report/lite", report_lite_form, methods=["GET"], name="report_lite"),
+    Route("/report/lite", report_lite_submit, methods=["POST"], name="report_lite_submit"),
 ]

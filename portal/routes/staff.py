@@ -26,6 +26,7 @@ from portal.routes.guards import (
     user_id,
 )
 from portal.routes.signin import role_places
+from portal.sms import phones
 from portal.staff import moderation, permissions, triage
 from portal.staff import queue as staff_queue
 from portal.tenancy.scoping import get_portal_issue, get_public_issue, staff_issues
@@ -134,11 +135,16 @@ def staff_issue_context(session, request: Request, issue: Issue) -> dict:  # noq
         if action.action == "hide_photo" and action.photo in hidden_now:
             hidden_photos.setdefault(action.photo, action)
     _ = issue.body.name, issue.request_type.name
+    show_contact = permissions.can_see_contact(user, issue)
     return {
         "issue": issue, "updates": updates, "authors": authors,
         "can_manage": can_manage, "can_moderate": can_moderate,
         "can_redact": permissions.can_redact(user, portal, issue),
-        "show_contact": permissions.can_see_contact(user, issue),
+        "show_contact": show_contact,
+        # A report by text: the number it came from, opened only for those who see contacts.
+        "reporter_phone": phones.number_for_staff(
+            session, phones.PhoneVault(request.app.state.settings), issue.id)
+        if show_contact else None,
         "transitions": sorted(status.ALLOWED[issue.status], key=STATUSES.index),
         "targets": targets, "original_id": original_id, "photos": photos,
         "hidden_photos": list(hidden_photos.values()) if can_moderate else [],

@@ -159,6 +159,47 @@ def open311_config(raw: object, where: str) -> dict | None:
             "email": bool(raw.get("email", False)), "updates": updates}
 
 
+SMS_GATEWAYS = ("twilio", "smssync")
+PHONE = re.compile(r"^\+?[0-9]{3,15}$")
+
+
+def sms_numbers(raw: object, where: str) -> list[dict]:
+    """A portal's `sms` list: its phone numbers for reports by text, each on one gateway.
+
+    Secrets are never in the file: `secret_env` names the environment variable holding the
+    gateway's secret (Twilio's auth token, SMSSync's shared secret); Twilio also needs
+    `account_env` (the account SID) to send.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError(N_("sms must be a list of numbers, like [{\"number\": "
+                             "\"+12035550100\", \"gateway\": \"twilio\", ...}]"), where=where)
+    numbers = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ConfigError(N_("each sms number must be an object"), where=where)
+        number = str(item.get("number", "")).replace(" ", "").replace("-", "")
+        if not PHONE.match(number):
+            raise ConfigError(N_("sms number %(number)r must be digits, like +12035550100"),
+                              where=where, number=number)
+        gateway = item.get("gateway")
+        if gateway not in SMS_GATEWAYS:
+            raise ConfigError(N_("sms gateway %(gateway)r is not one of %(choices)s"),
+                              where=where, gateway=str(gateway),
+                              choices=", ".join(SMS_GATEWAYS))
+        entry = {"number": number, "gateway": gateway}
+        for name in ("secret_env", "account_env") if gateway == "twilio" else ("secret_env",):
+            env_name = str(item.get(name, ""))
+            if not ENV_NAME.match(env_name):
+                raise ConfigError(N_("%(field)s must name an environment variable, like "
+                                     "PORTAL_SMS_SECRET: the secret never goes in a file"),
+                                  where=where, field=name)
+            entry[name] = env_name
+        numbers.append(entry)
+    return numbers
+
+
 def load_body(session: Session, folder: Path) -> Body:
     data = _read_json(folder / "body.json")
     slug = data.get("slug", folder.name)
@@ -261,6 +302,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tolerance = boundaries.parse_tolerance(str(data.get("simplify", "20m")))
     area_text = _area(folder)
     geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
+    numbers = sms_numbers(data.get("sms"), f"{folder} sms")
     logo_path = (folder / data.get("logo", "logo.svg")).resolve()
     if not logo_path.is_relative_to(folder.resolve()):
         raise ConfigError(N_("the logo must be a file in the portal's folder"), where=str(folder))
@@ -282,6 +324,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.embed_origins = sorted(set(origins))
     tenant.request_type_keys = data.get("request_types")
     tenant.geocoder = geocoder
+    tenant.sms_numbers = numbers
     _set_area(tenant, area_text)
     tenant.display_area_geojson = display_area(area_text, tolerance)
     session.add(tenant)
@@ -350,6 +393,8 @@ def dump_portal(tenant: Tenant, folder: Path) -> None:
         data["geocoder"] = tenant.geocoder
     if tenant.display_area_geojson is None:
         data["simplify"] = "0m"  # loaded as it is, as it was
+    if tenant.sms_numbers:
+        data["sms"] = tenant.sms_numbers
     (folder / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     area = {"type": "Feature", "properties": {}, "geometry": json.loads(tenant.area_geojson)}

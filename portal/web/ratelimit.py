@@ -77,4 +77,6 @@ DEFAULT_LIMITS = {
     "watch": (10, 900.0),
     "flag": (10, 600.0),
     "open311": (300, 600.0),  # per API key: a city's app files for many residents
+    "sms_number": (20, 600.0),  # texts per sender: a conversation takes about five
+    "sms_portal": (600, 600.0),  # texts per portal number, from everyone
 }

@@ -60,6 +60,7 @@ COMMENT = FormLimits(fields=10, paragraphs=("text",))
 
 FORMS: dict[str, FormLimits] = {
     "report_submit": REPORT,
+    "report_lite_submit": REPORT,
     "widget_report_submit": REPORT,
     "issue_fixed": FormLimits(files=1, fields=10, paragraphs=("text",)),
     "issue_comment": COMMENT,
@@ -76,6 +77,8 @@ FORMS: dict[str, FormLimits] = {
                                           long_chars=2 * filing.MAX_DESCRIPTION,
                                           body_bytes=256 * KIB),
     "open311_updates_submit": FormLimits(fields=20, paragraphs=("description",)),
+    # Twilio posts some forty fields (From, Body, ten MediaUrl and MediaContentType, …).
+    "sms_webhook": FormLimits(fields=80, paragraphs=("Body", "message")),
     "staff_announcements_submit": FormLimits(
         fields=40, paragraphs=("body_",), long_chars=2 * announcement_authoring.MAX_TEXT,
         body_bytes=1 * MIB),  # a title and a text in each of the portal's languages
