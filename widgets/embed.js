@@ -8,17 +8,20 @@
  * minifier only strips. Names are short because every byte is gzipped onto news pages:
  *   o portal origin   L widgets   I IntersectionObserver   H default heights by kind
  *   g(v) widget for an element or a frame's window   z(x, h) set the reserved height (clamped)
- *   y(x, ok) show the frame or the link   s(x, m) post to the frame, queued until ready
+ *   y(x, ok) show the frame (at its height) or only the link (the space given back)
+ *   s(x, m) post to the frame, queued until ready
  *   n(x) insert the frame   S() scan the page
- *   widget x: e element, k kind, u frame URL, t title, a link, f iframe, q queue, r ready */
+ *   widget x: e element, k kind, u frame URL, t title, a link, f iframe, q queue, r ready,
+ *   h height asked for (data-height, then the frame's messages) */
 ((w, d) => {
   if (w.Reportal) return;
   var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360},
     g = v => L.find(x => x.e == v || x.f && x.f.contentWindow == v),
-    z = (x, h) => x.e.style.height = Math.min(Math.max(h || H[x.k], 120), 3e3) + "px",
+    z = (x, h) => x.e.style.height = Math.min(Math.max((x.h = h || x.h) || H[x.k], 120), 3e3) + "px",
     y = (x, ok) => {
       x.f.style.display = ok ? "block" : "none";
       x.a.style.display = ok ? "none" : "";
+      ok ? z(x) : x.e.style.height = "";
     },
     s = (x, m) => {
       m.reportal = 1;
