@@ -63,8 +63,9 @@ def test_without_javascript_the_search_lists_places_that_set_the_report_place(br
     assert href.startswith("/report?lat=42.343960&lon=-71.149231&place=137+Nottinghill+Rd")
     form = browser.get(href)
     assert form.status_code == 200
-    assert 'name="lat" inputmode="decimal" autocomplete="off" value="42.343960"' in form.text
-    assert 'name="address" maxlength="300" value="137 Nottinghill Rd"' in form.text
+    assert 'name="lat" dir="ltr" inputmode="decimal" autocomplete="off" value="42.343960"' \
+        in form.text
+    assert 'name="address" dir="auto" maxlength="300" value="137 Nottinghill Rd"' in form.text
     assert "Sidewalk" in form.text  # the request types offered there are listed already
 
 
@@ -96,9 +97,11 @@ def test_pages_mail_and_feeds_name_the_place(browser, session, boston):
     issue = file_report(session, "boston", case.lat, case.lon, request_type="sidewalk")
     session.commit()
     near = "near 137 Nottinghill Rd, Brighton"
-    assert near in browser.get("/issues").text
+    # On the pages the place is isolated (<bdi>), so it reads right in a right-to-left page.
+    shown = "near <bdi>137 Nottinghill Rd, Brighton</bdi>"
+    assert shown in browser.get("/issues").text
     page = browser.get(f"/issues/{issue.id}").text
-    assert near in page and "42.344" in page  # the coordinates stay
+    assert shown in page and "42.344" in page  # the coordinates stay
     mail = session.scalars(select(OutboxMessage)).one()
     assert "Near: 137 Nottinghill Rd, Brighton" in mail.body_text
     assert near in browser.get("/feed.atom").text

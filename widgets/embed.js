@@ -8,23 +8,27 @@
  * minifier only strips. Names are short because every byte is gzipped onto news pages:
  *   o portal origin   L widgets   I IntersectionObserver   H default heights by kind
  *   g(v) widget for an element or a frame's window   z(x, h) set the reserved height (clamped)
- *   y(x, ok) show the frame or the link   s(x, m) post to the frame, queued until ready
+ *   y(x, ok, keep) show the frame (at its height) or the link (the space given back unless
+ *   keep: "auto" also beats a height the host's own stylesheet reserved)
+ *   s(x, m) post to the frame, queued until ready
  *   n(x) insert the frame   S() scan the page
- *   widget x: e element, k kind, u frame URL, t title, a link, f iframe, q queue, r ready */
+ *   widget x: e element, k kind, u frame URL, t title, a link, f iframe, q queue, r ready,
+ *   h height asked for (data-height, then the frame's messages) */
 ((w, d) => {
   if (w.Reportal) return;
   var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360},
     g = v => L.find(x => x.e == v || x.f && x.f.contentWindow == v),
-    z = (x, h) => x.e.style.height = Math.min(Math.max(h || H[x.k], 120), 3e3) + "px",
-    y = (x, ok) => {
+    z = (x, h) => x.e.style.height = Math.min(Math.max((x.h = h || x.h) || H[x.k], 120), 3e3) + "px",
+    y = (x, ok, keep) => {
       x.f.style.display = ok ? "block" : "none";
       x.a.style.display = ok ? "none" : "";
+      ok ? z(x) : keep || (x.e.style.height = "auto");
     },
     s = (x, m) => {
       m.reportal = 1;
       x.r ? x.f.contentWindow.postMessage(m, o) : x.q.push(m);
     },
-    late = x => x.r || y(x, 0),
+    late = (x, keep) => x.r || y(x, 0, keep),
     n = x => {
       var f = x.f = d.createElement("iframe"), t = f.style;
       f.src = x.u;
@@ -32,9 +36,11 @@
       if (x.k == "report") f.allow = "geolocation";
       t.width = t.height = "100%";
       t.border = 0;
-      // Refused by frame-ancestors (or broken): the frame loads but never says "ready".
+      // Refused by frame-ancestors (or broken): the frame loads but never says "ready", and
+      // the box shrinks to the link. Merely slow (no load after 4 s): the link shows in the
+      // space kept for the frame, so nothing moves if it answers after all.
       f.onload = () => setTimeout(late, 1e3, x);
-      setTimeout(late, 4e3, x);
+      setTimeout(late, 4e3, x, 1);
       x.e.appendChild(f);
       y(x, 1);
     },

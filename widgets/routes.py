@@ -12,7 +12,7 @@ the portal's own.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -34,19 +34,39 @@ ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
 LOADER_MAX_AGE = 300  # fixes to /embed.js roll out within five minutes
 
 
-def frame_ancestors(portal: Tenant) -> str:
-    """`'self'` plus the portal's embedding origins (already normalised when saved)."""
-    return " ".join(["'self'", *(o for o in portal.embed_origins if ORIGIN.match(o))])
+def frame_ancestors(portal: Tenant, referer: str = "", own_origin: str = "") -> str:
+    """`'self'` plus the portal's embedding origins (already normalised when saved).
+
+    When the frame's request says which site asked for it (`Referer`, which browsers send as
+    at least the origin to a cross-origin frame), only that origin is named if it is allowed,
+    and none if not: a refused site's console does not list the portal's partners. A request
+    with no referrer, or from inside the widget itself (the report form posting, its own
+    origin), gets the whole list: the trade-off, or a page that sends no referrer could not
+    embed, and a form sent inside the frame would be refused by the page around it.
+    """
+    allowed = [o for o in portal.embed_origins if ORIGIN.match(o)]
+    asking = urlsplit(referer)
+    if asking.scheme in ("http", "https") and asking.netloc:
+        origin = f"{asking.scheme}://{asking.netloc}".lower()
+        if origin != own_origin.lower():
+            allowed = [o for o in allowed if o == origin]
+    return " ".join(["'self'", *allowed])
+
+
+def _ancestors(request: Request) -> str:
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return frame_ancestors(tenant(request), request.headers.get("referer", ""), own)
 
 
 def _widget_response(response: Response) -> Response:
     response.headers["cross-origin-resource-policy"] = "cross-origin"
+    response.headers.append("vary", "Referer")  # frame-ancestors names the asking site
     return response
 
 
 def _render(request: Request, template: str, context: dict, status_code: int = 200) -> Response:
     return _widget_response(render(request, template, context, status_code,
-                                   frame_ancestors=frame_ancestors(tenant(request))))
+                                   frame_ancestors=_ancestors(request)))
 
 
 def _loader_response(request: Request, build: loader.LoaderBuild, cache_control: str) -> Response:
@@ -109,7 +129,7 @@ def announcements_widget(request: Request) -> Response:
 
 def _use_widget_template(request: Request) -> None:
     request.scope["report_template"] = "widget_report.html"
-    request.scope["frame_ancestors"] = frame_ancestors(tenant(request))
+    request.scope["frame_ancestors"] = _ancestors(request)
 
 
 async def report_widget(request: Request) -> Response:

@@ -22,7 +22,9 @@ from portal.core.localized import localized
 from portal.reports import deadlines
 from portal.tenancy.themes import template_dirs
 from portal.web import formatting
+from portal.web.bidi import bdi, ltr
 from portal.web.csp import page_csp
+from portal.web.image_size import size_attributes
 
 PORTAL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 WIDGET_TEMPLATES = Path(__file__).resolve().parents[2] / "widgets" / "templates"
@@ -62,10 +64,10 @@ class Templates:
             env.filters.update(
                 date=formatting.date, datetime=formatting.datetime_, ago=formatting.ago,
                 number=formatting.number, localized=self._localized,
-                pager_query=pager_query,
+                pager_query=pager_query, bdi=bdi, ltr=ltr,
             )
             env.globals.update(asset=self.asset, translate=i18n.translate, now=_now,
-                               language_name=i18n.language_name,
+                               language_name=i18n.language_name, logo_size=size_attributes,
                                lateness=deadlines.issue_lateness,
                                next_due=deadlines.next_due)
             self._envs[theme] = env

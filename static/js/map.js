@@ -6,7 +6,6 @@
   if (!window.L) return;
 
   var STATUSES = ["open", "acknowledged", "closed", "archived"];
-  var LIST_SIZE = 20;  // as many as the home page lists
   var maps = [];
 
   function statusLabel(status) {
@@ -19,10 +18,10 @@
   function pin(status, overdue) {
     var shape = "pin pin-" + (STATUSES.indexOf(status) >= 0 ? status : "open");
     if (overdue) {  // the shape's clip-path would cut the mark off: both sit in a plain box
-      return L.divIcon({ className: "pin-overdue", iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -9],
+      return L.divIcon({ className: "pin-overdue", iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -12],
         html: "<span class=\"" + shape + "\"></span><span class=\"overdue-mark\" aria-hidden=\"true\">⏰</span>" });
     }
-    return L.divIcon({ className: shape, iconSize: [18, 18], iconAnchor: [9, 9], popupAnchor: [0, -9], html: "" });
+    return L.divIcon({ className: shape, iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -12], html: "" });
   }
 
   function baseMap(el) {
@@ -55,56 +54,16 @@
     return map;
   }
 
-  function renderList(list, features, lang) {
-    var fmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium" });
-    while (list.firstChild) list.removeChild(list.firstChild);
-    features.forEach(function (f) {
-      var p = f.properties;
-      var li = document.createElement("li");
-      li.className = "issue-item";
-      li.setAttribute("data-id", String(p.id));
-      var badge = document.createElement("span");
-      badge.className = "status status-" + p.status;
-      var shape = document.createElement("span");
-      shape.className = "status-shape";
-      shape.setAttribute("aria-hidden", "true");
-      badge.appendChild(shape);
-      badge.appendChild(document.createTextNode(statusLabel(p.status)));
-      var a = document.createElement("a");
-      a.href = p.url;
-      a.textContent = p.title;
-      var meta = document.createElement("span");
-      meta.className = "issue-meta";
-      var near = p.place ? " · " + (list.getAttribute("data-near") || "%(place)s").replace("%(place)s", p.place) : "";
-      meta.textContent = p.type_name + near + " · " + fmt.format(new Date(p.created_at));
-      li.appendChild(badge);
-      if (p.overdue_label) {
-        var late = document.createElement("span");
-        late.className = "overdue overdue-" + p.overdue;
-        var icon = document.createElement("span");
-        icon.className = "overdue-icon";
-        icon.setAttribute("aria-hidden", "true");
-        icon.textContent = "⏰";
-        late.appendChild(icon);
-        late.appendChild(document.createTextNode(p.overdue_label));
-        li.appendChild(document.createTextNode(" "));
-        li.appendChild(late);
-      }
-      li.appendChild(a); li.appendChild(meta);
-      list.appendChild(li);
-    });
-    if (!features.length) {
-      var empty = document.createElement("li");
-      empty.className = "issue-empty";
-      empty.textContent = list.getAttribute("data-empty") || "";
-      list.appendChild(empty);
-    }
-  }
-
-  function newestFirst(features) {
-    return features.slice().sort(function (a, b) {
-      return Date.parse(b.properties.created_at) - Date.parse(a.properties.created_at);
-    });
+  // The list beside the map, for a new view: the server's own rendering of the same page for
+  // that view (same filters, same markup: votes, dates, isolated names, the pager), swapped in.
+  function swapList(list, html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var fresh = doc.getElementById(list.id);
+    if (!fresh) return;
+    list.replaceWith(document.importNode(fresh, true));
+    var pager = document.getElementById(list.id + "-pager");
+    var freshPager = doc.getElementById(list.id + "-pager");
+    if (pager && freshPager) pager.replaceWith(document.importNode(freshPager, true));
   }
 
   function compactNumbers(lang) {
@@ -174,6 +133,8 @@
     marker.on("add", function () {
       var icon = marker.getElement();
       icon.setAttribute("aria-label", p.label);
+      // Pins grouped here because they overlap on screen (not a server cluster): how many.
+      if (p.near) icon.setAttribute("data-near", String(p.count));
       // role=button: Enter and Space activate it, as they would a button. Cancelling keydown
       // also stops the keypress, so one key press is one activation.
       icon.addEventListener("keydown", function (e) {
@@ -197,6 +158,8 @@
     var numbers = compactNumbers(lang);
     var query = el.getAttribute("data-query") || "";
     var pending = 0, inflight = null, refocus = false;
+    var first = new URLSearchParams(query);
+    var keepList = !!(first.get("after") || first.get("before") || +first.get("page") > 1);
 
     // Into the cluster's cell; where the map cannot zoom further (issues stacked on one spot),
     // a popup links to the cell's issues as a list instead.
@@ -245,6 +208,37 @@
       return p.cluster ? "cluster:" + (p.bounds || []).join(",") : "issue:" + p.id;
     }
 
+    // Pins closer on screen than a pin's own size would overlap, and a pin half under another
+    // is hard to hit (WCAG 2.2 asks for 24 by 24 px targets): at this zoom they are drawn as one
+    // small cluster, at the first one's place, that zooms in like the server's clusters.
+    var APART = 36;  // px between anchors: a 32 px cluster beside a 24 px pin does not overlap
+    function grouped(features) {
+      var groups = [];
+      features.forEach(function (f) {
+        var c = f.geometry.coordinates;
+        var at = map.latLngToContainerPoint([c[1], c[0]]);
+        var group = groups.filter(function (g) {
+          return Math.abs(g.at.x - at.x) < APART && Math.abs(g.at.y - at.y) < APART;
+        })[0];
+        if (group) group.members.push(f); else groups.push({ at: at, members: [f] });
+      });
+      return groups.map(function (g) {
+        if (g.members.length === 1) return g.members[0];
+        var counts = {}, lons = [], lats = [];
+        g.members.forEach(function (f) {
+          var st = f.properties.status;
+          counts[st] = (counts[st] || 0) + 1;
+          lons.push(f.geometry.coordinates[0]); lats.push(f.geometry.coordinates[1]);
+        });
+        // Its name starts with the count it shows, then says what is there.
+        var label = numbers.format(g.members.length) + " · " + g.members.map(function (f) {
+          return statusLabel(f.properties.status) + ": " + f.properties.title; }).join("; ");
+        return { type: "Feature", geometry: g.members[0].geometry, properties: {
+          cluster: true, near: true, count: g.members.length, counts: counts, label: label,
+          bounds: [Math.min.apply(null, lons), Math.min.apply(null, lats), Math.max.apply(null, lons), Math.max.apply(null, lats)] } };
+      });
+    }
+
     function draw(data) {
       var focused = document.activeElement;
       var hadFocus = refocus || (focused && focused.hasAttribute("data-key") && el.contains(focused));
@@ -252,7 +246,8 @@
       var openKey = null;  // a pin's popup: its own opening may have moved the map
       layer.eachLayer(function (m) { if (m.isPopupOpen()) openKey = m.getElement().getAttribute("data-key"); });
       layer.clearLayers();
-      var markers = data.features.map(function (f) {
+      var features = data.clustered ? data.features : grouped(data.features);
+      var markers = features.map(function (f) {
         var marker = f.properties && f.properties.cluster ? clusterMarker(f, numbers, activate) : pointMarker(f);
         marker.addTo(layer);
         var icon = marker.getElement();
@@ -305,12 +300,17 @@
         if (count && count.getAttribute("data-in-view")) {
           count.textContent = count.getAttribute("data-in-view").replace("%(n)s", data.total.toLocaleString(lang));
         }
-        if (!data.clustered) return newestFirst(data.features).slice(0, LIST_SIZE);
-        // Clusters carry no issues: the newest in view come from the paged list, same filters.
-        listParams.set("per_page", String(LIST_SIZE));
-        return get(listParams).then(function (page) { return page.features || null; });
-      }).then(function (features) {
-        if (features && ticket === pending) renderList(list, features, lang);
+        // A later page of the list (the pager's link) stays as the server sent it until the
+        // map moves.
+        if (keepList) { keepList = false; return null; }
+        var source = el.getAttribute("data-list-source") || window.location.pathname;
+        return fetch(source + "?" + listParams.toString(), { headers: { "Accept": "text/html" }, signal: signal })
+          .then(function (r) { return r.ok ? r.text() : null; });
+      }).then(function (html) {
+        if (html && ticket === pending) {
+          swapList(list, html);
+          list = document.getElementById(el.getAttribute("data-list"));
+        }
       }).catch(function () {}).then(function () {
         if (inflight === controller) inflight = null;
       });

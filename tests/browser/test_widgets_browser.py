@@ -258,6 +258,7 @@ def test_third_party_cookies_blocked_anonymous_report_still_succeeds(app, world,
         page.goto(f"{server.url}/t/northside/?lang=es")  # first party: the lang cookie
         assert any(c["name"] == "lang" for c in context.cookies())
         page.wait_for_selector("#map[data-loaded]")
+        page.wait_for_load_state("networkidle")  # the list the map redraws, first party too
         seen.clear()
         page.goto(host_site.article("/cookies.html", widget(server, "report").full,
                                     before="short"))
