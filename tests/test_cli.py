@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
+from tests.cli_run import run_portal
 from tests.worlds import write_files
 
 
@@ -13,8 +13,7 @@ def portal(settings, *args: str, tenants_dir=None) -> subprocess.CompletedProces
     env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
            "THEMES_DIR": str(settings.themes_dir),
            "TENANTS_DIR": str(tenants_dir or settings.tenants_dir)}
-    return subprocess.run([sys.executable, "-m", "portal.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return run_portal(list(args), env)
 
 
 def test_tenants_load_list_and_dump_round_trip(settings, db, tmp_path):
