@@ -88,3 +88,17 @@ def test_outbox_failed_lists_unsent_mail_with_its_error(settings, db, world):
     assert "2/12" in retrying and "retrying" in retrying and "451 try later" in retrying
     assert "fine@example.org" not in result.stdout and "new@example.org" not in result.stdout
     assert lines[-1] == "unsent messages with errors: 2"
+
+
+def test_the_operators_language_holds_for_one_run_only(settings, db):
+    # main() runs many times in one process (here, and in any script that calls it): a French
+    # operator's run speaks French, and leaves the language of the code around it as it was.
+    from portal.core.i18n import current_locale
+
+    before = current_locale()
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
+    french = run_portal(["tenants", "dump", "nobody"], {**env, "LANG": "fr_FR.UTF-8"})
+    assert french.returncode == 1 and "aucun portail nommé 'nobody'" in french.stderr
+    assert current_locale() == before
+    plain = run_portal(["tenants", "dump", "nobody"], env)
+    assert plain.returncode == 1 and "no portal called 'nobody'" in plain.stderr
