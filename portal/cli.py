@@ -19,13 +19,20 @@ from portal import reactions, tenant_commands
 from portal.core.db import Database, analyze
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
-from portal.core.i18n import normalise, set_locale, translate
+from portal.core.i18n import normalise, translate, use_locale
 from portal.core.settings import Settings
 from widgets import cli as widgets_cli
 
+# The databases this run of main() opened; it closes them at the end, so a caller that runs
+# main() in its own process (a test, a script) is not left holding connections (on PostgreSQL
+# they would keep the database busy).
+_opened: list[Database] = []
+
 
 def _db(settings: Settings) -> Database:
-    return Database(settings.database_url)
+    db = Database(settings.database_url)
+    _opened.append(db)
+    return db
 
 
 def _portal(session, slug: str):  # noqa: ANN001,ANN202 - Session -> Tenant
@@ -473,19 +480,24 @@ def operator_locale(environ: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     import os
 
-    set_locale(operator_locale(dict(os.environ)))
-    reactions.install()
-    args = parser().parse_args(argv)
-    try:
-        return args.func(args, Settings.from_env())
-    except ConfigError as exc:
-        text = translate(exc.message)
-        print(f"portal: {exc.where}: {text}" if exc.where else f"portal: {text}",
-              file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
-        print(f"portal: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    # The operator's language holds for this call only, so a caller running main() more than
+    # once in one process (the tests do) does not carry one run's language into the next.
+    with use_locale(operator_locale(dict(os.environ))):
+        reactions.install()
+        args = parser().parse_args(argv)
+        try:
+            return args.func(args, Settings.from_env())
+        except ConfigError as exc:
+            text = translate(exc.message)
+            print(f"portal: {exc.where}: {text}" if exc.where else f"portal: {text}",
+                  file=sys.stderr)
+            return 1
+        except Exception as exc:  # noqa: BLE001 - one clear line, not a traceback
+            print(f"portal: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            while _opened:
+                _opened.pop().engine.dispose()
 
 
 if __name__ == "__main__":

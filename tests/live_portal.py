@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from portal.core.settings import REPO_ROOT
+from tests.cli_run import run_portal
 from tests.processes import stop
 
+# `serve` stays a real process: the tests talk to it over HTTP while they run.
 PORTAL_COMMAND = [sys.executable, "-m", "portal.cli"]
 
 
@@ -33,9 +35,10 @@ def environment(folder: Path, secret: str = "k") -> dict[str, str]:
 
 
 def run(env: dict[str, str], *args: str) -> str:
-    """One `portal …` command; its standard output."""
-    return subprocess.run(PORTAL_COMMAND + list(args), env=env, check=True,
-                          capture_output=True, text=True, timeout=120).stdout
+    """One `portal …` command (run in this process: see tests/cli_run.py); its standard output."""
+    done = run_portal(list(args), env)
+    assert done.returncode == 0, f"portal {' '.join(args)}: {done.stderr}"
+    return done.stdout
 
 
 @contextmanager

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 from sqlalchemy import inspect, select
 
 from portal.models import Role, User
+from tests.cli_run import run_portal
 
 
 def portal(settings, *args: str) -> subprocess.CompletedProcess:  # noqa: ANN001
     env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
            "THEMES_DIR": str(settings.themes_dir), "TENANTS_DIR": str(settings.tenants_dir)}
-    return subprocess.run([sys.executable, "-m", "portal.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return run_portal(list(args), env)
 
 
 def test_users_add_gives_roles_in_several_places(settings, db, world):

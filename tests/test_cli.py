@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
+from tests.cli_run import run_portal
 from tests.worlds import write_files
 
 
@@ -13,8 +13,7 @@ def portal(settings, *args: str, tenants_dir=None) -> subprocess.CompletedProces
     env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
            "THEMES_DIR": str(settings.themes_dir),
            "TENANTS_DIR": str(tenants_dir or settings.tenants_dir)}
-    return subprocess.run([sys.executable, "-m", "portal.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return run_portal(list(args), env)
 
 
 def test_tenants_load_list_and_dump_round_trip(settings, db, tmp_path):
@@ -89,3 +88,17 @@ def test_outbox_failed_lists_unsent_mail_with_its_error(settings, db, world):
     assert "2/12" in retrying and "retrying" in retrying and "451 try later" in retrying
     assert "fine@example.org" not in result.stdout and "new@example.org" not in result.stdout
     assert lines[-1] == "unsent messages with errors: 2"
+
+
+def test_the_operators_language_holds_for_one_run_only(settings, db):
+    # main() runs many times in one process (here, and in any script that calls it): a French
+    # operator's run speaks French, and leaves the language of the code around it as it was.
+    from portal.core.i18n import current_locale
+
+    before = current_locale()
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
+    french = run_portal(["tenants", "dump", "nobody"], {**env, "LANG": "fr_FR.UTF-8"})
+    assert french.returncode == 1 and "aucun portail nommé 'nobody'" in french.stderr
+    assert current_locale() == before
+    plain = run_portal(["tenants", "dump", "nobody"], env)
+    assert plain.returncode == 1 and "no portal called 'nobody'" in plain.stderr

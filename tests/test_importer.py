@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from portal.models import Issue, IssuePortal, OutboxMessage, Tenant, Update
 from portal.reports import search
 from portal.tenancy import membership, tenant_files
 from portal.tenancy.scoping import public_issues
+from tests.cli_run import run_portal
 from tests.factories import tenant
 from tests.worlds import box
 
@@ -466,11 +465,9 @@ def test_the_command_imports_writes_the_skipped_file_and_refuses_bad_options(
                                   "or 1.5km")
     mapping = tmp_path / "m.toml"
     mapping.write_text(MAPPING.replace('closed = ""', 'closed = "closed_at"'))
-    french = subprocess.run(
-        [sys.executable, "-m", "portal.cli", "import-issues", str(path), "--tenant",
-         "northside", "--mapping", str(mapping)], capture_output=True, text=True, timeout=60,
-        env={"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
-             "LANG": "fr_FR.UTF-8"})
+    french = run_portal(
+        ["import-issues", str(path), "--tenant", "northside", "--mapping", str(mapping)],
+        {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin", "LANG": "fr_FR.UTF-8"})
     assert french.returncode == 1
     assert "la correspondance nomme la colonne closed_at pour closed" in french.stderr
     assert len(french.stderr.strip().splitlines()) == 1

@@ -17,8 +17,6 @@ import functools
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,13 +31,13 @@ from sqlalchemy import func, select
 from portal import worker
 from portal.core.db import Database
 from portal.core.errors import ConfigError
-from portal.core.settings import REPO_ROOT
 from portal.mail import outbox
 from portal.models import Body, Issue, Open311Request, OutboxMessage, Update, utcnow
 from portal.open311 import dates, delivery, endpoint, polling
 from portal.staff import triage
 from portal.tenancy import tenant_files
 from tests import live_portal, worlds
+from tests.cli_run import run_portal
 from tests.conftest import client_for
 from tests.factories import file_report, jpeg_bytes
 
@@ -166,8 +164,7 @@ def test_a_report_reaches_portal_b_and_bs_closing_shows_on_a(db, settings, world
            "SECRET_KEY": settings.secret_key, "PUBLIC_URL": settings.public_url,
            "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(live_portal.free_port()),
            KEY_ENV: portal_b["key"]}
-    done = subprocess.run([sys.executable, "-m", "portal.cli", "worker", "--once"],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = run_portal(["worker", "--once"], env)
     assert done.returncode == 0, done.stderr
     assert "Open311 bodies: sent 0, failed 0, changes applied 1" in done.stdout
     page = client_for(app, "northside.example.test").get(f"/issues/{issue_id}")

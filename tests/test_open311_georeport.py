@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -19,6 +17,7 @@ import pytest
 from portal.core import geo
 from portal.core.settings import REPO_ROOT
 from tests import live_portal
+from tests.cli_run import run_portal
 
 georeport = pytest.importorskip("georeport", reason="the PyPI package georeport is not installed")
 
@@ -107,17 +106,13 @@ def test_georeport_sees_a_90_day_range_refused(live):
 
 
 def test_the_cli_lists_and_revokes_the_key(live, filed):
-    portal = [sys.executable, "-m", "portal.cli", "open311", "keys"]
-    listed = subprocess.run(portal + ["list", PORTAL], env=live["env"], capture_output=True,
-                            text=True, check=True, timeout=60).stdout
+    listed = live_portal.run(live["env"], "open311", "keys", "list", PORTAL)
     prefix = live["key"].split("_")[1]
     assert f"o311_{prefix}_…" in listed and "live" in listed and live["key"] not in listed
     key_id = listed.split()[0]
-    subprocess.run(portal + ["revoke", PORTAL, key_id], env=live["env"], check=True,
-                   capture_output=True, timeout=60)
+    live_portal.run(live["env"], "open311", "keys", "revoke", PORTAL, key_id)
     status, body = _post(live["port"], {"api_key": live["key"], "service_code": "x"})
     assert status == 403
     assert body == [{"code": 403, "description": "This api_key is not valid here."}]
-    missing = subprocess.run(portal + ["revoke", PORTAL, "999"], env=live["env"],
-                             capture_output=True, text=True, timeout=60)
+    missing = run_portal(["open311", "keys", "revoke", PORTAL, "999"], live["env"])
     assert missing.returncode == 1 and "has no key 999" in missing.stderr

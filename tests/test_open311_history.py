@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from portal.models import Issue, Update
 from portal.open311 import history
 from portal.reports import status
 from tests import live_portal, worlds
+from tests.cli_run import run_portal
 from tests.factories import file_report
 
 PORTAL = "northside"
@@ -95,8 +95,7 @@ def city_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 def _portal(settings, *args: str) -> subprocess.CompletedProcess:  # noqa: ANN001
     env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
            "THEMES_DIR": str(settings.themes_dir), "TENANTS_DIR": str(settings.tenants_dir)}
-    return subprocess.run([sys.executable, "-m", "portal.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_portal(list(args), env)
 
 
 def test_a_citys_requests_come_in_from_its_open311_server_with_their_real_times(

@@ -78,6 +78,8 @@ def test_killed_worker_process_then_restart_delivers_each_once(settings, db, wor
         env = {**os.environ, "DATABASE_URL": settings.database_url, "SMTP_HOST": "127.0.0.1",
                "SMTP_PORT": str(port), "SECRET_KEY": settings.secret_key,
                "PUBLIC_URL": settings.public_url}
+        # A real process, not portal.cli.main in this one: the point is a worker killed
+        # (SIGKILL) in the middle of a send, which only a separate process can be.
         worker = subprocess.Popen([sys.executable, "-m", "portal.cli", "worker", "--once"],
                                   cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE)

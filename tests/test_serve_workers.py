@@ -27,6 +27,8 @@ from pathlib import Path
 import pytest
 
 from portal.core.settings import REPO_ROOT
+from tests import live_portal
+from tests.cli_run import run_portal
 from tests.processes import stop
 
 SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
@@ -67,9 +69,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]
            "REPORTAL_ENV": "development", "SECRET_KEY": "k" * 43,
            "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite3'}",
            "STATIC_BUILD_DIR": str(folder / "static"), "MEDIA_DIR": str(folder / "media")}
-    portal = [sys.executable, "-m", "portal.cli"]
     for step in (["db", "upgrade"], ["tenants", "load"]):
-        subprocess.run(portal + step, env=env, check=True, capture_output=True, timeout=120)
+        live_portal.run(env, *step)
+    # `serve --workers 2` itself must be a real process: the test finds its worker processes
+    # and reads the sockets they accepted on.
+    portal = [sys.executable, "-m", "portal.cli"]
     log = (folder / "serve.log").open("wb")
     proc = subprocess.Popen(portal + ["serve", "--port", str(port), "--workers", "2"], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
@@ -167,8 +171,7 @@ def test_accepted_sockets_have_nagle_off_in_every_worker(server):
 
 
 def test_zero_workers_is_refused_in_one_line():
-    result = subprocess.run([sys.executable, "-m", "portal.cli", "serve", "--workers", "0"],
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)},
-                            capture_output=True, text=True, timeout=60)
+    result = run_portal(["serve", "--workers", "0"],
+                        {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)})
     assert result.returncode == 1
     assert result.stderr == "portal: --workers must be 1 or more\n"
