@@ -17,8 +17,9 @@ def test_demo_city_portal_home(app, db, settings, page):
     with LiveServer(app) as server:
         page.goto(f"{server.url}/t/new-haven/")
         page.wait_for_selector("#map[data-loaded]")
-        expect(page.locator(".leaflet-marker-icon.pin-closed").first).to_be_attached()
-        expect(page.locator(".leaflet-marker-icon.pin-acknowledged").first).to_be_attached()
+        for status in ("closed", "acknowledged"):  # an overdue pin holds its shape inside
+            pins = f".leaflet-marker-icon.pin-{status}, .leaflet-marker-icon .pin-{status}"
+            expect(page.locator(pins).first).to_be_attached()
         assert axe_violations(page) == []
         # Copied to tests/screenshots/ for the README when the look changes.
         screenshot(page, "readme-portal-home.png")
