@@ -99,6 +99,8 @@ def test_without_javascript_the_form_asks_first_then_files_or_votes_and_follows(
     # Or none of them is it: the form, having shown them, files the report.
     filed = _post(client, nearby_seen=str(first.id))
     assert filed.status_code == 303 and _count(db) == 2
+    assert "None of these: send my report" in _post(client).text
+    assert _post(client, nearby="none").status_code == 303 and _count(db) == 3
 
 
 def test_the_list_for_javascript_and_its_refusals(client, db, session):

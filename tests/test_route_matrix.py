@@ -151,8 +151,10 @@ class Case:
 
 
 STATUS = {"status": "acknowledged", "text": ""}
+# Sent with "None of these: send my report": the world has issues at {lat},{lon}, and the
+# "Is it one of these?" step is not what this case is about.
 REPORT = {"lat": "{lat}", "lon": "{lon}", "request_type": "city-works/pothole",
-          "description": "Deep hole here", "submission_key": "{key}"}
+          "description": "Deep hole here", "submission_key": "{key}", "nearby": "none"}
 WIDGET_REPORT = {**REPORT, "lat": "{home_lat}", "lon": "{home_lon}"}
 
 EXPECTATIONS: dict[str, Case] = {
@@ -186,6 +188,8 @@ EXPECTATIONS: dict[str, Case] = {
     # -- what anyone may do ------------------------------------------------------------
     "GET /report": Case("/report", everyone(200)),
     "POST /report": Case("/report", own_only(303, 400), TOKEN, REPORT),
+    "GET /report/nearby": Case("/report/nearby?lat={lat}&lon={lon}&type=city-works/pothole",
+                               everyone(200)),
     "POST /issues/{issue_id:int}/vote": Case("/issues/{issue}/vote", own_only(303), ISSUE,
                                              changes=False),
     "POST /issues/{issue_id:int}/comments": Case("/issues/{issue}/comments", own_only(303),

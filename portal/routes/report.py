@@ -55,7 +55,8 @@ async def read_report_form(request: Request, locale: str) -> tuple[ReportForm, o
         show_name=form.get("show_name") == "1", address=str(form.get("address", "")),
         locale=locale, submission_key=str(form.get("submission_key", "")), photo=data,
         answers={k[2:]: str(v) for k, v in form.multi_items() if k.startswith("q_")},
-        nearby_seen=str(form.get("nearby_seen", ""))[:200],
+        nearby_seen=("none" if form.get("nearby") == "none"
+                     else str(form.get("nearby_seen", ""))[:200]),
         photo_place=str(form.get("photo_place") or form.get("photo_answer") or ""),
     )
     settings = request.app.state.settings
@@ -199,8 +200,9 @@ def _file(request: Request, report: ReportForm, on_success) -> Response:  # noqa
             issue = submit_report(session, portal, report, settings.media_dir,
                                   settings.max_photo_bytes)
             issue_id = issue.id
+            # "None of these: send my report" (`nearby=none`) files whatever lies near.
             seen = set(report.nearby_seen.split(","))
-            if any(str(n.issue.id) not in seen for n in near):
+            if report.nearby_seen != "none" and any(str(n.issue.id) not in seen for n in near):
                 # A report that would be filed, but the resident has not seen these yet:
                 # asked first, and nothing is written (the transaction is rolled back).
                 context = form_context(request, report, {}, near,
