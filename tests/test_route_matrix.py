@@ -151,8 +151,10 @@ class Case:
 
 
 STATUS = {"status": "acknowledged", "text": ""}
+# Sent with "None of these: send my report": the world has issues at {lat},{lon}, and the
+# "Is it one of these?" step is not what this case is about.
 REPORT = {"lat": "{lat}", "lon": "{lon}", "request_type": "city-works/pothole",
-          "description": "Deep hole here", "submission_key": "{key}"}
+          "description": "Deep hole here", "submission_key": "{key}", "nearby": "none"}
 WIDGET_REPORT = {**REPORT, "lat": "{home_lat}", "lon": "{home_lon}"}
 
 EXPECTATIONS: dict[str, Case] = {
@@ -186,6 +188,21 @@ EXPECTATIONS: dict[str, Case] = {
     # -- what anyone may do ------------------------------------------------------------
     "GET /report": Case("/report", everyone(200)),
     "POST /report": Case("/report", own_only(303, 400), TOKEN, REPORT),
+    "GET /report/lite": Case("/report/lite", everyone(200)),
+    "POST /report/lite": Case("/report/lite", own_only(303, 400), TOKEN, REPORT),
+    # -- the installable app -------------------------------------------------------------
+    "GET /manifest.webmanifest": Case("/manifest.webmanifest", everyone(200)),
+    "GET /app-icon-{size}.png": Case("/app-icon-192.png", everyone(200)),
+    "GET /sw.js": Case("/sw.js", everyone(200)),
+    # -- text messages: a gateway's own signature, never a session; the test portals have
+    # no phone numbers, so every number is unknown to them -------------------------------
+    "GET /sms/{gateway:str}/{number:str}": Case("/sms/smssync/12035550100?task=send",
+                                                 everyone(404)),
+    "POST /sms/{gateway:str}/{number:str}": Case(
+        "/sms/twilio/12035550100", everyone(404),
+        form={"From": "+12035550199", "Body": "Pothole on Main St", "MessageSid": "SM1"}),
+    "GET /report/nearby": Case("/report/nearby?lat={lat}&lon={lon}&type=city-works/pothole",
+                               everyone(200)),
     "POST /issues/{issue_id:int}/vote": Case("/issues/{issue}/vote", own_only(303), ISSUE,
                                              changes=False),
     "POST /issues/{issue_id:int}/comments": Case("/issues/{issue}/comments", own_only(303),

@@ -85,6 +85,9 @@ class RequestType(Base):
     help: Mapped[dict] = mapped_column(default=dict)
     questions: Mapped[list] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How near a report of this type must be to be offered as "already reported?" (metres);
+    # None is the default of reports.nearby.
+    nearby_m: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     body: Mapped[Body] = relationship(back_populates="request_types")
 

@@ -51,6 +51,10 @@ class ReportForm:
     submission_key: str = ""
     photo: bytes | None = None
     answers: dict[str, str] = field(default_factory=dict)
+    nearby_seen: str = ""  # the nearby issues' numbers the form already showed ("3,17")
+    kept_photo: str | None = None  # a stored photo's digest, checked by the caller
+    kept_photo_token: str = ""  # its signed token, as the form carries it
+    photo_place: str = ""  # "use" or "keep": the answer to the photo's place, once asked
 
 
 def parse_point(lat_text: str, lon_text: str) -> tuple[float, float, dict[str, Message]]:
@@ -182,7 +186,10 @@ def submit_report(
         raise ValidationError(errors)
     assert request_type is not None
 
-    digest = photos.save(prepared, media_dir, session) if prepared else None
+    # A photo kept at an earlier step of this form (`photo_place.keep`) is already stored.
+    digest = (photos.save(prepared, media_dir, session) if prepared
+              else form.kept_photo if form.kept_photo and photos.is_digest(form.kept_photo)
+              else None)
     issue = Issue(
         body_id=request_type.body_id,
         request_type_id=request_type.id,

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from portal.core import text_fields
 from portal.core.errors import N_, Message, NotFound, ValidationError
 from portal.models import STATUSES, Body, HiddenPhoto, Issue, Update, UpdateAuthor
-from portal.reports import status
+from portal.reports import nearby, status
 from portal.routes.guards import (
     back,
     current_user,
@@ -63,11 +63,17 @@ def queue_page(request: Request) -> Response:
     with request.app.state.db.session() as session:
         issues, total, said_fixed = staff_queue.fetch(session, portal, body_ids, filters)
         types = staff_queue.types_for(session, body_ids)
+        # "Likely a duplicate of #n" with a one-click merge, where this user may merge them.
+        by_id = {issue.id: issue for issue in issues}
+        duplicates = {issue_id: original for issue_id, original in
+                      nearby.likely_duplicates(session, portal, issues).items()
+                      if permissions.can_merge(user, by_id[issue_id], original)}
         bodies = list(session.scalars(select(Body).where(Body.id.in_(sorted(body_ids)))
                                       .order_by(Body.slug)))
     q = request.query_params
     return staff_render(request, "staff/queue.html", {
         "issues": issues, "total": total, "said_fixed": said_fixed, "filters": filters,
+        "duplicates": duplicates,
         "types": types, "bodies": bodies, "statuses": STATUSES,
         "sorts": list(staff_queue.SORTS), "csrf_token": csrf_token(request),
         "pages": max(1, -(-total // filters.per_page)),

@@ -54,6 +54,19 @@ def _texts(value: object, where: str, required: bool = True) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+MAX_NEARBY_M = 1000  # past this, "is it one of these?" lists strangers' problems
+
+
+def _nearby_m(value: object, folder: Path, code: str) -> int | None:
+    """A request type's "already reported?" distance in whole metres, or None (the default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NEARBY_M:
+        raise ConfigError(N_("request type %(code)s: nearby_m must be a whole number of metres "
+                             "from 1 to %(max)s"), where=str(folder), code=code, max=MAX_NEARBY_M)
+    return value
+
+
 def normalise_origin(origin: str) -> str:
     """'https://Example.org/news/' -> 'https://example.org'; keeps a non-default port."""
     raw = origin.strip()
@@ -230,6 +243,7 @@ def load_body(session: Session, folder: Path) -> Body:
         rt.name = _texts(item.get("name"), f"{folder} request type {code} name")
         rt.help = _texts(item.get("help", {}), f"{folder} {code} help", required=False)
         rt.questions = list(item.get("questions", []))
+        rt.nearby_m = _nearby_m(item.get("nearby_m"), folder, code)
         rt.active = True
         if rt not in body.request_types:
             body.request_types.append(rt)

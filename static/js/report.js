@@ -54,8 +54,29 @@
       data.request_types.forEach(function (t) { options.appendChild(typeOption(t, checkedKey)); });
       if (data.request_types.length === 1) options.querySelector("input").checked = true;
       options.setAttribute("data-place", lat.value + "," + lon.value);
+      loadNearby();
     }).catch(function () {});
   }
+
+  // "Already reported?": once place and type are chosen, the issues of that type nearby, as
+  // the server renders them (the same part of the form the no-JS step shows).
+  var nearbyBox = form.querySelector("#nearby"), nearbyAsked = "";
+  function loadNearby() {
+    var chosen = form.querySelector("input[name=request_type]:checked");
+    if (!nearbyBox || !chosen || !lat.value || !lon.value) return;
+    var query = new URLSearchParams({ lat: lat.value, lon: lon.value, type: chosen.value,
+      lang: document.documentElement.lang.replace("-", "_") }).toString();
+    if (query === nearbyAsked) return;
+    nearbyAsked = query;
+    fetch(nearbyBox.getAttribute("data-url") + "?" + query).then(function (r) {
+      return r.ok ? r.text() : "";
+    }).then(function (html) {
+      if (query !== nearbyAsked) return;  // a later choice's answer wins
+      nearbyBox.innerHTML = html;
+      if (nearbyBox.querySelector(".nearby")) say(nearbyBox.getAttribute("data-found") || "");
+    }).catch(function () {});
+  }
+  options.addEventListener("change", loadNearby);
 
   function showPin(latlng) {
     if (!map) return;
@@ -141,6 +162,25 @@
   }
   startMap();
   window.ReportalReport = { startMap: startMap };
+  // "Hide the map": for those who find the place by search, location or coordinates (a
+  // screen reader, a small screen); remembered on this device. Everything works without it.
+  var toggle = form.querySelector("#toggle-map");
+  function mapHidden(hide) {
+    mapEl.hidden = hide;
+    var keys = document.getElementById("map-keys");
+    if (keys && map) keys.hidden = hide;
+    toggle.setAttribute("aria-pressed", hide ? "true" : "false");
+    try { window.localStorage.setItem("reportal.map", hide ? "hidden" : "shown"); } catch (e) { /* private mode */ }
+    if (!hide && map) map.invalidateSize();
+  }
+  if (toggle && mapEl && map) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      mapHidden(!mapEl.hidden);
+      if (mapEl.hidden) say(toggle.getAttribute("data-hidden-label") || "");
+    });
+    try { if (window.localStorage.getItem("reportal.map") === "hidden") mapHidden(true); } catch (e) { /* private mode */ }
+  }
   [lat, lon].forEach(function (input) {
     input.addEventListener("change", function () {
       if (isFinite(parseFloat(lat.value)) && isFinite(parseFloat(lon.value))) {
