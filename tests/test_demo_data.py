@@ -18,6 +18,8 @@ from portal.core import geo
 from portal.core.errors import ConfigError
 from portal.data.demo import seed_demo_issues
 from portal.models import STATUSES, Base, Issue, IssuePortal, Tenant, Vote
+from portal.reports.listing import offered_types
+from portal.reports.routing import request_types_at
 from portal.tenancy import tenant_files, themes
 from tests.factories import file_report
 
@@ -130,11 +132,35 @@ def test_a_pothole_in_the_county_outside_the_city_goes_to_the_state(demo):
     assert issue.body.slug == "ct-dot"
 
 
-def test_a_streetlight_downtown_goes_to_campus_facilities(demo):
-    issue = file_report(demo, "new-haven", *DOWNTOWN, request_type="streetlight")
+def test_a_streetlight_downtown_goes_to_campus_facilities_on_the_campus_portal(demo):
+    issue = file_report(demo, "campus", *DOWNTOWN, request_type="streetlight")
     assert issue.body.slug == "campus-facilities"
+
+
+def test_the_city_portal_offers_the_city_bodies_types_downtown_named_as_they_name_them(demo):
+    # Downtown lies inside the campus body too, but the city's residents report to the city.
+    offered = request_types_at(demo, portal(demo, "new-haven"), *DOWNTOWN)
+    names = {rt.code: rt.name["en"] for rt in offered}
+    assert names["streetlight"] == "Streetlight out"
+    assert "building-maintenance" not in names and "bike-rack" not in names
+    assert {rt.body.slug for rt in offered} <= {"nhv-public-works", "nhv-parks", "ct-dot"}
+    assert len(names) == len(offered)  # each code once
+    issue = file_report(demo, "new-haven", *DOWNTOWN, request_type="streetlight")
+    assert issue.body.slug == "nhv-public-works"
     elsewhere = file_report(demo, "new-haven", *FAIR_HAVEN, request_type="streetlight")
     assert elsewhere.body.slug == "nhv-public-works"
+
+
+def test_each_portals_filter_lists_each_code_once_named_by_the_body_serving_most_of_it(demo):
+    for slug in PORTALS:
+        codes = [t.code for t in offered_types(demo, portal(demo, slug))]
+        assert len(codes) == len(set(codes)), slug
+    city = {t.code: t.name["en"] for t in offered_types(demo, portal(demo, "new-haven"))}
+    assert city["streetlight"] == "Streetlight out" and "building-maintenance" not in city
+    county = {t.code: t.name["en"] for t in offered_types(demo, portal(demo, "register"))}
+    assert county["streetlight"] == "Streetlight out"  # not the campus body's "Campus light out"
+    campus = {t.code: t.name["en"] for t in offered_types(demo, portal(demo, "campus"))}
+    assert campus["streetlight"] == "Campus light out"
 
 
 def test_demo_issues_show_every_status_and_seeding_twice_adds_nothing(demo, settings):

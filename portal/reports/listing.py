@@ -18,6 +18,7 @@ from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
 from portal.models import STATUSES, Body, Issue, IssuePortal, RequestType, Tenant
 from portal.reports import clusters, search
+from portal.reports.routing import offered_by_tenant
 from portal.tenancy.scoping import in_bbox, public_issue_rows
 
 PAGE_SIZE = 50
@@ -311,16 +312,23 @@ def offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
 
 
 def _offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
-    seen: dict[str, RequestType] = {}
-    bodies = session.scalars(select(Body).options(selectinload(Body.request_types))
-                             .order_by(Body.area_size)).all()
+    # One entry per code, named as the body that serves most of the portal's area names it:
+    # on a county portal "streetlight" is the city's "Streetlight out", not the name a small
+    # campus body inside it uses for its own lamps; on the campus portal, which both cover
+    # whole, the more local body's name wins.
+    portal_area = geo.area(tenant.area_geojson)
+    best: dict[str, tuple[tuple[float, float], RequestType]] = {}
+    bodies = session.scalars(select(Body).options(selectinload(Body.request_types))).all()
     for body in bodies:
         if not geo.intersects(body.area_geojson, tenant.area_geojson):
             continue
+        share = round(geo.area(body.area_geojson).intersection(portal_area).area
+                      / (portal_area.area or 1), 3)
+        rank = (-share, body.area_size)
         for rt in body.request_types:
-            keys = tenant.request_type_keys
-            if rt.active and rt.code not in seen and (keys is None or rt.key in keys
-                                                       or rt.code in keys):
-                seen[rt.code] = rt
+            if not (rt.active and offered_by_tenant(tenant, rt)):
+                continue
+            if rt.code not in best or rank < best[rt.code][0]:
+                best[rt.code] = (rank, rt)
     return [OfferedType(rt.code, dict(rt.name or {}))
-            for rt in sorted(seen.values(), key=lambda rt: rt.code)]
+            for _, rt in sorted(best.values(), key=lambda pair: pair[1].code)]
