@@ -164,9 +164,9 @@ def test_each_portals_filter_lists_each_code_once_named_by_the_body_serving_most
 
 
 def test_demo_issues_show_every_status_and_seeding_twice_adds_nothing(demo, settings):
-    added = seed_demo_issues(demo, settings, count_per_portal=10)
-    assert added == 10 * len(PORTALS)
-    assert seed_demo_issues(demo, settings, count_per_portal=10) == 0
+    added = seed_demo_issues(demo, settings, count_per_portal=16)
+    assert added == 16 * len(PORTALS)
+    assert seed_demo_issues(demo, settings, count_per_portal=16) == 0
     assert demo.scalar(select(func.count(Issue.id))) == added
 
     for slug in PORTALS:
@@ -182,3 +182,31 @@ def test_demo_issues_show_every_status_and_seeding_twice_adds_nothing(demo, sett
     assert votes == sum(i.vote_count for i in issues) > 0
     spread = {i.created_at.year * 12 + i.created_at.month for i in issues}
     assert max(spread) - min(spread) >= 12  # history spread over more than a year
+    # Search recall on the same seed (seeding again would double this test's time).
+    search_finds_every_demo_pothole_by_its_type_in_english_and_spanish(demo)
+
+
+
+def search_finds_every_demo_pothole_by_its_type_in_english_and_spanish(demo):
+    from starlette.datastructures import QueryParams
+
+    from portal.reports import listing
+
+    city = portal(demo, "register")  # the county: every portal's demo issues lie in it
+    shown = demo.scalars(select(Issue).join(IssuePortal, IssuePortal.issue_id == Issue.id)
+                         .where(IssuePortal.tenant_id == city.id, Issue.hidden.is_(False))).all()
+    potholes = {i.id for i in shown if i.request_type.code == "pothole"}
+    # Some never say "pothole": they are listed under the type's name alone.
+    unsaid = {i.id for i in shown if i.request_type.code == "pothole"
+              and "pothole" not in f"{i.title} {i.description}".lower()}
+    assert potholes and unsaid
+
+    def found(words: str) -> set[int]:
+        f = listing.parse_filters(QueryParams({"q": words, "per_page": "500"}))
+        return {i.id for i in listing.fetch_page(demo, city, f).issues}
+
+    assert potholes <= found("pothole")
+    assert potholes <= found("Potholes")
+    assert potholes <= found("bache")
+    assert found("pothole") <= potholes | {i.id for i in shown if "pothole" in (
+        f"{i.title} {i.description}".lower())}
