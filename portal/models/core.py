@@ -116,6 +116,8 @@ class Tenant(AreaMixin, Base):
     # Which geocoder answers the place search: {"backend": "gazetteer"} (built in, the
     # default), or "nominatim"/"photon" with a "url" (see `portal.places.backends`).
     geocoder: Mapped[dict] = mapped_column(default=dict)
+    # IANA name; pages show times in it and forms read typed times in it (core.time_zones).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"

@@ -15,6 +15,7 @@ the source of truth at run time; these files are how tenants are versioned and s
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,11 +23,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import geo, time_zones
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
 from portal.tenancy import membership, themes
+
+LOG = logging.getLogger("portal.tenants")
 
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -219,6 +222,13 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
         if not HOST.match(host):
             raise ConfigError(N_("host %(host)r is not a host name"), where=str(folder),
                               host=host)
+    time_zone = data.get("time_zone")
+    if time_zone is None:
+        LOG.warning("%s: portal.json gives no time_zone; its pages show times in UTC", folder)
+        time_zone = time_zones.DEFAULT
+    elif not time_zones.is_known(time_zone):
+        raise ConfigError(N_("time_zone %(zone)r is not a time zone name such as "
+                             "America/New_York"), where=str(folder), zone=time_zone)
     area_text = _area(folder)
     geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
     logo_path = (folder / data.get("logo", "logo.svg")).resolve()
@@ -242,6 +252,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.embed_origins = sorted({normalise_origin(o) for o in data.get("embed_origins", [])})
     tenant.request_type_keys = data.get("request_types")
     tenant.geocoder = geocoder
+    tenant.time_zone = time_zone
     _set_area(tenant, area_text)
     session.add(tenant)
     session.flush()
@@ -301,6 +312,7 @@ def dump_portal(tenant: Tenant, folder: Path) -> None:
         "allow_anonymous": tenant.allow_anonymous,
         "embed_origins": tenant.embed_origins,
         "request_types": tenant.request_type_keys,
+        "time_zone": tenant.time_zone,
     }
     if tenant.geocoder:
         data["geocoder"] = tenant.geocoder
