@@ -171,6 +171,10 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /issues/{issue_id:int}": Case("/issues/{issue}", own_only(200), ISSUE),
     "GET /feed.atom": Case("/feed.atom", everyone(200)),
     "GET /announcements.atom": Case("/announcements.atom", everyone(200)),
+    "GET /announcements": Case("/announcements", everyone(200)),
+    # A browser's own preference (a cookie), no row: nothing in the database changes.
+    "POST /announcements/hide": Case("/announcements/hide", everyone(303), TOKEN,
+                                     {"announcement": "1"}, changes=False),
     "GET /dashboard": Case("/dashboard", everyone(200)),
     "GET /exports/issues.csv": Case("/exports/issues.csv", everyone(200)),
     "GET /exports/issues.geojson": Case("/exports/issues.geojson", everyone(200)),
