@@ -196,6 +196,10 @@ EXPECTATIONS: dict[str, Case] = {
                                                  ISSUE, {"text": "Same here", "author": ""}),
     "POST /issues/{issue_id:int}/fixed": Case("/issues/{issue}/fixed", own_only(303), ISSUE,
                                               {"text": "Looks filled", "author": ""}),
+    # The matrix's issues are open: nothing to reopen (tests/test_reopen_requests.py).
+    "POST /issues/{issue_id:int}/still-broken": Case(
+        "/issues/{issue}/still-broken", own_only(400), ISSUE,
+        {"text": "Still there", "author": ""}, changes=False),
     "POST /issues/{issue_id:int}/flag": Case("/issues/{issue}/flag", own_only(303), ISSUE,
                                              {"reason": "spam", "text": ""}),
     "GET /watch": Case("/watch?issue={issue}", everyone(200), ISSUE),
@@ -279,6 +283,9 @@ EXPECTATIONS: dict[str, Case] = {
                                    fresh="unit"),
     "POST /staff/issues/{issue_id:int}/status": Case(
         "/staff/issues/{issue}/status", thing(manages), ISSUE, STATUS, fresh="unit"),
+    "POST /staff/issues/{issue_id:int}/reopen": Case(
+        "/staff/issues/{issue}/reopen", thing(manages, 400), ISSUE, {"decision": "accept"},
+        changes=False),
     "POST /staff/issues/{issue_id:int}/note": Case(
         "/staff/issues/{issue}/note", thing(manages), ISSUE, {"text": "Crew booked"},
         fresh="unit"),

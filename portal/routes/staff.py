@@ -61,12 +61,14 @@ def queue_page(request: Request) -> Response:
     filters = staff_queue.parse_filters(request.query_params)
     with request.app.state.db.session() as session:
         issues, total, said_fixed = staff_queue.fetch(session, portal, body_ids, filters)
+        to_reopen = staff_queue.reopen_requests(session, portal, body_ids)
         types = staff_queue.types_for(session, body_ids)
         bodies = list(session.scalars(select(Body).where(Body.id.in_(sorted(body_ids)))
                                       .order_by(Body.slug)))
     q = request.query_params
     return staff_render(request, "staff/queue.html", {
         "issues": issues, "total": total, "said_fixed": said_fixed, "filters": filters,
+        "to_reopen": to_reopen,
         "types": types, "bodies": bodies, "statuses": STATUSES,
         "sorts": list(staff_queue.SORTS), "csrf_token": csrf_token(request),
         "pages": max(1, -(-total // filters.per_page)),
@@ -145,6 +147,7 @@ def staff_issue_context(session, request: Request, issue: Issue) -> dict:  # noq
         "audit": audit if can_moderate else [],
         "said_fixed": any(u.kind == "fixed" and not u.hidden for u in updates)
         and issue.status in ("open", "acknowledged"),
+        "reopen_request": status.reopen_pending(updates),
         "csrf_token": csrf_token(request),
         "reasons": moderation.FLAG_REASONS,
     }
@@ -219,6 +222,26 @@ async def change_status(request: Request) -> Response:
                                    {"status_text": text, "status": new_status}, 400)
     done = "reply" if new_status == KEEP_STATUS else f"status-{new_status}"
     return back(request, "staff_issue", done=done, anchor="history", issue_id=issue_id)
+
+
+async def review_reopen(request: Request) -> Response:
+    form, refusal = await _managed(request)
+    if refusal:
+        return refusal
+    issue_id = request.path_params["issue_id"]
+    decision = str(form.get("decision", ""))
+    text = str(form.get("text", ""))
+    try:
+        if decision not in ("accept", "decline"):
+            raise ValidationError({"reopen": Message(N_("Choose to reopen the issue or to "
+                                                        "keep it closed."))})
+        with request.app.state.db.session() as session:
+            issue = get_portal_issue(session, tenant(request), issue_id)
+            triage.review_reopen(session, issue, decision == "accept", _actor(request), text)
+    except ValidationError as exc:
+        return issue_page_response(request, issue_id, exc.errors, {"reopen_text": text}, 400)
+    return back(request, "staff_issue", done=f"reopen-{decision}", anchor="history",
+                issue_id=issue_id)
 
 
 async def add_note(request: Request) -> Response:
@@ -301,6 +324,8 @@ routes = [
     Route("/staff/issues/{issue_id:int}/status", change_status, methods=["POST"],
           name="staff_status"),
     Route("/staff/issues/{issue_id:int}/note", add_note, methods=["POST"], name="staff_note"),
+    Route("/staff/issues/{issue_id:int}/reopen", review_reopen, methods=["POST"],
+          name="staff_reopen"),
     Route("/staff/issues/{issue_id:int}/reassign", reassign, methods=["POST"],
           name="staff_reassign"),
     Route("/staff/issues/{issue_id:int}/duplicate", duplicate, methods=["POST"],

@@ -136,3 +136,21 @@ def types_for(session: Session, body_ids: set[int]) -> list[RequestType]:
             RequestType.body_id.in_(sorted(body_ids) or [-1])).order_by(RequestType.code)):
         seen.setdefault(rt.code, rt)
     return list(seen.values())
+
+
+def reopen_requests(session: Session, tenant: Tenant, body_ids: set[int],
+                    limit: int = 50) -> list[Issue]:
+    """Closed issues of these bodies on this portal that a resident asked to reopen and no
+    one has answered yet (no status change or refusal since), oldest request first."""
+    answered = (select(func.max(Update.id)).where(
+        Update.issue_id == Issue.id, Update.kind.in_(("status", "reopen_declined")))
+        .correlate(Issue).scalar_subquery())
+    asked = (select(func.min(Update.id)).where(
+        Update.issue_id == Issue.id, Update.kind == "reopen_request",
+        Update.hidden.is_(False), Update.id > func.coalesce(answered, 0))
+        .correlate(Issue).scalar_subquery())
+    stmt = (staff_issues(tenant, body_ids, include_hidden=True)
+            .where(Issue.status.in_(("closed", "archived")), asked.is_not(None))
+            .options(selectinload(Issue.request_type), selectinload(Issue.body))
+            .order_by(asked).limit(limit))
+    return list(session.scalars(stmt))
