@@ -210,3 +210,19 @@ def search_finds_every_demo_pothole_by_its_type_in_english_and_spanish(demo):
     assert potholes <= found("bache")
     assert found("pothole") <= potholes | {i.id for i in shown if "pothole" in (
         f"{i.title} {i.description}".lower())}
+
+
+def test_demo_content_is_complete_in_every_language_its_portals_declare(session, settings,
+                                                                       caplog):
+    bodies, portals = tenant_files.load_all(session, settings.tenants_dir, settings.themes_dir)
+    gaps = [gap for p in portals for gap in tenant_files.content_gaps(bodies, p)]
+    assert gaps == []
+    assert "has no text in" not in caplog.text
+    # And a gap is reported: a type named in English only, on a ten-language portal.
+    city = next(p for p in portals if p.slug == "new-haven")
+    works = next(b for b in bodies if b.slug == "nhv-public-works")
+    works.request_types[0].help = {"en": "Only English"}
+    gaps = tenant_files.content_gaps(bodies, city)
+    assert gaps == [f"portal new-haven: request type nhv-public-works/"
+                    f"{works.request_types[0].code}'s help has no text in es, zh_Hans, vi, "
+                    "ar, ht, pt_BR, fr, ko, ru"]

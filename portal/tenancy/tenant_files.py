@@ -291,7 +291,38 @@ def load_all(
         for d in sorted((tenants_dir / "portals").glob("*"))
         if d.is_dir()
     ]
+    for portal in portals:
+        for gap in content_gaps(bodies, portal):
+            LOG.warning("%s", gap)
     return bodies, portals
+
+
+def content_gaps(bodies: list[Body], portal: Tenant) -> list[str]:
+    """Texts a portal shows that lack one of its languages: its name, and the names and help
+    of the request types of bodies covering part of its area. A resident reading one of
+    those languages would get the default language's words there instead; `portal tenants
+    load` warns about each, so a generated or edited portal is completed before it is used."""
+    languages = list(portal.languages or [])
+    gaps = []
+
+    def check(texts: dict, what: str, required: bool = True) -> None:
+        if not texts and not required:
+            return
+        missing = [lang for lang in languages if not (texts or {}).get(lang)]
+        if missing:
+            gaps.append(f"portal {portal.slug}: {what} has no text in {', '.join(missing)}")
+
+    check(portal.name, "the portal's name")
+    check(portal.area_name, "the area's name", required=False)
+    for body in bodies:
+        if not geo.intersects(body.area_geojson, portal.area_geojson):
+            continue
+        check(body.name, f"body {body.slug}'s name")
+        for rt in body.request_types:
+            if rt.active:
+                check(rt.name, f"request type {body.slug}/{rt.code}'s name")
+                check(rt.help, f"request type {body.slug}/{rt.code}'s help", required=False)
+    return gaps
 
 
 def dump_portal(tenant: Tenant, folder: Path) -> None:
