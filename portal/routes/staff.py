@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from portal.core import text_fields
 from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.core.localized import localized
 from portal.models import STATUSES, Body, HiddenPhoto, Issue, Update, UpdateAuthor
 from portal.reports import status
 from portal.routes.guards import (
@@ -62,13 +63,16 @@ def queue_page(request: Request) -> Response:
     with request.app.state.db.session() as session:
         issues, total, said_fixed = staff_queue.fetch(session, portal, body_ids, filters)
         to_reopen = staff_queue.reopen_requests(session, portal, body_ids)
+        areas = sorted(staff_queue.named_areas(session, portal),
+                       key=lambda a: localized(a.names, request.state.locale,
+                                               portal.default_language).casefold())
         types = staff_queue.types_for(session, body_ids)
         bodies = list(session.scalars(select(Body).where(Body.id.in_(sorted(body_ids)))
                                       .order_by(Body.slug)))
     q = request.query_params
     return staff_render(request, "staff/queue.html", {
         "issues": issues, "total": total, "said_fixed": said_fixed, "filters": filters,
-        "to_reopen": to_reopen,
+        "to_reopen": to_reopen, "areas": areas,
         "types": types, "bodies": bodies, "statuses": STATUSES,
         "sorts": list(staff_queue.SORTS), "csrf_token": csrf_token(request),
         "pages": max(1, -(-total // filters.per_page)),

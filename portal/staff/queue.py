@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
-from portal.models import STATUSES, Issue, RequestType, Tenant, Update, utcnow
+from portal.models import STATUSES, Issue, Place, RequestType, Tenant, Update, utcnow
 from portal.tenancy.scoping import in_bbox, staff_issues
 
 PAGE_SIZE = 50
@@ -36,6 +36,7 @@ class QueueFilters:
     types: list[str] = field(default_factory=list)  # request type codes
     bodies: list[int] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
+    area: int | None = None  # a named area of the portal (places.geojson), by its id
     min_age_days: int | None = None
     max_age_days: int | None = None
     min_votes: int | None = None
@@ -71,6 +72,10 @@ def parse_filters(params) -> QueueFilters:  # noqa: ANN001 - a QueryParams
     for raw in params.getlist("body")[:20]:
         if (body_id := text_fields.record_number(raw)) is not None:
             f.bodies.append(body_id)
+    if raw := (params.get("area") or "").strip():
+        f.area = text_fields.record_number(raw)
+        if f.area is None:
+            f.errors["area"] = Message(N_("Choose one of the portal's areas."))
     if raw := (params.get("bbox") or "").strip():
         try:
             box = [float(v) for v in raw.split(",")]
@@ -103,6 +108,8 @@ def queue_query(session: Session, tenant: Tenant, body_ids: set[int],
             RequestType.code.in_([t.rsplit("/", 1)[-1] for t in f.types]))
     if f.bbox:
         stmt = in_bbox(session, stmt, f.bbox)
+    if f.area is not None:
+        stmt = _in_named_area(session, tenant, stmt, f)
     now = utcnow()
     if f.min_age_days is not None:
         stmt = stmt.where(Issue.created_at <= now - timedelta(days=f.min_age_days))
@@ -111,6 +118,33 @@ def queue_query(session: Session, tenant: Tenant, body_ids: set[int],
     if f.min_votes is not None:
         stmt = stmt.where(Issue.vote_count >= f.min_votes)
     return stmt
+
+
+EXACT_AREA_LIMIT = 20_000  # issues in an area's box checked one by one against its outline
+
+
+def named_areas(session: Session, tenant: Tenant) -> list[Place]:
+    """The portal's named areas (neighbourhoods, districts, campus parts), for the queue's
+    area filter: staff pick "Fair Haven" instead of typing a box of coordinates."""
+    return list(session.scalars(select(Place).where(
+        Place.tenant_id == tenant.id, Place.kind == "area", Place.area_geojson != "")))
+
+
+def _in_named_area(session: Session, tenant: Tenant, stmt, f: QueueFilters):  # noqa: ANN001, ANN202
+    place = session.get(Place, f.area)
+    if place is None or place.tenant_id != tenant.id or place.kind != "area" \
+            or not place.area_geojson:
+        f.errors["area"] = Message(N_("Choose one of the portal's areas."))
+        return stmt.where(Issue.id == -1)
+    # The outline's box first (indexed), then each issue in it against the outline itself;
+    # a box holding more than EXACT_AREA_LIMIT issues is used as it is.
+    stmt = in_bbox(session, stmt, (place.min_lon, place.min_lat, place.max_lon, place.max_lat))
+    rows = session.execute(stmt.with_only_columns(Issue.id, Issue.lat, Issue.lon)
+                           .limit(EXACT_AREA_LIMIT + 1)).all()
+    if len(rows) > EXACT_AREA_LIMIT:
+        return stmt
+    inside = [row.id for row in rows if geo.contains(place.area_geojson, row.lat, row.lon)]
+    return stmt.where(Issue.id.in_(inside or [-1]))
 
 
 def fetch(session: Session, tenant: Tenant, body_ids: set[int],
