@@ -35,6 +35,7 @@ from portal.middleware.read_preference import ReadPreferenceMiddleware
 from portal.middleware.same_origin import SameOriginMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.middleware.tenant import TenantCache, TenantMiddleware
+from portal.routes import announcements as announcement_routes
 from portal.routes import (
     api,
     assets,
@@ -115,7 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/static", app=_static_app(settings)),
         *watch.routes, *feeds.routes, *dashboard.routes, *leaderboard.routes,
         *unsubscribe.routes,
-        *home.routes, *report.routes, *issue.routes, *search.routes, *api.routes,
+        *home.routes, *announcement_routes.routes,
+        *report.routes, *issue.routes, *search.routes, *api.routes,
         *places.routes,
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,

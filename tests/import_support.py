@@ -37,7 +37,7 @@ def city(session: Session, folder: Path, themes_dir: Path, slug: str,
         "request_types": [{"code": c, "name": {"en": n}} for c, n in types.items()]}))
     (portal / "portal.json").write_text(json.dumps({
         "slug": slug, "kind": "city", "name": {"en": slug.title()}, "languages": ["en"],
-        "default_language": "en", "hosts": [f"{slug}.example.test"]}))
+        "default_language": "en", "time_zone": "UTC", "hosts": [f"{slug}.example.test"]}))
     tenant_files.load_all(session, folder, themes_dir)
     session.flush()
     return session.query(Tenant).filter_by(slug=slug).one()

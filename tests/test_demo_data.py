@@ -18,6 +18,8 @@ from portal.core import geo
 from portal.core.errors import ConfigError
 from portal.data.demo import seed_demo_issues
 from portal.models import STATUSES, Base, Issue, IssuePortal, Tenant, Vote
+from portal.reports.listing import offered_types
+from portal.reports.routing import request_types_at
 from portal.tenancy import tenant_files, themes
 from tests.factories import file_report
 
@@ -130,17 +132,41 @@ def test_a_pothole_in_the_county_outside_the_city_goes_to_the_state(demo):
     assert issue.body.slug == "ct-dot"
 
 
-def test_a_streetlight_downtown_goes_to_campus_facilities(demo):
-    issue = file_report(demo, "new-haven", *DOWNTOWN, request_type="streetlight")
+def test_a_streetlight_downtown_goes_to_campus_facilities_on_the_campus_portal(demo):
+    issue = file_report(demo, "campus", *DOWNTOWN, request_type="streetlight")
     assert issue.body.slug == "campus-facilities"
+
+
+def test_the_city_portal_offers_the_city_bodies_types_downtown_named_as_they_name_them(demo):
+    # Downtown lies inside the campus body too, but the city's residents report to the city.
+    offered = request_types_at(demo, portal(demo, "new-haven"), *DOWNTOWN)
+    names = {rt.code: rt.name["en"] for rt in offered}
+    assert names["streetlight"] == "Streetlight out"
+    assert "building-maintenance" not in names and "bike-rack" not in names
+    assert {rt.body.slug for rt in offered} <= {"nhv-public-works", "nhv-parks", "ct-dot"}
+    assert len(names) == len(offered)  # each code once
+    issue = file_report(demo, "new-haven", *DOWNTOWN, request_type="streetlight")
+    assert issue.body.slug == "nhv-public-works"
     elsewhere = file_report(demo, "new-haven", *FAIR_HAVEN, request_type="streetlight")
     assert elsewhere.body.slug == "nhv-public-works"
 
 
+def test_each_portals_filter_lists_each_code_once_named_by_the_body_serving_most_of_it(demo):
+    for slug in PORTALS:
+        codes = [t.code for t in offered_types(demo, portal(demo, slug))]
+        assert len(codes) == len(set(codes)), slug
+    city = {t.code: t.name["en"] for t in offered_types(demo, portal(demo, "new-haven"))}
+    assert city["streetlight"] == "Streetlight out" and "building-maintenance" not in city
+    county = {t.code: t.name["en"] for t in offered_types(demo, portal(demo, "register"))}
+    assert county["streetlight"] == "Streetlight out"  # not the campus body's "Campus light out"
+    campus = {t.code: t.name["en"] for t in offered_types(demo, portal(demo, "campus"))}
+    assert campus["streetlight"] == "Campus light out"
+
+
 def test_demo_issues_show_every_status_and_seeding_twice_adds_nothing(demo, settings):
-    added = seed_demo_issues(demo, settings, count_per_portal=10)
-    assert added == 10 * len(PORTALS)
-    assert seed_demo_issues(demo, settings, count_per_portal=10) == 0
+    added = seed_demo_issues(demo, settings, count_per_portal=16)
+    assert added == 16 * len(PORTALS)
+    assert seed_demo_issues(demo, settings, count_per_portal=16) == 0
     assert demo.scalar(select(func.count(Issue.id))) == added
 
     for slug in PORTALS:
@@ -156,3 +182,47 @@ def test_demo_issues_show_every_status_and_seeding_twice_adds_nothing(demo, sett
     assert votes == sum(i.vote_count for i in issues) > 0
     spread = {i.created_at.year * 12 + i.created_at.month for i in issues}
     assert max(spread) - min(spread) >= 12  # history spread over more than a year
+    # Search recall on the same seed (seeding again would double this test's time).
+    search_finds_every_demo_pothole_by_its_type_in_english_and_spanish(demo)
+
+
+
+def search_finds_every_demo_pothole_by_its_type_in_english_and_spanish(demo):
+    from starlette.datastructures import QueryParams
+
+    from portal.reports import listing
+
+    city = portal(demo, "register")  # the county: every portal's demo issues lie in it
+    shown = demo.scalars(select(Issue).join(IssuePortal, IssuePortal.issue_id == Issue.id)
+                         .where(IssuePortal.tenant_id == city.id, Issue.hidden.is_(False))).all()
+    potholes = {i.id for i in shown if i.request_type.code == "pothole"}
+    # Some never say "pothole": they are listed under the type's name alone.
+    unsaid = {i.id for i in shown if i.request_type.code == "pothole"
+              and "pothole" not in f"{i.title} {i.description}".lower()}
+    assert potholes and unsaid
+
+    def found(words: str) -> set[int]:
+        f = listing.parse_filters(QueryParams({"q": words, "per_page": "500"}))
+        return {i.id for i in listing.fetch_page(demo, city, f).issues}
+
+    assert potholes <= found("pothole")
+    assert potholes <= found("Potholes")
+    assert potholes <= found("bache")
+    assert found("pothole") <= potholes | {i.id for i in shown if "pothole" in (
+        f"{i.title} {i.description}".lower())}
+
+
+def test_demo_content_is_complete_in_every_language_its_portals_declare(session, settings,
+                                                                       caplog):
+    bodies, portals = tenant_files.load_all(session, settings.tenants_dir, settings.themes_dir)
+    gaps = [gap for p in portals for gap in tenant_files.content_gaps(bodies, p)]
+    assert gaps == []
+    assert "has no text in" not in caplog.text
+    # And a gap is reported: a type named in English only, on a ten-language portal.
+    city = next(p for p in portals if p.slug == "new-haven")
+    works = next(b for b in bodies if b.slug == "nhv-public-works")
+    works.request_types[0].help = {"en": "Only English"}
+    gaps = tenant_files.content_gaps(bodies, city)
+    assert gaps == [f"portal new-haven: request type nhv-public-works/"
+                    f"{works.request_types[0].code}'s help has no text in es, zh_Hans, vi, "
+                    "ar, ht, pt_BR, fr, ko, ru"]

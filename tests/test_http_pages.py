@@ -93,7 +93,8 @@ def test_a_closed_issue_takes_no_votes_and_points_to_a_new_report(client, db):
     html = client.get(f"/issues/{issue_id}").text
     assert "I want this fixed too" not in html
     assert f'action="/issues/{issue_id}/fixed"' not in html
-    assert "This issue is closed. If the problem is back, report it again." in html
+    assert "This issue is closed." in html and "Report a new problem here" in html
+    assert f'action="/issues/{issue_id}/still-broken"' in html  # or ask to reopen it
     assert "/report?lat=" in html
     r = client.post(f"/issues/{issue_id}/vote", data={"csrf_token": token})
     assert r.status_code == 400 and "This issue is closed, so it takes no more votes" in r.text

@@ -149,3 +149,35 @@ def test_oversize_photo_is_refused(client, db, app):
     r = photo_post(client, jpeg_bytes((400, 400)))
     assert r.status_code == 400 and "too large" in field_error(r.text, "photo")
     assert issues(db) == 0
+
+
+def test_without_javascript_the_place_is_set_by_post_keeping_every_field(client, db):
+    page = client.get("/report").text
+    # The hint shown without the map does not speak of it; the map's hint waits, hidden.
+    plain = page.split('id="place-hint">', 1)[1].split("</p>", 1)[0]
+    assert "map" not in plain.lower() and "Search for the place" in plain
+    assert 'id="map-hint" hidden' in page
+    assert 'formmethod="get"' not in page and 'name="step" value="place"' in page
+    data = {"lat": "1.5", "lon": "1.0", "step": "place", "description": "Deep hole",
+            "title": "By the school", "name": "Ana", "email": "ana@example.org",
+            "show_name": "1", "address": "12 Elm St", **form_tokens(client, "/report")}
+    r = client.post("/report", data=data,
+                    files={"photo": ("hole.jpg", jpeg_bytes(), "image/jpeg")})
+    assert r.status_code == 200 and r.url.query == b""  # nothing went into the address
+    html = r.text
+    assert 'value="city-works/pothole"' in html  # the place's request types are offered
+    for kept in ('>Deep hole</textarea>', 'value="By the school"', 'value="Ana"',
+                 'value="ana@example.org"', 'value="12 Elm St"', 'value="1.5"',
+                 f'value="{data["submission_key"]}"'):
+        assert kept in html, kept
+    assert "Choose the photo again" in html  # said plainly, not silently dropped
+    assert issues(db) == 0  # setting the place files nothing
+
+
+def test_a_place_step_outside_the_area_says_so_and_files_nothing(client, db):
+    data = {"lat": "40", "lon": "40", "step": "place", "description": "Deep hole",
+            **form_tokens(client, "/report")}
+    r = client.post("/report", data=data)
+    assert r.status_code == 400 and "The place could not be set" in r.text
+    assert field_error(r.text, "lat") or field_error(r.text, "lon")
+    assert issues(db) == 0

@@ -173,6 +173,10 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /issues/{issue_id:int}": Case("/issues/{issue}", own_only(200), ISSUE),
     "GET /feed.atom": Case("/feed.atom", everyone(200)),
     "GET /announcements.atom": Case("/announcements.atom", everyone(200)),
+    "GET /announcements": Case("/announcements", everyone(200)),
+    # A browser's own preference (a cookie), no row: nothing in the database changes.
+    "POST /announcements/hide": Case("/announcements/hide", everyone(303), TOKEN,
+                                     {"announcement": "1"}, changes=False),
     "GET /dashboard": Case("/dashboard", everyone(200)),
     "GET /exports/issues.csv": Case("/exports/issues.csv", everyone(200)),
     "GET /exports/issues.geojson": Case("/exports/issues.geojson", everyone(200)),
@@ -209,6 +213,10 @@ EXPECTATIONS: dict[str, Case] = {
                                                  ISSUE, {"text": "Same here", "author": ""}),
     "POST /issues/{issue_id:int}/fixed": Case("/issues/{issue}/fixed", own_only(303), ISSUE,
                                               {"text": "Looks filled", "author": ""}),
+    # The matrix's issues are open: nothing to reopen (tests/test_reopen_requests.py).
+    "POST /issues/{issue_id:int}/still-broken": Case(
+        "/issues/{issue}/still-broken", own_only(400), ISSUE,
+        {"text": "Still there", "author": ""}, changes=False),
     "POST /issues/{issue_id:int}/flag": Case("/issues/{issue}/flag", own_only(303), ISSUE,
                                              {"reason": "spam", "text": ""}),
     "GET /watch": Case("/watch?issue={issue}", everyone(200), ISSUE),
@@ -292,6 +300,9 @@ EXPECTATIONS: dict[str, Case] = {
                                    fresh="unit"),
     "POST /staff/issues/{issue_id:int}/status": Case(
         "/staff/issues/{issue}/status", thing(manages), ISSUE, STATUS, fresh="unit"),
+    "POST /staff/issues/{issue_id:int}/reopen": Case(
+        "/staff/issues/{issue}/reopen", thing(manages, 400), ISSUE, {"decision": "accept"},
+        changes=False),
     "POST /staff/issues/{issue_id:int}/note": Case(
         "/staff/issues/{issue}/note", thing(manages), ISSUE, {"text": "Crew booked"},
         fresh="unit"),

@@ -47,3 +47,12 @@ def test_a_portal_can_limit_its_request_types(world, session):
     portal.request_type_keys = ["highway-sign"]
     session.flush()
     assert [t.code for t in request_types_at(session, portal, 1.5, 1.0)] == ["highway-sign"]
+
+
+def test_a_portal_can_offer_every_type_of_named_bodies(world, session):
+    portal = tenant(session, "riverside")
+    portal.request_type_keys = ["city-works/*", "state-roads/*"]
+    session.flush()
+    types = request_types_at(session, portal, 0.75, 0.75)  # inside the campus body too
+    assert {(t.code, t.body.slug) for t in types} == {
+        ("streetlight", "city-works"), ("pothole", "city-works"), ("highway-sign", "state-roads")}

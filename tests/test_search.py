@@ -17,7 +17,8 @@ def search(session, slug, query):
 
 
 def test_words_match_prefixes_and_every_word(world, session):
-    file_report(session, "northside", 1.2, 1.0, description="Broken streetlight near the school")
+    file_report(session, "northside", 1.2, 1.0, description="Broken streetlight near the school",
+                request_type="streetlight")
     file_report(session, "northside", 1.3, 1.0, description="Deep pothole near the bakery")
     session.flush()
     assert search(session, "northside", "q=near") == [
@@ -77,3 +78,40 @@ def test_search_combines_words_status_type_and_place(world, session):
     assert search(session, "northside", "q=pothole&status=closed") == []
     assert search(session, "northside", "type=pothole&since=2000-01-01") == [
         "pothole one", "pothole two"]
+
+
+def test_an_issue_is_found_by_its_request_types_name_in_any_language_and_stemmed(world, session):
+    # Listed under its type's name ("Pothole"), though its text never says so.
+    file_report(session, "northside", 1.2, 1.0, description="Big hole by the bus stop")
+    file_report(session, "northside", 1.3, 1.0, description="Dark corner by the park",
+                request_type="streetlight")
+    file_report(session, "northside", 1.4, 1.0, description="Two potholes on Elm",
+                request_type="streetlight")
+    session.flush()
+    assert search(session, "northside", "q=pothole") == [
+        "Big hole by the bus stop", "Two potholes on Elm"]
+    assert search(session, "northside", "q=Potholes") == [  # stemmed: pothol*
+        "Big hole by the bus stop", "Two potholes on Elm"]
+    assert search(session, "northside", "q=bache") == ["Big hole by the bus stop"]  # Spanish
+    assert search(session, "northside", "q=streetlights") == [
+        "Dark corner by the park", "Two potholes on Elm"]
+    # Every word must still match, each in the text or the type's name.
+    assert search(session, "northside", "q=streetlight park") == ["Dark corner by the park"]
+    assert search(session, "northside", "q=pothole park") == []
+    # Newest first and by pages, as any other search.
+    f = listing.parse_filters(QueryParams("q=pothole&per_page=1"))
+    first = listing.fetch_page(session, tenant(session, "northside"), f)
+    assert [i.description for i in first.issues] == ["Two potholes on Elm"]
+    f = listing.parse_filters(QueryParams(f"q=pothole&per_page=1&after={quote(first.after)}"))
+    assert [i.description for i in listing.fetch_page(
+        session, tenant(session, "northside"), f).issues] == ["Big hole by the bus stop"]
+
+
+def test_stems_are_used_only_where_they_begin_the_word():
+    from portal.reports import search as search_module
+
+    assert search_module.search_prefix("potholes", ["en"]) == "pothol"
+    assert search_module.search_prefix("happy", ["en"]) == "happy"  # stem "happi"
+    assert search_module.search_prefix("potholes", ["zh_Hans"]) == "potholes"
+    assert search_module.name_matches("baches", {"es": "Bache"})
+    assert not search_module.name_matches("bach", {"en": "Graffiti"})

@@ -131,3 +131,16 @@ def test_no_one_speaks_for_someone_else(admin, crew, db):
                     body_en="y").status_code == 404
     with db.session() as s:
         assert s.scalars(select(Announcement)).all() == []
+
+
+def test_the_form_opens_only_the_default_language_and_those_written(app, admin, db):
+    form = admin.get("/staff/announcements").text
+    blocks = form.count('<details class="language-block"')
+    assert blocks == 2  # northside: en, es
+    assert '<details class="language-block" lang="en" open>' in form
+    assert '<details class="language-block" lang="es">' in form
+    # Sent back with an error, a language already written stays open.
+    r = _publish(admin, author="portal", title_es="Feria", body_es="Ven",
+                 publish_at="next tuesday")
+    assert r.status_code == 400
+    assert '<details class="language-block" lang="es" open>' in r.text and "Feria" in r.text

@@ -69,7 +69,7 @@ def write_files(folder: Path) -> None:
             "name": {"en": f"{slug.title()} Portal", "es": f"Portal {slug.title()}"},
             "area_name": {"en": f"the {slug.title()} area"},
             "hosts": [f"{slug}.example.test"], "languages": languages,
-            "default_language": "en", "theme": "civic", "tile_url": "",
+            "default_language": "en", "time_zone": "UTC", "theme": "civic", "tile_url": "",
             "embed_origins": ["http://127.0.0.2:8766/"],
         }))
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal.core import i18n
+from portal.core import i18n, time_zones
 from portal.web.route_path import route_path
 
 COOKIE = "lang"
@@ -67,5 +67,7 @@ class LocaleMiddleware:
                     )
             await send(message)
 
-        with i18n.use_locale(locale):
+        # The portal's time zone goes with its language: both say how a time reads here.
+        with i18n.use_locale(locale), time_zones.use_time_zone(
+                getattr(tenant, "time_zone", None)):
             await self.app(scope, receive, send_with_cookie)

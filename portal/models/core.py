@@ -129,6 +129,8 @@ class Tenant(AreaMixin, Base):
     # The portal's phone numbers for reports by text: [{"number", "gateway", "secret_env",
     # ...}] (see `portal.sms.numbers`); empty, none.
     sms_numbers: Mapped[list] = mapped_column(default=list)
+    # IANA name; pages show times in it and forms read typed times in it (core.time_zones).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"

@@ -18,6 +18,7 @@ from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
 from portal.models import STATUSES, Body, Issue, IssuePortal, RequestType, Tenant
 from portal.reports import clusters, search
+from portal.reports.routing import offered_by_tenant
 from portal.tenancy.scoping import in_bbox, public_issue_rows
 
 PAGE_SIZE = 50
@@ -171,16 +172,20 @@ def covers_portal(bbox: tuple[float, float, float, float] | None, tenant: Tenant
                             and bbox[2] >= tenant.max_lon and bbox[3] >= tenant.max_lat)
 
 
-def matching_rows(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
+def matching_rows(session: Session, tenant: Tenant, f: IssueFilters,
+                  kinds: list[set[int]] | None = None) -> Select:
     """SELECT of the portal's `IssuePortal` rows the filters let through (public ones only).
 
     Everything but request types and words is read from the membership row itself, so lists
     and boxes are index ranges over `issue_portals` (see `IssuePortal`).
     """
     stmt = public_issue_rows(tenant)
+    if f.words and kinds is None:
+        kinds = search.kinds_matching(session, f.words)
+    by_kind = bool(kinds and any(kinds))
     if f.statuses:
         stmt = stmt.where(IssuePortal.status.in_(f.statuses))
-    if f.types or (f.words and not search.by_id_alone(session)):
+    if f.types or by_kind or (f.words and not search.by_id_alone(session)):
         stmt = stmt.join(Issue, Issue.id == IssuePortal.issue_id)
     if f.types:
         codes = [t.rsplit("/", 1)[-1] for t in f.types]
@@ -199,7 +204,9 @@ def matching_rows(session: Session, tenant: Tenant, f: IssueFilters) -> Select:
     if f.until:
         stmt = stmt.where(IssuePortal.created_at <= datetime.combine(f.until, time.max, UTC))
     if f.words:
-        stmt = search.matching(session, stmt, f.words, IssuePortal.issue_id)
+        stmt = search.matching(session, stmt, f.words, IssuePortal.issue_id,
+                               languages=tenant.languages, kinds=kinds,
+                               request_type_id=Issue.request_type_id)
     return stmt
 
 
@@ -251,12 +258,13 @@ def _cursor_id(cursor: tuple[datetime, int] | None) -> int | None:
 def fetch_page(session: Session, tenant: Tenant, f: IssueFilters) -> Page:
     """One page of issues, newest first: by cursor (`after`/`before`, an index range however
     deep the page) or, for a page number typed in, by offset over the index alone."""
-    rows = matching_rows(session, tenant, f).with_only_columns(
+    kinds = search.kinds_matching(session, f.words) if f.words else None
+    rows = matching_rows(session, tenant, f, kinds).with_only_columns(
         IssuePortal.issue_id, IssuePortal.created_at)
     if search.terms(f.words):  # (words of only punctuation search for nothing)
         # Newest issue number first: the order a search index keeps, so a page of a word in
         # most issues reads a page's worth of them, not all of them sorted by date.
-        number = search.newest_first(session, IssuePortal.issue_id)
+        number = search.newest_first(session, IssuePortal.issue_id, kinds)
         newest_first, oldest_first = (number.desc(),), (number,)
         key, after, before = number, _cursor_id(f.after), _cursor_id(f.before)
     else:
@@ -311,16 +319,23 @@ def offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
 
 
 def _offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
-    seen: dict[str, RequestType] = {}
-    bodies = session.scalars(select(Body).options(selectinload(Body.request_types))
-                             .order_by(Body.area_size)).all()
+    # One entry per code, named as the body that serves most of the portal's area names it:
+    # on a county portal "streetlight" is the city's "Streetlight out", not the name a small
+    # campus body inside it uses for its own lamps; on the campus portal, which both cover
+    # whole, the more local body's name wins.
+    portal_area = geo.area(tenant.area_geojson)
+    best: dict[str, tuple[tuple[float, float], RequestType]] = {}
+    bodies = session.scalars(select(Body).options(selectinload(Body.request_types))).all()
     for body in bodies:
         if not geo.intersects(body.area_geojson, tenant.area_geojson):
             continue
+        share = round(geo.area(body.area_geojson).intersection(portal_area).area
+                      / (portal_area.area or 1), 3)
+        rank = (-share, body.area_size)
         for rt in body.request_types:
-            keys = tenant.request_type_keys
-            if rt.active and rt.code not in seen and (keys is None or rt.key in keys
-                                                       or rt.code in keys):
-                seen[rt.code] = rt
+            if not (rt.active and offered_by_tenant(tenant, rt)):
+                continue
+            if rt.code not in best or rank < best[rt.code][0]:
+                best[rt.code] = (rank, rt)
     return [OfferedType(rt.code, dict(rt.name or {}))
-            for rt in sorted(seen.values(), key=lambda rt: rt.code)]
+            for _, rt in sorted(best.values(), key=lambda pair: pair[1].code)]

@@ -99,6 +99,46 @@ def report_fixed(session: Session, issue: Issue, text: str, author: str, photo: 
     return update
 
 
+CLOSED = ("closed", "archived")
+
+
+def request_reopen(session: Session, issue: Issue, text: str, author: str = "",
+                   submission_key: str = "") -> Update:
+    """A resident says a closed issue is still broken: a public `reopen_request` that staff
+    accept (the issue reopens) or decline (it stays closed), both in the history. The
+    status does not change until they do."""
+    if (found := _existing(session, submission_key)) is not None:
+        return found
+    if issue.status not in CLOSED:
+        raise ValidationError({"form": Message(N_(
+            "This issue is not closed, so there is nothing to reopen."))})
+    if reopen_pending(issue.updates):
+        raise ValidationError({"form": Message(N_(
+            "Someone has already asked to reopen this issue; staff will review it."))})
+    text, author = check_text(text, author, required=False, submission_key=submission_key)
+    if not text:
+        raise ValidationError({"reopen_text": Message(N_("Say what is still broken."))})
+    update = Update(issue_id=issue.id, kind="reopen_request", author_name=author,
+                    text=text, submission_key=submission_key.strip() or None)
+    session.add(update)
+    issue.updated_at = utcnow()
+    session.flush()
+    return update
+
+
+def reopen_pending(updates: list[Update]) -> Update | None:
+    """The resident's request to reopen still awaiting staff (none since the last status
+    change or refusal), or None."""
+    for update in sorted(updates, key=lambda u: u.id, reverse=True):
+        if update.hidden:
+            continue
+        if update.kind in ("status", "reopen_declined"):
+            return None
+        if update.kind == "reopen_request":
+            return update
+    return None
+
+
 def change_status(session: Session, issue: Issue, new_status: str, *, author: str,
                   text: str = "", photo_digest: str | None = None, internal: bool = False,
                   author_role: str = "staff") -> Update:
@@ -122,7 +162,7 @@ def change_status(session: Session, issue: Issue, new_status: str, *, author: st
     return update
 
 
-STAFF_KINDS = ("note", "reassigned", "duplicate", "comment")
+STAFF_KINDS = ("note", "reassigned", "duplicate", "comment", "reopen_declined")
 
 
 def add_staff_update(session: Session, issue: Issue, kind: str, *, author: str, text: str = "",

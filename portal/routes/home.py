@@ -9,9 +9,10 @@ from starlette.routing import Route
 from portal.core import geo
 from portal.middleware.page_cache import shared_page
 from portal.reports import listing
+from portal.routes.announcements import hidden_ids
 from portal.staff import announcements
 from portal.web.markdown_render import render_markdown
-from portal.web.request_context import tenant
+from portal.web.request_context import csrf_token, tenant
 from portal.web.templating import render
 
 
@@ -22,11 +23,15 @@ def _list_context(request: Request, per_page: int) -> dict:
         page = listing.fetch_page(session, portal, filters)
         types = listing.offered_types(session, portal)
         news = announcements.current_for_portal(session, portal)
+    hidden = set(hidden_ids(request))
     lat, lon = geo.centre(portal.area_geojson)
     return {
         "issues": page.issues, "page": page, "total": page.total, "filters": filters,
         "types": types,
-        "announcements": news, "markdown": render_markdown,
+        # Current news, less what this browser hid (the full list is on /announcements).
+        "announcements": [a for a in news if a.id not in hidden],
+        "hidden_news": len([a for a in news if a.id in hidden]),
+        "markdown": render_markdown, "csrf_token": csrf_token(request),
         "centre": (lat, lon), "bbox": (portal.min_lon, portal.min_lat, portal.max_lon,
                                        portal.max_lat),
         "pages": max(1, -(-page.total // filters.per_page)),

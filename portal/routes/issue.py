@@ -57,6 +57,7 @@ def _page(request: Request, issue_id: int, errors: dict[str, Message] | None = N
         "just_reported": request.query_params.get("new") == "1",
         "notice": request.query_params.get("done", ""), "duplicate_of": duplicate_of,
         "fix_reported": fix_reported, "explanation": explanation, "promise": promise,
+        "reopen_asked": status.reopen_pending(issue.updates),
     }, status_code)
 
 
@@ -148,9 +149,30 @@ async def fixed(request: Request) -> Response:
     return _back(request, issue_id, "fixed")
 
 
+async def still_broken(request: Request) -> Response:
+    issue_id = request.path_params["issue_id"]
+    form, errors = await _checked_form(request, "comment")
+    values = {"reopen_text": str(form.get("text", "")),
+              "reopen_author": str(form.get("author", ""))}
+    if errors:
+        return _page(request, issue_id, errors, values, 400)
+    try:
+        with request.app.state.db.session() as session:
+            issue = get_public_issue(session, tenant(request), issue_id)
+            status.request_reopen(session, issue, values["reopen_text"],
+                                  values["reopen_author"], str(form.get("submission_key", "")))
+    except ValidationError as exc:
+        errors = {(k if k.startswith("reopen") or k == "form" else "reopen_" + k): v
+                  for k, v in exc.errors.items()}
+        return _page(request, issue_id, errors, values, 400)
+    return _back(request, issue_id, "reopen-asked")
+
+
 routes = [
     Route("/issues/{issue_id:int}", issue_page, methods=["GET"], name="issue"),
     Route("/issues/{issue_id:int}/vote", vote, methods=["POST"], name="issue_vote"),
     Route("/issues/{issue_id:int}/comments", comment, methods=["POST"], name="issue_comment"),
     Route("/issues/{issue_id:int}/fixed", fixed, methods=["POST"], name="issue_fixed"),
+    Route("/issues/{issue_id:int}/still-broken", still_broken, methods=["POST"],
+          name="issue_still_broken"),
 ]

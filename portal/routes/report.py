@@ -138,6 +138,11 @@ async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - ca
     report, form = await read_report_form(request, request.state.locale)
     template = request.scope.get("report_template", "report.html")
     frame_ancestors = request.scope.get("frame_ancestors", "'self'")
+    if form.get("step") == "place":
+        # Without JavaScript the place is set by sending the form: by POST, so the CSRF
+        # token, submission key and text stay out of the address bar and every field comes
+        # back as typed. Nothing is filed; a chosen photo cannot be kept, and the page says so.
+        return await run_in_threadpool(_place_step, request, report, template, frame_ancestors)
     if not csrf_valid(request, form):
         errors = {"form": Message(N_("This form has expired. Please check it and send it again."))}
         return render(request, template, form_context(request, report, errors), 400,
@@ -160,6 +165,19 @@ async def submit(request: Request, on_success) -> Response:  # noqa: ANN001 - ca
         response = render(request, template, context, 503, frame_ancestors)
         response.headers.update(unavailable.headers())
         return response
+
+
+def _place_step(request: Request, report: ReportForm, template: str,
+                frame_ancestors: str) -> Response:
+    lat, lon, errors = parse_point(report.lat, report.lon)
+    if not report.lat and not report.lon:
+        errors = {"lat": Message(N_("Give the place's latitude and longitude, or search for "
+                                    "the place above."))}
+    elif not errors:
+        errors = check_place(tenant(request), lat, lon, report.locale)
+    context = form_context(request, report, errors)
+    context["place_step"] = True
+    return render(request, template, context, 400 if errors else 200, frame_ancestors)
 
 
 NOT_SENT = N_("Your report could not be sent just now: the portal cannot save anything for a "

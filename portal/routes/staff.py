@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from portal.core import text_fields
 from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.core.localized import localized
 from portal.models import STATUSES, Body, HiddenPhoto, Issue, Update, UpdateAuthor
 from portal.reports import nearby, status
 from portal.routes.guards import (
@@ -62,6 +63,10 @@ def queue_page(request: Request) -> Response:
     filters = staff_queue.parse_filters(request.query_params)
     with request.app.state.db.session() as session:
         issues, total, said_fixed = staff_queue.fetch(session, portal, body_ids, filters)
+        to_reopen = staff_queue.reopen_requests(session, portal, body_ids)
+        areas = sorted(staff_queue.named_areas(session, portal),
+                       key=lambda a: localized(a.names, request.state.locale,
+                                               portal.default_language).casefold())
         types = staff_queue.types_for(session, body_ids)
         # "Likely a duplicate of #n" with a one-click merge, where this user may merge them.
         by_id = {issue.id: issue for issue in issues}
@@ -73,7 +78,7 @@ def queue_page(request: Request) -> Response:
     q = request.query_params
     return staff_render(request, "staff/queue.html", {
         "issues": issues, "total": total, "said_fixed": said_fixed, "filters": filters,
-        "duplicates": duplicates,
+        "duplicates": duplicates, "to_reopen": to_reopen, "areas": areas,
         "types": types, "bodies": bodies, "statuses": STATUSES,
         "sorts": list(staff_queue.SORTS), "csrf_token": csrf_token(request),
         "pages": max(1, -(-total // filters.per_page)),
@@ -157,6 +162,7 @@ def staff_issue_context(session, request: Request, issue: Issue) -> dict:  # noq
         "audit": audit if can_moderate else [],
         "said_fixed": any(u.kind == "fixed" and not u.hidden for u in updates)
         and issue.status in ("open", "acknowledged"),
+        "reopen_request": status.reopen_pending(updates),
         "csrf_token": csrf_token(request),
         "reasons": moderation.FLAG_REASONS,
     }
@@ -231,6 +237,26 @@ async def change_status(request: Request) -> Response:
                                    {"status_text": text, "status": new_status}, 400)
     done = "reply" if new_status == KEEP_STATUS else f"status-{new_status}"
     return back(request, "staff_issue", done=done, anchor="history", issue_id=issue_id)
+
+
+async def review_reopen(request: Request) -> Response:
+    form, refusal = await _managed(request)
+    if refusal:
+        return refusal
+    issue_id = request.path_params["issue_id"]
+    decision = str(form.get("decision", ""))
+    text = str(form.get("text", ""))
+    try:
+        if decision not in ("accept", "decline"):
+            raise ValidationError({"reopen": Message(N_("Choose to reopen the issue or to "
+                                                        "keep it closed."))})
+        with request.app.state.db.session() as session:
+            issue = get_portal_issue(session, tenant(request), issue_id)
+            triage.review_reopen(session, issue, decision == "accept", _actor(request), text)
+    except ValidationError as exc:
+        return issue_page_response(request, issue_id, exc.errors, {"reopen_text": text}, 400)
+    return back(request, "staff_issue", done=f"reopen-{decision}", anchor="history",
+                issue_id=issue_id)
 
 
 async def add_note(request: Request) -> Response:
@@ -313,6 +339,8 @@ routes = [
     Route("/staff/issues/{issue_id:int}/status", change_status, methods=["POST"],
           name="staff_status"),
     Route("/staff/issues/{issue_id:int}/note", add_note, methods=["POST"], name="staff_note"),
+    Route("/staff/issues/{issue_id:int}/reopen", review_reopen, methods=["POST"],
+          name="staff_reopen"),
     Route("/staff/issues/{issue_id:int}/reassign", reassign, methods=["POST"],
           name="staff_reassign"),
     Route("/staff/issues/{issue_id:int}/duplicate", duplicate, methods=["POST"],

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from portal.core import geo, text_fields
+from portal.core import geo, text_fields, time_zones
 from portal.core.errors import N_, Message, ValidationError
 from portal.core.text_fields import record_number
 from portal.engagement import watch_notices
@@ -61,7 +61,10 @@ def named_areas(session: Session, tenant: Tenant) -> list[Body]:
     return [b for b in bodies if geo.area(b.area_geojson).intersection(portal_area).area > 0]
 
 
-def _when(text: str, field: str, errors: dict[str, Message]) -> datetime | None:
+def _when(text: str, field: str, errors: dict[str, Message],
+          time_zone: str = time_zones.DEFAULT) -> datetime | None:
+    """A typed date and time, read in the portal's zone (staff type the clock on the wall),
+    in UTC; one with an explicit offset is taken as it says."""
     text = text.strip()
     if not text:
         return None
@@ -70,7 +73,7 @@ def _when(text: str, field: str, errors: dict[str, Message]) -> datetime | None:
     except ValueError:
         errors[field] = Message(N_("Enter a date and time like 2025-06-30 14:00."))
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return time_zones.from_local(value, time_zone)
 
 
 def _number(text: str) -> float:
@@ -106,8 +109,8 @@ def publish_draft(session: Session, user: User | None, tenant: Tenant,
         errors["title"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_TITLE})
     if "body" not in errors and any(len(v) > MAX_TEXT for v in texts.values()):
         errors["body"] = Message(N_("Keep this under %(max)s characters."), {"max": MAX_TEXT})
-    publish_at = _when(draft.publish_at, "publish_at", errors)
-    expire_at = _when(draft.expire_at, "expire_at", errors)
+    publish_at = _when(draft.publish_at, "publish_at", errors, tenant.time_zone)
+    expire_at = _when(draft.expire_at, "expire_at", errors, tenant.time_zone)
     if expire_at is not None and expire_at <= (publish_at or utcnow()):
         errors["expire_at"] = Message(N_("The expiry must come after the publication time."))
     area = None

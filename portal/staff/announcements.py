@@ -49,3 +49,17 @@ def current_for_portal(session: Session, tenant: Tenant, limit: int = 10) -> lis
         .order_by(Announcement.publish_at.desc())
         .limit(limit)
     ))
+
+
+def archive_for_portal(session: Session, tenant: Tenant, limit: int = 100) -> list[Announcement]:
+    """Announcements this portal showed and no longer does (expired or withdrawn), newest
+    first: the archive on `/announcements`."""
+    now = utcnow()
+    return list(session.scalars(
+        select(Announcement)
+        .join(AnnouncementPortal, AnnouncementPortal.announcement_id == Announcement.id)
+        .where(AnnouncementPortal.tenant_id == tenant.id, Announcement.publish_at <= now,
+               Announcement.expire_at.is_not(None), Announcement.expire_at <= now)
+        .order_by(Announcement.publish_at.desc(), Announcement.id.desc())
+        .limit(limit)
+    ))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
-from portal.models import STATUSES, Issue, RequestType, Tenant, Update, utcnow
+from portal.models import STATUSES, Issue, Place, RequestType, Tenant, Update, utcnow
 from portal.reports import deadlines
 from portal.tenancy.scoping import in_bbox, staff_issues
 
@@ -39,6 +39,7 @@ class QueueFilters:
     types: list[str] = field(default_factory=list)  # request type codes
     bodies: list[int] = field(default_factory=list)
     bbox: tuple[float, float, float, float] | None = None
+    area: int | None = None  # a named area of the portal (places.geojson), by its id
     min_age_days: int | None = None
     max_age_days: int | None = None
     min_votes: int | None = None
@@ -74,6 +75,10 @@ def parse_filters(params) -> QueueFilters:  # noqa: ANN001 - a QueryParams
     for raw in params.getlist("body")[:20]:
         if (body_id := text_fields.record_number(raw)) is not None:
             f.bodies.append(body_id)
+    if raw := (params.get("area") or "").strip():
+        f.area = text_fields.record_number(raw)
+        if f.area is None:
+            f.errors["area"] = Message(N_("Choose one of the portal's areas."))
     if raw := (params.get("bbox") or "").strip():
         try:
             box = [float(v) for v in raw.split(",")]
@@ -106,6 +111,8 @@ def queue_query(session: Session, tenant: Tenant, body_ids: set[int],
             RequestType.code.in_([t.rsplit("/", 1)[-1] for t in f.types]))
     if f.bbox:
         stmt = in_bbox(session, stmt, f.bbox)
+    if f.area is not None:
+        stmt = _in_named_area(session, tenant, stmt, f)
     now = utcnow()
     if f.min_age_days is not None:
         stmt = stmt.where(Issue.created_at <= now - timedelta(days=f.min_age_days))
@@ -114,6 +121,33 @@ def queue_query(session: Session, tenant: Tenant, body_ids: set[int],
     if f.min_votes is not None:
         stmt = stmt.where(Issue.vote_count >= f.min_votes)
     return stmt
+
+
+EXACT_AREA_LIMIT = 20_000  # issues in an area's box checked one by one against its outline
+
+
+def named_areas(session: Session, tenant: Tenant) -> list[Place]:
+    """The portal's named areas (neighbourhoods, districts, campus parts), for the queue's
+    area filter: staff pick "Fair Haven" instead of typing a box of coordinates."""
+    return list(session.scalars(select(Place).where(
+        Place.tenant_id == tenant.id, Place.kind == "area", Place.area_geojson != "")))
+
+
+def _in_named_area(session: Session, tenant: Tenant, stmt, f: QueueFilters):  # noqa: ANN001, ANN202
+    place = session.get(Place, f.area)
+    if place is None or place.tenant_id != tenant.id or place.kind != "area" \
+            or not place.area_geojson:
+        f.errors["area"] = Message(N_("Choose one of the portal's areas."))
+        return stmt.where(Issue.id == -1)
+    # The outline's box first (indexed), then each issue in it against the outline itself;
+    # a box holding more than EXACT_AREA_LIMIT issues is used as it is.
+    stmt = in_bbox(session, stmt, (place.min_lon, place.min_lat, place.max_lon, place.max_lat))
+    rows = session.execute(stmt.with_only_columns(Issue.id, Issue.lat, Issue.lon)
+                           .limit(EXACT_AREA_LIMIT + 1)).all()
+    if len(rows) > EXACT_AREA_LIMIT:
+        return stmt
+    inside = [row.id for row in rows if geo.contains(place.area_geojson, row.lat, row.lon)]
+    return stmt.where(Issue.id.in_(inside or [-1]))
 
 
 def fetch(session: Session, tenant: Tenant, body_ids: set[int],
@@ -139,3 +173,21 @@ def types_for(session: Session, body_ids: set[int]) -> list[RequestType]:
             RequestType.body_id.in_(sorted(body_ids) or [-1])).order_by(RequestType.code)):
         seen.setdefault(rt.code, rt)
     return list(seen.values())
+
+
+def reopen_requests(session: Session, tenant: Tenant, body_ids: set[int],
+                    limit: int = 50) -> list[Issue]:
+    """Closed issues of these bodies on this portal that a resident asked to reopen and no
+    one has answered yet (no status change or refusal since), oldest request first."""
+    answered = (select(func.max(Update.id)).where(
+        Update.issue_id == Issue.id, Update.kind.in_(("status", "reopen_declined")))
+        .correlate(Issue).scalar_subquery())
+    asked = (select(func.min(Update.id)).where(
+        Update.issue_id == Issue.id, Update.kind == "reopen_request",
+        Update.hidden.is_(False), Update.id > func.coalesce(answered, 0))
+        .correlate(Issue).scalar_subquery())
+    stmt = (staff_issues(tenant, body_ids, include_hidden=True)
+            .where(Issue.status.in_(("closed", "archived")), asked.is_not(None))
+            .options(selectinload(Issue.request_type), selectinload(Issue.body))
+            .order_by(asked).limit(limit))
+    return list(session.scalars(stmt))

@@ -130,6 +130,23 @@ def reply(session: Session, issue: Issue, text: str, actor: Actor) -> Update:
     return row
 
 
+def review_reopen(session: Session, issue: Issue, accept: bool, actor: Actor,
+                  text: str = "") -> Update:
+    """Staff's answer to a resident's "still broken": accepting reopens the issue (a status
+    change, with its mail and watch notices); declining keeps it closed and says so in the
+    public history, with the reason given."""
+    if status.reopen_pending(issue.updates) is None:
+        raise ValidationError({"reopen": Message(N_(
+            "There is no request to reopen this issue (someone may have answered it)."))})
+    if accept:
+        return set_status(session, issue, "open", actor, text=text)
+    text = _check_comment(text)
+    row = status.add_staff_update(session, issue, "reopen_declined",
+                                  author=author_for(session, issue), text=text)
+    _record_author(session, row, actor)
+    return row
+
+
 def add_note(session: Session, issue: Issue, text: str, actor: Actor) -> Update:
     """An internal note: staff only, never in public history, pages, feeds or mail."""
     text = _check_comment(text, required=True)

@@ -15,6 +15,7 @@ the source of truth at run time; these files are how tenants are versioned and s
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,12 +23,14 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import geo, time_zones
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
 from portal.tenancy import boundaries, logos, membership, service_targets, themes
 from portal.tenancy import hosts as host_names
+
+LOG = logging.getLogger("portal.tenants")
 
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -314,6 +317,13 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
         except ConfigError as exc:
             raise exc.at(f"{where} embed_origins") from None
     tolerance = boundaries.parse_tolerance(str(data.get("simplify", "20m")))
+    time_zone = data.get("time_zone")
+    if time_zone is None:
+        LOG.warning("%s: portal.json gives no time_zone; its pages show times in UTC", folder)
+        time_zone = time_zones.DEFAULT
+    elif not time_zones.is_known(time_zone):
+        raise ConfigError(N_("time_zone %(zone)r is not a time zone name such as "
+                             "America/New_York"), where=f"{where} time_zone", zone=time_zone)
     area_text = _area(folder)
     geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
     numbers = sms_numbers(data.get("sms"), f"{folder} sms")
@@ -339,6 +349,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.request_type_keys = data.get("request_types")
     tenant.geocoder = geocoder
     tenant.sms_numbers = numbers
+    tenant.time_zone = time_zone
     _set_area(tenant, area_text)
     tenant.display_area_geojson = display_area(area_text, tolerance)
     session.add(tenant)
@@ -381,7 +392,38 @@ def load_all(
         for d in sorted((tenants_dir / "portals").glob("*"))
         if d.is_dir()
     ]
+    for portal in portals:
+        for gap in content_gaps(bodies, portal):
+            LOG.warning("%s", gap)
     return bodies, portals
+
+
+def content_gaps(bodies: list[Body], portal: Tenant) -> list[str]:
+    """Texts a portal shows that lack one of its languages: its name, and the names and help
+    of the request types of bodies covering part of its area. A resident reading one of
+    those languages would get the default language's words there instead; `portal tenants
+    load` warns about each, so a generated or edited portal is completed before it is used."""
+    languages = list(portal.languages or [])
+    gaps = []
+
+    def check(texts: dict, what: str, required: bool = True) -> None:
+        if not texts and not required:
+            return
+        missing = [lang for lang in languages if not (texts or {}).get(lang)]
+        if missing:
+            gaps.append(f"portal {portal.slug}: {what} has no text in {', '.join(missing)}")
+
+    check(portal.name, "the portal's name")
+    check(portal.area_name, "the area's name", required=False)
+    for body in bodies:
+        if not geo.intersects(body.area_geojson, portal.area_geojson):
+            continue
+        check(body.name, f"body {body.slug}'s name")
+        for rt in body.request_types:
+            if rt.active:
+                check(rt.name, f"request type {body.slug}/{rt.code}'s name")
+                check(rt.help, f"request type {body.slug}/{rt.code}'s help", required=False)
+    return gaps
 
 
 def dump_portal(tenant: Tenant, folder: Path) -> None:
@@ -402,6 +444,7 @@ def dump_portal(tenant: Tenant, folder: Path) -> None:
         "allow_anonymous": tenant.allow_anonymous,
         "embed_origins": tenant.embed_origins,
         "request_types": tenant.request_type_keys,
+        "time_zone": tenant.time_zone,
     }
     if tenant.geocoder:
         data["geocoder"] = tenant.geocoder

@@ -1,13 +1,17 @@
-"""Dates, relative times and numbers in the active locale, through Babel."""
+"""Dates, relative times and numbers in the active locale, through Babel.
+
+Dates and times are shown in the portal's time zone (`portal.core.time_zones`), without
+seconds: "Dec 1, 2026, 3:47 AM", not the UTC "8:47:07 AM" a resident cannot place."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from babel.dates import TIMEDELTA_UNITS, format_date, format_datetime
+from babel.dates import TIMEDELTA_UNITS, format_date, format_time, get_datetime_format
 from babel.numbers import format_decimal
 
+from portal.core import time_zones
 from portal.core.i18n import babel_locale, current_locale
 
 
@@ -16,11 +20,26 @@ def _aware(value: datetime) -> datetime:
 
 
 def date(value: datetime | None, fmt: str = "medium") -> str:
-    return format_date(_aware(value), fmt, locale=babel_locale()) if value else ""
+    """The day in the portal's zone (a report at 23:30 local is that day, not UTC's next)."""
+    if not value:
+        return ""
+    return format_date(time_zones.local(value), fmt, locale=babel_locale())
 
 
 def datetime_(value: datetime | None, fmt: str = "medium") -> str:
-    return format_datetime(_aware(value), fmt, locale=babel_locale()) if value else ""
+    """Date (`fmt`) and time to the minute in the portal's zone, as the language joins them."""
+    if not value:
+        return ""
+    moment = time_zones.local(value)
+    locale = babel_locale()
+    return (get_datetime_format(fmt, locale=locale)
+            .replace("{1}", format_date(moment, fmt, locale=locale))
+            .replace("{0}", format_time(moment, "short", tzinfo=moment.tzinfo, locale=locale)))
+
+
+def iso(value: datetime | None) -> str:
+    """A `<time datetime>` value: the moment in UTC, which machines read without a zone."""
+    return _aware(value).astimezone(UTC).isoformat(timespec="minutes") if value else ""
 
 
 AGO_THRESHOLD = 1.1  # Babel's: "1 day" from 26.4 hours on

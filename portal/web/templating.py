@@ -63,6 +63,7 @@ class Templates:
             )
             env.filters.update(
                 date=formatting.date, datetime=formatting.datetime_, ago=formatting.ago,
+                iso=formatting.iso,
                 number=formatting.number, localized=self._localized,
                 pager_query=pager_query, bdi=bdi, ltr=ltr,
             )

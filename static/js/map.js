@@ -29,7 +29,10 @@
     var rtl = document.documentElement.dir === "rtl";
     var map = L.map(el, { maxZoom: 19, minZoom: 9, scrollWheelZoom: false, zoomControl: false,
       attributionControl: false });
-    L.control.zoom({ position: rtl ? "topright" : "topleft" }).addTo(map);
+    // Leaflet's own "Zoom in"/"Zoom out" are English: the page gives them in its language.
+    var words = document.body.dataset;
+    L.control.zoom({ position: rtl ? "topright" : "topleft",
+      zoomInTitle: words.zoomIn || "Zoom in", zoomOutTitle: words.zoomOut || "Zoom out" }).addTo(map);
     L.control.attribution({ position: rtl ? "bottomleft" : "bottomright", prefix: false }).addTo(map);
     var tiles = el.getAttribute("data-tile-url");
     if (tiles) {

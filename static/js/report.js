@@ -154,6 +154,9 @@
     map = window.ReportalMap.baseMap(mapEl);
     map.on("click", function (e) { place(e.latlng, false); });
     keyboardPin();
+    // Only now may the hint speak of the map: without it, it says how to do without.
+    var plainHint = document.getElementById("place-hint"), mapHint = document.getElementById("map-hint");
+    if (plainHint && mapHint) { plainHint.hidden = true; mapHint.hidden = false; }
     if (lat.value && lon.value && isFinite(+lat.value) && isFinite(+lon.value)) {
       // A place already set (from a place search, or a form sent back) is shown up close.
       map.setView([+lat.value, +lon.value], STREET_ZOOM);
@@ -209,10 +212,23 @@
       }, function () { say(locate.getAttribute("data-failed") || ""); }, { enableHighAccuracy: true, timeout: 10000 });
     });
   }
+  var send = form.querySelector("#send-report");
+  var sendLabel = send ? send.textContent : "";
   form.addEventListener("submit", function (e) {
     var button = e.submitter;
-    if (button && button.getAttribute("formmethod") === "get") return;
+    if (button && button.name === "step") return;  // setting the place files nothing
     if (form.getAttribute("data-sending")) { e.preventDefault(); return; }
     form.setAttribute("data-sending", "1");
+    // A photo takes seconds on a slow connection: say that it is under way.
+    if (send) {
+      send.textContent = send.getAttribute("data-sending") || sendLabel;
+      send.setAttribute("aria-disabled", "true");
+      send.classList.add("is-sending");
+    }
+  });
+  // Back from the next page (the browser may keep this one as it was): ready to send again.
+  window.addEventListener("pageshow", function () {
+    form.removeAttribute("data-sending");
+    if (send) { send.textContent = sendLabel; send.removeAttribute("aria-disabled"); send.classList.remove("is-sending"); }
   });
 })();

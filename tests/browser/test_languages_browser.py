@@ -23,6 +23,9 @@ def test_arabic_report_form_is_right_to_left_and_confirms_in_arabic(live_server,
     assert page.evaluate("getComputedStyle(document.querySelector('form')).direction") == "rtl"
     # Mirrored: the zoom control sits on the right, field labels start at the right edge.
     assert page.locator(".leaflet-right .leaflet-control-zoom").count() == 1
+    # Leaflet's own English titles are replaced by the page's language.
+    assert page.get_attribute(".leaflet-control-zoom-in", "title") == "تكبير"
+    assert page.get_attribute(".leaflet-control-zoom-out", "title") == "تصغير"
     label = page.locator("label[for=description]").bounding_box()
     field = page.locator("#description").bounding_box()
     assert abs((label["x"] + label["width"]) - (field["x"] + field["width"])) < 2

@@ -10,6 +10,9 @@ from tests.browser.conftest import axe_violations, screenshot
 def test_resident_reports_a_pothole_by_clicking_the_map(live_server, page):
     page.goto(f"{live_server.url}/t/northside/report")
     page.wait_for_selector("#report-map.leaflet-container")
+    # With the map running, the hint speaks of it (and the no-map hint is gone).
+    expect(page.locator("#map-hint")).to_be_visible()
+    expect(page.locator("#place-hint")).to_be_hidden()
     # Click the map in the middle of the portal's area: the pin lands, types appear.
     box = page.locator("#report-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
