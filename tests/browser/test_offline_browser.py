@@ -65,3 +65,16 @@ def test_installable_and_a_report_made_offline_is_sent_once_back_online(
         assert len(s.scalars(select(Issue)).all()) == 1
     assert not errors
     context.close()
+
+
+def test_a_slow_connection_is_sent_to_the_light_report_page(live_server, browser):
+    # What Chromium's Network Information API says on a 2G link, set before any script runs.
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_init_script("""Object.defineProperty(navigator, 'connection', {
+        value: {effectiveType: '2g', saveData: false}, configurable: true});""")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/t/northside/report")
+    page.wait_for_url("**/report/lite")
+    expect(page.locator("textarea[name=description]")).to_be_visible()
+    assert page.locator("script[src*='leaflet']").count() == 0  # no map library on it
+    context.close()
