@@ -22,7 +22,7 @@ from portal.core.settings import REPO_ROOT
 from portal.routes.assets import _cached
 from portal.tenancy import themes
 from portal.web.request_context import tenant
-from portal.web.templating import url
+from portal.web.templating import tile_origin, url
 
 SIZES = (192, 512)
 WORKER = REPO_ROOT / "static" / "js" / "service-worker.js"
@@ -80,6 +80,11 @@ def app_icon(request: Request) -> Response:
 def service_worker(request: Request) -> Response:
     response = _cached(request, WORKER.read_text(encoding="utf-8"), "text/javascript", 0)
     response.headers["cache-control"] = "no-cache"  # a new worker is picked up at once
+    # The worker fetches the map's tiles to keep copies: its own policy lets it reach the
+    # portal's tile server, and nothing else beyond the portal.
+    origin = tile_origin(tenant(request).tile_url)
+    response.headers["content-security-policy"] = (
+        "default-src 'none'; connect-src 'self'" + (f" {origin}" if origin else ""))
     return response
 
 

@@ -3,17 +3,48 @@ offline — with a photo, across a reload — is kept on the phone and filed onc
 
 from __future__ import annotations
 
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from portal.models import Issue
-from tests.factories import jpeg_bytes
+from portal.models import Issue, Tenant
+from tests.factories import jpeg_bytes, png_bytes
+
+TILE = png_bytes((256, 256))
+
+
+class _Tiles(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(TILE)))
+        self.end_headers()
+        self.wfile.write(TILE)
+
+    def log_message(self, *args) -> None:  # noqa: ANN002
+        pass
+
+
+@pytest.fixture
+def tile_server(app, db, world):  # noqa: ARG001 - the portals first
+    """A tile server of the test's own, named as the northside portal's tiles."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Tiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with db.session() as s:
+        s.execute(update(Tenant).where(Tenant.slug == "northside").values(
+            tile_url=f"http://127.0.0.1:{server.server_port}/{{z}}/{{x}}/{{y}}.png"))
+        s.commit()
+    app.state.tenants.clear()
+    yield server
+    server.shutdown()
 
 
 def test_installable_and_a_report_made_offline_is_sent_once_back_online(
-        live_server, browser, db):
+        tile_server, live_server, browser, db):
     # bypass_csp: Playwright evaluates its waiting predicates as strings.
     context = browser.new_context(viewport={"width": 1000, "height": 900}, bypass_csp=True)
     page = context.new_page()
@@ -37,7 +68,16 @@ def test_installable_and_a_report_made_offline_is_sent_once_back_online(
     manifest = cdp.send("Page.getAppManifest")
     assert manifest["errors"] == [] and '"name": "Northside Portal"' in manifest["data"]
 
+    # Once the worker is in charge, the map's tiles are kept as they are drawn...
+    page.reload()
+    while not page.evaluate("""async () =>
+            (await (await caches.open('reportal-tiles-v1')).keys()).length > 0"""):
+        assert time.monotonic() < deadline, "the service worker kept no map tile"
+        page.wait_for_timeout(100)
+
     context.set_offline(True)
+    page.reload()  # ...so without signal the map around the resident still draws
+    expect(page.locator("#report-map img.leaflet-tile-loaded").first).to_be_attached()
     page.fill("#lat", "2.0")
     page.fill("#lon", "1.0")
     page.locator("#lon").dispatch_event("change")
