@@ -2,15 +2,15 @@
 encrypted), their conversations, the gateway messages already taken, and which issues came
 by text.
 
-Revision ID: 0020_sms
-Revises: 0015_open311_bodies
+Revision ID: 0018_sms
+Revises: 0017_operator
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_sms"
-down_revision = "0019_operator"
+revision = "0018_sms"
+down_revision = "0017_operator"
 branch_labels = None
 depends_on = None
 

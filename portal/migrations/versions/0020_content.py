@@ -1,14 +1,14 @@
 """Each portal's time zone: pages show times in it, forms read typed times in it.
 
-Revision ID: 0018_content
-Revises: 0015_open311_bodies
+Revision ID: 0020_content
+Revises: 0019_follow
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018_content"
-down_revision = "0017_follow"
+revision = "0020_content"
+down_revision = "0019_follow"
 branch_labels = None
 depends_on = None
 

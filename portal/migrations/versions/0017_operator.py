@@ -1,13 +1,13 @@
 """A portal's area simplified for maps, beside the original that routing keeps.
 
-Revision ID: 0019_operator
-Revises: 0015_open311_bodies
+Revision ID: 0017_operator
+Revises: 0016_targets
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019_operator"
+revision = "0017_operator"
 down_revision = "0016_targets"
 branch_labels = None
 depends_on = None

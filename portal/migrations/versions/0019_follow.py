@@ -1,15 +1,15 @@
 """How near an existing report of the same type must be for the report form to ask "Is it one
 of these?": a distance per request type, in metres (empty: the default, 50 m).
 
-Revision ID: 0017_follow
-Revises: 0015_open311_bodies
+Revision ID: 0019_follow
+Revises: 0018_sms
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_follow"
-down_revision = "0020_sms"
+revision = "0019_follow"
+down_revision = "0018_sms"
 branch_labels = None
 depends_on = None
 
