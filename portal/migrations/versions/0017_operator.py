@@ -14,10 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
-        batch.add_column(sa.Column("display_area_geojson", sa.Text(), nullable=True))
+    # Plain ALTERs, never a batch copy of the table: SQLite would refuse to rename it under
+    # the triggers that name it (0008, 0009, 0016).
+    op.add_column("tenants", sa.Column("display_area_geojson", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
-        batch.drop_column("display_area_geojson")
+    op.execute("ALTER TABLE tenants DROP COLUMN display_area_geojson")

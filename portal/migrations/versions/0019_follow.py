@@ -15,10 +15,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("request_types") as batch:
-        batch.add_column(sa.Column("nearby_m", sa.Integer(), nullable=True))
+    # Plain ALTERs, never a batch copy of the table: SQLite would refuse to rename it under
+    # the triggers that name it (0008, 0009, 0016).
+    op.add_column("request_types", sa.Column("nearby_m", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("request_types") as batch:
-        batch.drop_column("nearby_m")
+    op.execute("ALTER TABLE request_types DROP COLUMN nearby_m")

@@ -14,11 +14,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
-        batch.add_column(sa.Column("time_zone", sa.String(64), nullable=False,
-                                   server_default="UTC"))
+    # Plain ALTERs, never a batch copy of the table: SQLite would refuse to rename it under
+    # the triggers that name it (0008, 0009, 0016).
+    op.add_column("tenants", sa.Column("time_zone", sa.String(64), nullable=False,
+                                       server_default="UTC"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
-        batch.drop_column("time_zone")
+    op.execute("ALTER TABLE tenants DROP COLUMN time_zone")
