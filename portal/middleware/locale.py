@@ -17,7 +17,8 @@ from portal.core import i18n, time_zones
 from portal.web.route_path import route_path
 
 COOKIE = "lang"
-NO_COOKIE_PATHS = ("/w/", "/api/")
+# /report/nearby: the form's script asks it for a fragment, also from inside the report widget.
+NO_COOKIE_PATHS = ("/w/", "/api/", "/report/nearby")
 
 
 def _header(scope: Scope, name: bytes) -> str:
