@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from portal import cli
 from portal.core.i18n import translate
+from portal.core.settings import REPO_ROOT
 from portal.models import Body, Tenant
 from portal.reports.reporting import ReportForm, submit_report
 from portal.tenancy import tenant_checks, tenant_files
@@ -274,3 +275,10 @@ def test_hosts_with_a_port_or_an_ip_load_and_are_kept_as_the_middleware_matches_
         edit(folder / "portal.json", hosts=[bad])
         with pytest.raises(tenant_files.ConfigError, match="not a valid DNS host name"):
             tenant_files.load_portal(session, folder, settings.themes_dir)
+
+
+def test_the_shipped_demo_tenants_pass_the_check(portal, settings, db):
+    # Their city portals offer whole bodies (`nhv-public-works/*`): a key a check must know.
+    shipped = portal(settings, REPO_ROOT / "tenants", "tenants", "check")
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    assert shipped.stdout.strip() == "0 errors, 0 warnings"

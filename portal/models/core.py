@@ -136,6 +136,17 @@ class Tenant(AreaMixin, Base):
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"
     )
 
+    def offers(self, rt: RequestType) -> bool:
+        """Whether the `request_types` setting lets this portal offer the type at all.
+
+        The setting lists `body/code` keys, bare codes, or `body/*` for every type of one
+        body: a city portal names the city's bodies, so a campus body inside the city, whose
+        types are for its own buildings and lights, is not offered to the city's residents.
+        """
+        keys = self.request_type_keys
+        return (keys is None or rt.key in keys or rt.code in keys
+                or f"{rt.body.slug}/*" in keys)
+
 
 class TenantHost(Base):
     __tablename__ = "tenant_hosts"

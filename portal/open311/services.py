@@ -72,7 +72,6 @@ def attributes_of(request_type: RequestType) -> list[Attribute]:
 
 def portal_services(session: Session, tenant: Tenant) -> list[Service]:
     """One service per request-type code offered somewhere in the portal's area."""
-    keys = tenant.request_type_keys
     bodies = session.scalars(select(Body).where(
         Body.max_lon >= tenant.min_lon, Body.min_lon <= tenant.max_lon,
         Body.max_lat >= tenant.min_lat, Body.min_lat <= tenant.max_lat))
@@ -82,8 +81,7 @@ def portal_services(session: Session, tenant: Tenant) -> list[Service]:
         if geo.area(body.area_geojson).intersection(geo.area(tenant.area_geojson)).area <= 0:
             continue
         for rt in body.request_types:
-            offered = keys is None or rt.key in keys or rt.code in keys
-            if rt.active and offered and rt.code not in chosen:
+            if rt.active and tenant.offers(rt) and rt.code not in chosen:
                 chosen[rt.code] = Service(rt.code, rt, body, attributes_of(rt))
     return sorted(chosen.values(), key=lambda s: s.code)
 

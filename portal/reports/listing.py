@@ -18,7 +18,6 @@ from portal.core import geo, text_fields
 from portal.core.errors import N_, Message
 from portal.models import STATUSES, Body, Issue, IssuePortal, RequestType, Tenant
 from portal.reports import clusters, search
-from portal.reports.routing import offered_by_tenant
 from portal.tenancy.scoping import in_bbox, public_issue_rows
 
 PAGE_SIZE = 50
@@ -333,7 +332,7 @@ def _offered_types(session: Session, tenant: Tenant) -> list[OfferedType]:
                       / (portal_area.area or 1), 3)
         rank = (-share, body.area_size)
         for rt in body.request_types:
-            if not (rt.active and offered_by_tenant(tenant, rt)):
+            if not (rt.active and tenant.offers(rt)):
                 continue
             if rt.code not in best or rank < best[rt.code][0]:
                 best[rt.code] = (rank, rt)

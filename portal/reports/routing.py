@@ -16,25 +16,13 @@ from portal.models import Body, Issue, RequestType, Tenant
 from portal.tenancy.membership import bodies_containing
 
 
-def offered_by_tenant(tenant: Tenant, rt: RequestType) -> bool:
-    """Whether the portal's `request_types` setting lets it offer this type at all.
-
-    The setting lists `body/code` keys, bare codes, or `body/*` for every type of one body:
-    a city portal names the city's bodies, so a campus body inside the city, whose types
-    are for its own buildings and lights, is not offered to the city's residents.
-    """
-    keys = tenant.request_type_keys
-    return (keys is None or rt.key in keys or rt.code in keys
-            or f"{rt.body.slug}/*" in keys)
-
-
 def request_types_at(session: Session, tenant: Tenant, lat: float, lon: float) -> list[RequestType]:
     """Request types a resident may choose at this point: one per code, each that of the body
     the point routes to for it (the most local the portal offers), with that body's name."""
     chosen: dict[str, RequestType] = {}
     for body in sorted(bodies_containing(session, lat, lon), key=lambda b: (b.area_size, b.id)):
         for rt in body.request_types:
-            if rt.active and rt.code not in chosen and offered_by_tenant(tenant, rt):
+            if rt.active and rt.code not in chosen and tenant.offers(rt):
                 chosen[rt.code] = rt
     return list(chosen.values())
 

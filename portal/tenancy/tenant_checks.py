@@ -118,7 +118,9 @@ def _request_types(tenant: Tenant, covering: list[Body], where: str) -> list[Pro
         return []
     keys = {rt.key for b in covering for rt in b.request_types if rt.active}
     codes = {rt.code for b in covering for rt in b.request_types if rt.active}
-    unknown = [k for k in tenant.request_type_keys if k not in keys and k not in codes]
+    whole = {f"{b.slug}/*" for b in covering}  # every type of one body
+    unknown = [k for k in tenant.request_type_keys
+               if k not in keys and k not in codes and k not in whole]
     if not unknown:
         return []
     return [Problem(ERROR, f"{where} request_types", Message(N_(
@@ -141,12 +143,10 @@ def _names(tenant: Tenant, covering: list[Body], where: str) -> list[Problem]:
     missing(tenant.name, "name")
     if tenant.area_name:
         missing(tenant.area_name, "area_name")
-    keys = tenant.request_type_keys
     seen = set()
     for body in sorted(covering, key=lambda b: (b.area_size, b.id)):
         for rt in body.request_types:
-            offered = keys is None or rt.key in keys or rt.code in keys
-            if rt.active and offered and rt.code not in seen:
+            if rt.active and tenant.offers(rt) and rt.code not in seen:
                 seen.add(rt.code)
                 missing(rt.name, f"request type {rt.key} name")
     return found

@@ -97,6 +97,8 @@ def test_a_report_filed_by_keyboard_alone_with_the_pin_moved_by_arrow_keys(bosto
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     expect(page.locator("#lon")).to_have_value("-71.149231")
+    # The chosen place's name is announced first; the arrow keys' news comes after it.
+    expect(page.locator("#place-status")).to_contain_text("Place set near")
     expect(page.locator("#map-keys")).to_be_visible()
     the_map = page.locator("#report-map")
     expect(the_map).to_have_attribute("tabindex", "0")
