@@ -51,6 +51,7 @@ from portal.routes import (
     unsubscribe,
     watch,
 )
+from portal.routes import compare as compare_routes
 from portal.routes import install as install_routes
 from portal.routes import moderation as moderation_routes
 from portal.routes import signin as signin_routes
@@ -64,6 +65,7 @@ from portal.web.forms import FormRefused
 from portal.web.ratelimit import rate_limiter
 from portal.web.templating import Templates, render
 from portal.web.unavailable import unavailable_page
+from widgets import card_routes
 from widgets import routes as widget_routes
 
 
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *home.routes, *announcement_routes.routes,
         *report.routes, *issue.routes, *search.routes, *api.routes,
         *places.routes,
-        *assets.routes, *widget_routes.routes,
+        *assets.routes, *widget_routes.routes, *card_routes.routes, *compare_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
         *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
         *sms_routes.routes, *install_routes.routes,

@@ -35,6 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argpa
                          help="map status filter (repeat, or comma-separated)")
     widgets.add_argument("--type", action="append", default=[],
                          help="request type codes (map filter; report preselects)")
+    widgets.add_argument("--area", default="", help="stats card: a named area's key")
+    widgets.add_argument("--period", default="",
+                         help="stats card: 30d, 90d, 365d, a year, or FROM..TO dates")
+    widgets.add_argument("--issue", default="", help="issue card: the issue's number")
     widgets.add_argument("--origin", default="",
                          help="where the portal serves /embed.js (default: PUBLIC_URL)")
     widgets.set_defaults(func=cmd_widgets)
@@ -48,7 +52,8 @@ def cmd_widgets(args: argparse.Namespace, settings: Settings) -> int:
         session.expunge(portal)
     values = {"kind": args.kind, "lang": args.lang, "height": args.height,
               "center": args.center, "zoom": args.zoom, "status": args.status,
-              "type": args.type}
+              "type": args.type, "area": args.area, "period": args.period,
+              "issue": args.issue}
     options, errors = parse_options(portal.slug, values, list(portal.languages))
     if errors:
         name, message = next(iter(errors.items()))

@@ -16,7 +16,7 @@
  *   h height asked for (data-height, then the frame's messages) */
 ((w, d) => {
   if (w.Reportal) return;
-  var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360},
+  var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360, stats: 340, issue: 300},
     g = v => L.find(x => x.e == v || x.f && x.f.contentWindow == v),
     z = (x, h) => x.e.style.height = Math.min(Math.max((x.h = h || x.h) || H[x.k], 120), 3e3) + "px",
     y = (x, ok, keep) => {

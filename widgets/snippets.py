@@ -15,21 +15,30 @@ the same messages for their `<title>`, so the iframe's title does not change whe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from html import escape
 from urllib.parse import urlencode
 
 from portal.core.errors import N_, Message
 from portal.core.i18n import gettext as _
 from portal.models import STATUSES
+from portal.reports.area_stats import parse_period
 
 from .loader import LoaderBuild
 
-KINDS = ("map", "report", "announcements")
-DEFAULT_HEIGHTS = {"map": 480, "report": 640, "announcements": 360}
+KINDS = ("map", "report", "announcements", "stats", "issue")
+DEFAULT_HEIGHTS = {"map": 480, "report": 640, "announcements": 360, "stats": 340, "issue": 300}
 MIN_HEIGHT, MAX_HEIGHT = 120, 3000  # the loader clamps to the same range
-PORTAL_PAGES = {"map": "/", "report": "/report", "announcements": "/"}
+PORTAL_PAGES = {"map": "/", "report": "/report", "announcements": "/", "stats": "/dashboard",
+                "issue": "/issues/{issue}"}
+# Which options each kind takes beyond the language and height (the others are dropped).
+_VIEW = ("center", "zoom", "status", "type")
+KIND_OPTIONS = {"map": _VIEW, "report": _VIEW, "announcements": _VIEW,
+                "stats": ("area", "period"), "issue": ("issue",)}
+AREA_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,9 @@ class WidgetOptions:
     zoom: int | None = None
     statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
+    area: str = ""  # stats: a named area's key
+    period: str = ""  # stats: "30d", "90d", "365d", a year, or "from..to"
+    issue: int | None = None  # issue: its number
 
     def params(self) -> list[tuple[str, str]]:
         """Options as the widget page's query string (the loader forwards data-* the same way)."""
@@ -58,6 +70,8 @@ class WidgetOptions:
             items.append(("status", ",".join(self.statuses)))
         if self.types:
             items.append(("type", ",".join(self.types)))
+        items += [(name, str(getattr(self, name))) for name in ("area", "period", "issue")
+                  if getattr(self, name)]
         return items
 
     @property
@@ -91,6 +105,10 @@ def title(kind: str, portal_name: str) -> str:
         return _("Report a problem to %(portal)s", portal=portal_name)
     if kind == "announcements":
         return _("Announcements from %(portal)s", portal=portal_name)
+    if kind == "stats":
+        return _("Figures from %(portal)s", portal=portal_name)
+    if kind == "issue":
+        return _("An issue reported on %(portal)s", portal=portal_name)
     return _("Issue map of %(portal)s", portal=portal_name)
 
 
@@ -123,7 +141,8 @@ def parse_options(tenant: str, values: Mapping[str, object],
     errors: dict[str, Message] = {}
     kind = one("kind") or "map"
     if kind not in KINDS:
-        errors["kind"] = Message(N_("Choose a map, a report form or announcements."))
+        errors["kind"] = Message(N_("Choose a map, a report form, announcements, a stats "
+                                    "card or an issue card."))
         kind = "map"
     lang = one("lang")
     if lang and lang not in languages:
@@ -158,7 +177,36 @@ def parse_options(tenant: str, values: Mapping[str, object],
         errors["status"] = Message(N_("Unknown status."))
         statuses = tuple(s for s in statuses if s in STATUSES)
     types = _split(many("type"))[:20]
-    return WidgetOptions(tenant, kind, lang, height, center, zoom, statuses, types), errors
+    area = one("area").lower()
+    if area and not AREA_KEY.match(area):
+        errors["area"] = Message(N_("Choose one of the portal's named areas."))
+        area = ""
+    period = one("period")
+    if period and parse_period(period, date.today()) is None:
+        errors["period"] = Message(N_("Give 30d, 90d, 365d, a year like 2024, or two dates "
+                                      "like 2024-01-01..2024-06-30."))
+        period = ""
+    issue = None
+    if raw := one("issue"):
+        if not raw.isdigit() or not 0 < int(raw) < 2**31:
+            errors["issue"] = Message(N_("Give the issue's number."))
+        else:
+            issue = int(raw)
+    elif kind == "issue":
+        errors["issue"] = Message(N_("Give the issue's number."))
+    options = WidgetOptions(tenant, kind, lang, height, center, zoom, statuses, types, area,
+                            period, issue)
+    return _only_for_kind(options), errors
+
+
+def _only_for_kind(options: WidgetOptions) -> WidgetOptions:
+    """Drop the options this kind does not take (a map's centre on a stats card…)."""
+    empty = WidgetOptions(options.tenant)
+    keep = KIND_OPTIONS[options.kind]
+    names = {"center": "center", "zoom": "zoom", "status": "statuses", "type": "types",
+             "area": "area", "period": "period", "issue": "issue"}
+    return replace(options, **{field_name: getattr(empty, field_name)
+                               for option, field_name in names.items() if option not in keep})
 
 
 def widget_url(origin: str, options: WidgetOptions) -> str:
@@ -169,7 +217,7 @@ def widget_url(origin: str, options: WidgetOptions) -> str:
 
 def portal_page_url(portal_url: str, options: WidgetOptions) -> str:
     """The full portal page a widget stands for (the no-JavaScript link)."""
-    url = portal_url.rstrip("/") + PORTAL_PAGES[options.kind]
+    url = portal_url.rstrip("/") + PORTAL_PAGES[options.kind].format(issue=options.issue or "")
     return url + (f"?{urlencode({'lang': options.lang})}" if options.lang else "")
 
 

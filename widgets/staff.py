@@ -17,8 +17,10 @@ from portal.core.errors import N_, Message
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.models import STATUSES
+from portal.reports import area_stats
 from portal.staff import permissions
 from portal.tenancy import admin_tokens
+from portal.web import figures_text
 from portal.web.absolute_urls import portal_address, portal_origin
 from portal.web.forms import read_form
 from portal.web.request_context import client_ip, csrf_token, csrf_valid, tenant
@@ -52,16 +54,20 @@ def generator_page(request: Request) -> Response:
     portal = tenant(request)
     q = request.query_params
     values = {name: q.getlist(name) for name in ("status", "type")}
-    values.update({name: q.get(name, "") for name in ("kind", "lang", "height", "center", "zoom")})
+    values.update({name: q.get(name, "") for name in (
+        "kind", "lang", "height", "center", "zoom", "area", "period", "issue")})
     options, errors = parse_options(portal.slug, values, list(portal.languages))
     # What is pasted elsewhere names the portal's own host, or PUBLIC_URL (as the CLI does).
     origin, portal_url = portal_origin(request), portal_address(request)
     name = localized(portal.name, options.lang or request.state.locale, portal.default_language)
     with use_locale(options.lang or portal.default_language):
         snippet = build_snippet(options, origin, portal_url, name, loader.current())
+    with request.app.state.db.session() as session:
+        areas = area_stats.named_areas(session, portal, request.state.locale)
     response = render(request, "staff_widgets.html", {
         "options": options, "errors": errors, "snippet": snippet,
-        "kinds": KINDS, "statuses": STATUSES,
+        "kinds": KINDS, "statuses": STATUSES, "areas": areas,
+        "periods": figures_text.period_choices(),
     }, 400 if errors else 200)
     # The live preview frames our own widget pages.
     response.headers["content-security-policy"] += "; frame-src 'self'"

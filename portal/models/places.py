@@ -52,6 +52,8 @@ class Place(Base):
         ForeignKey("issues.id", ondelete="CASCADE"), nullable=True, index=True)
     # Lower first: areas and landmarks before addresses before past reports.
     rank: Mapped[int] = mapped_column(Integer, default=50)
+    # A named area's residents, when its tenant file gives the figure (never estimated).
+    population: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PlaceTerm(Base):

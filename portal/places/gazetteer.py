@@ -58,6 +58,7 @@ class NewPlace:
     area_geojson: str = ""
     street: str = ""
     issue_id: int | None = None
+    population: int | None = None  # a named area's, from its tenant file
 
 
 @dataclass
@@ -90,7 +91,7 @@ def add_places(session: Session, tenant_id: int, places: list[NewPlace], source:
             "lat": p.lat, "lon": p.lon, "area_geojson": p.area_geojson,
             "min_lon": bounds[0], "min_lat": bounds[1], "max_lon": bounds[2],
             "max_lat": bounds[3], "source": source, "issue_id": p.issue_id,
-            "rank": RANKS[p.kind],
+            "rank": RANKS[p.kind], "population": p.population,
         })
     postgresql = session.get_bind().dialect.name == "postgresql"
     if postgresql:  # COPY with ids reserved first: a bulk import adds thousands per batch

@@ -2,7 +2,9 @@
 
 A FeatureCollection of the portal's neighbourhoods, districts, campus buildings and
 landmarks: a polygon is an area (a point inside it is "in" it, and reverse look-ups name
-it), a point a landmark. `properties.name` holds per-language names, like every tenant text.
+it), a point a landmark. An area may give `properties.population` (its residents, from a
+published count): the compare page then shows reports per 1,000 residents.
+`properties.name` holds per-language names, like every tenant text.
 `portal tenants load` replaces a portal's named places with the file's, so loading twice
 changes nothing. A place wholly outside the portal's area is refused: a portal offers only
 what lies in its area.
@@ -64,8 +66,20 @@ def read_places(path: Path, tenant: Tenant) -> list[NewPlace]:
                               name=next(iter(names.values())))
         inside = geo.area(outline).intersection(geo.area(tenant.area_geojson))
         centre = inside.representative_point()
-        places.append(NewPlace("area", names, centre.y, centre.x, area_geojson=outline))
+        places.append(NewPlace("area", names, centre.y, centre.x, area_geojson=outline,
+                               population=_population(feature, where)))
     return places
+
+
+def _population(feature: dict, where: str) -> int | None:
+    """`properties.population`: a whole number of residents, or absent (never guessed)."""
+    value = (feature.get("properties") or {}).get("population")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(N_("population must be a whole number of residents, like 12500"),
+                          where=where)
+    return value
 
 
 def load_portal_places(session, tenant: Tenant, folder: Path) -> int:  # noqa: ANN001
