@@ -180,6 +180,8 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /dashboard": Case("/dashboard", everyone(200)),
     "GET /exports/issues.csv": Case("/exports/issues.csv", everyone(200)),
     "GET /exports/issues.geojson": Case("/exports/issues.geojson", everyone(200)),
+    "GET /compare": Case("/compare", everyone(200)),
+    "GET /compare.csv": Case("/compare.csv", everyone(200)),
     "GET /leaderboard": Case("/leaderboard", everyone(200)),
     "GET /api/issues.geojson": Case("/api/issues.geojson", everyone(200)),
     "GET /api/area.geojson": Case("/api/area.geojson", everyone(200)),
@@ -238,6 +240,10 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /w/{tenant}/report": Case("/w/{slug}/report", own_only(200), TOKEN),
     "POST /w/{tenant}/report": Case("/w/{slug}/report", own_only(303), TOKEN, WIDGET_REPORT),
     # The thank-you page names the issue only if it shows here, and never fails.
+    "GET /w/{tenant}/stats": Case("/w/{slug}/stats", own_only(200), TOKEN),
+    "GET /w/{tenant}/stats.svg": Case("/w/{slug}/stats.svg", own_only(200), TOKEN),
+    # Only an issue this portal shows: another portal's or a hidden one is the same 404.
+    "GET /w/{tenant}/issue": Case("/w/{home_slug}/issue?issue={issue}", own_only(200), ISSUE),
     "GET /w/{tenant}/report/sent/{issue_id:int}": Case(
         "/w/{home_slug}/report/sent/{issue}", everyone(200), ISSUE),
     "GET /staff/widgets": Case("/staff/widgets", everyone(200),
