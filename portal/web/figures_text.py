@@ -24,8 +24,9 @@ def days(value: float | None) -> str:
     if value is None:
         return ""
     shown = round(value, 1)
-    return ngettext("%(days)s day", "%(days)s days", 1 if shown == 1 else 2,
-                    days=number(shown, 1))
+    # A fraction reads like "few" ("4,5 дня"); a whole number takes its own plural form.
+    count = int(shown) if shown == int(shown) else 2
+    return ngettext("%(days)s day", "%(days)s days", count, days=number(shown, 1))
 
 
 def share(value: float | None) -> str:
