@@ -10,13 +10,13 @@
  *   g(v) widget for an element or a frame's window   z(x, h) set the reserved height (clamped)
  *   y(x, ok, keep) show the frame (at its height) or the link (the space given back unless
  *   keep: "auto" also beats a height the host's own stylesheet reserved)
- *   s(x, m) post to the frame, queued until ready
+ *   s(x, m) post to the frame, queued until ready   l(x, keep) the link if not ready yet
  *   n(x) insert the frame   S() scan the page
  *   widget x: e element, k kind, u frame URL, t title, a link, f iframe, q queue, r ready,
  *   h height asked for (data-height, then the frame's messages) */
 ((w, d) => {
   if (w.Reportal) return;
-  var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360, stats: 340, issue: 300},
+  var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360, stats: 360, issue: 360},
     g = v => L.find(x => x.e == v || x.f && x.f.contentWindow == v),
     z = (x, h) => x.e.style.height = Math.min(Math.max((x.h = h || x.h) || H[x.k], 120), 3e3) + "px",
     y = (x, ok, keep) => {
@@ -28,7 +28,7 @@
       m.reportal = 1;
       x.r ? x.f.contentWindow.postMessage(m, o) : x.q.push(m);
     },
-    late = (x, keep) => x.r || y(x, 0, keep),
+    l = (x, keep) => x.r || y(x, 0, keep),
     n = x => {
       var f = x.f = d.createElement("iframe"), t = f.style;
       f.src = x.u;
@@ -39,8 +39,8 @@
       // Refused by frame-ancestors (or broken): the frame loads but never says "ready", and
       // the box shrinks to the link. Merely slow (no load after 4 s): the link shows in the
       // space kept for the frame, so nothing moves if it answers after all.
-      f.onload = () => setTimeout(late, 1e3, x);
-      setTimeout(late, 4e3, x, 1);
+      f.onload = () => setTimeout(l, 1e3, x);
+      setTimeout(l, 4e3, x, 1);
       x.e.appendChild(f);
       y(x, 1);
     },

@@ -30,7 +30,7 @@ from portal.reports.area_stats import parse_period
 from .loader import LoaderBuild
 
 KINDS = ("map", "report", "announcements", "stats", "issue")
-DEFAULT_HEIGHTS = {"map": 480, "report": 640, "announcements": 360, "stats": 340, "issue": 300}
+DEFAULT_HEIGHTS = {"map": 480, "report": 640, "announcements": 360, "stats": 360, "issue": 360}
 MIN_HEIGHT, MAX_HEIGHT = 120, 3000  # the loader clamps to the same range
 PORTAL_PAGES = {"map": "/", "report": "/report", "announcements": "/", "stats": "/dashboard",
                 "issue": "/issues/{issue}"}
