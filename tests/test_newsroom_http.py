@@ -283,3 +283,22 @@ def test_snippet_generator_makes_stats_and_issue_cards(settings, world, monkeypa
     assert 'href="https://reportal.example/t/riverside/issues/12"' in out
     assert cli.main(["widgets", "snippet", "riverside", "--kind", "stats", "--period",
                      "soon"]) == 1
+
+
+def test_the_staff_widgets_page_offers_the_cards_with_the_portals_areas(app, db, newsroom):
+    from tests.staff_support import grant, sign_in
+
+    grant(db, "admin@riverside.test", "admin", portal="riverside")
+    admin = client_for(app, "riverside.reportal.test")
+    sign_in(admin, db, "admin@riverside.test")
+    page = admin.get("/staff/widgets", params={"kind": "stats", "area": "west-bank",
+                                               "period": "2024"})
+    assert page.status_code == 200
+    assert '<option value="west-bank" selected>West Bank</option>' in page.text
+    preview = page.text.split('class="snippet-preview"')[1]  # the real element, run live
+    assert ('data-reportal="stats" data-tenant="riverside" data-area="west-bank" '
+            'data-period="2024"') in preview
+    card = admin.get("/staff/widgets", params={"kind": "issue", "issue": str(newsroom["w1"])})
+    assert card.status_code == 200 and f"/issues/{newsroom['w1']}" in card.text
+    missing = admin.get("/staff/widgets", params={"kind": "issue"})
+    assert missing.status_code == 400 and "Give the issue&#39;s number." in missing.text

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 
 from portal.core import geo
@@ -128,17 +128,21 @@ class _Row:
 
 
 def _rows(session: Session, tenant: Tenant, period: Period,
-          box: tuple[float, float, float, float] | None = None) -> list[_Row]:
+          box: tuple[float, float, float, float] | None = None,
+          due: bool = False) -> list[_Row]:
+    """The period's membership rows (with the issues' fix due times only when `due`)."""
     ip = IssuePortal
+    due_column = Issue.close_due_at if due else null()
     stmt = (select(ip.status, ip.request_type_id, ip.created_at, ip.closed_at,
-                   Issue.close_due_at, ip.lat, ip.lon)
-            .join(Issue, Issue.id == ip.issue_id)
+                   due_column, ip.lat, ip.lon)
             .where(ip.tenant_id == tenant.id, ip.hidden.is_(False),
                    ip.created_at >= datetime.combine(period.start, time(0), tzinfo=UTC),
                    ip.created_at < datetime.combine(period.end + timedelta(days=1), time(0),
                                                     tzinfo=UTC)))
     if box is not None:
         stmt = stmt.where(ip.lon.between(box[0], box[2]), ip.lat.between(box[1], box[3]))
+    if due:
+        stmt = stmt.join(Issue, Issue.id == ip.issue_id)
     return [_Row(status or "open", int(type_id or 0), aware(created),
                  aware(closed) if closed else None, aware(due) if due else None, lat, lon)
             for status, type_id, created, closed, due, lat, lon in session.execute(stmt)]
@@ -251,7 +255,7 @@ def compare(session: Session, tenant: Tenant, locale: str, period: Period,
     two counts in both). One read of the period's rows, matched to each outline here."""
     now = aware(now or utcnow())
     areas = named_areas(session, tenant, locale)
-    rows = _rows(session, tenant, period) if areas else []
+    rows = _rows(session, tenant, period, due=True) if areas else []
     result = []
     for area in areas:
         mine = _inside(area, rows)
