@@ -302,3 +302,10 @@ def test_the_staff_widgets_page_offers_the_cards_with_the_portals_areas(app, db,
     assert card.status_code == 200 and f"/issues/{newsroom['w1']}" in card.text
     missing = admin.get("/staff/widgets", params={"kind": "issue"})
     assert missing.status_code == 400 and "Give the issue&#39;s number." in missing.text
+
+
+def test_the_svg_stays_under_10_kb_over_twenty_years_in_every_language(dev, newsroom):
+    for lang in ("en", "ar", "fr"):
+        svg = _svg(dev, period="2006-01-01..2025-12-31", lang=lang, area="west-bank")
+        assert len(svg.encode()) <= 10 * 1024, (lang, len(svg.encode()))
+        assert svg.count(",") > 240  # a point a month: 240 months

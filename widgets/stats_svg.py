@@ -39,11 +39,20 @@ class CardText:
     source: str  # the portal's name
 
 
+def estimated_width(text: str, size: float) -> float:
+    """About how wide a line is drawn: CJK and Hangul take a full em, the rest about half."""
+    return sum(1.0 if ord(c) >= 0x2E80 else 0.56 for c in text) * size
+
+
 def _text(x: float, y: float, text: str, fill: str, size: int = 13, bold: bool = False,
-          anchor: str = "start") -> str:
+          anchor: str = "start", room: float = WIDTH - 2 * PAD) -> str:
     weight = ' font-weight="700"' if bold else ""
     end = f' text-anchor="{anchor}"' if anchor != "start" else ""
-    return (f'<text x="{x:g}" y="{y:g}" font-size="{size}" fill="{fill}"{weight}{end}>'
+    # A line longer than the card (a long name, a long translation) is drawn narrower to fit
+    # rather than cut off at the edge.
+    fit = (f' textLength="{room:g}" lengthAdjust="spacingAndGlyphs"'
+           if estimated_width(text, size * (1.08 if bold else 1)) > room else "")
+    return (f'<text x="{x:g}" y="{y:g}" font-size="{size}" fill="{fill}"{weight}{end}{fit}>'
             f"{escape(text)}</text>")
 
 
@@ -83,21 +92,23 @@ def stats_svg(text: CardText, tokens: dict[str, str], rtl: bool = False) -> str:
     ]
     # One line of statuses: shape + label + count, each in its status colour's shape.
     x, y = start, 66
-    for status, label, count in text.statuses:
+    words = [f"{label} {count}" for _status, label, count in text.statuses]
+    widths = [estimated_width(w, 12) for w in words]
+    squeeze = min(1.0, (WIDTH - 2 * PAD - 25 * len(words)) / max(sum(widths), 1))
+    for (status, _label, _count), line, width in zip(text.statuses, words, widths, strict=True):
         colour = tokens.get(f"color-{status}", fg)
         shape_x = x - 10 if rtl else x
         parts.append(f'<g transform="translate({shape_x:g} {y})" fill="{colour}">'
                      f"{SHAPES.get(status, SHAPES['archived'])}</g>")
-        words = f"{label} {count}"
-        parts.append(_text(x + sign * 15, y, words, fg, 12))
-        x += sign * (26 + 6.6 * len(words))
+        parts.append(_text(x + sign * 15, y, line, fg, 12, room=width * squeeze))
+        x += sign * (25 + width * squeeze)
     parts.append(_text(start, 90, text.median, fg, 13))
     parts.append(_text(start, 112, text.slowest_heading, muted, 12, bold=True))
     for n, line in enumerate(text.slowest[:3]):
         parts.append(_text(start, 129 + n * 16, line, fg, 12))
-    parts.append(_text(start, 190, text.series_caption, muted, 11))
+    parts.append(_text(start, 190, text.series_caption, muted, 11, room=WIDTH / 2 - PAD))
     parts.append(f'<g color="{tokens.get("color-primary", fg)}">'
                  f"{_sparkline(text.series, PAD, 196, WIDTH - 2 * PAD, 24, rtl)}</g>")
-    parts.append(_text(end, 190, text.source, muted, 11, anchor="end"))
+    parts.append(_text(end, 190, text.source, muted, 11, anchor="end", room=WIDTH / 2 - PAD))
     parts.append("</svg>")
     return "".join(parts)
