@@ -8,9 +8,10 @@ A value the card cannot use is a plain 404 (the host page shows the element's li
 and an issue that does not show on this portal is the same 404 as one that does not exist.
 
 Each answer is cacheable: its ETag is made from what it depends on (portal, data version,
-options, language, theme tokens, the day for a rolling period, and the frame-ancestors the
-asking site gets), so a revalidation costs one primary-key read and answers 304; rendered
-bodies are kept per process under the same key (bounded, least recently used first out).
+its named areas' version, options, language, theme tokens, the day for a rolling period, and
+the frame-ancestors the asking site gets), so a revalidation costs two small indexed reads and
+answers 304; rendered bodies are kept per process under the same key (bounded, least
+recently used first out).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def _cached(request: Request, kind: str, options: tuple,
     tokens = themes.resolved_tokens(settings.themes_dir, portal.theme, portal.tokens)
     with request.app.state.db.session() as session:
         version = data_version.current(session, portal.id)
-    key = (portal.id, version, kind, options, request.state.locale,
+        areas = area_stats.areas_version(session, portal)
+    key = (portal.id, version, areas, kind, options, request.state.locale,
            tuple(sorted(tokens.items())), ancestors)
     etag = '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:24] + '"'
     headers = {"etag": etag, "cache-control": f"public, max-age={MAX_AGE}",

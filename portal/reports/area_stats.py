@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import null, select
+from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session
 
 from portal.core import geo
@@ -104,6 +104,14 @@ def named_areas(session: Session, tenant: Tenant, locale: str) -> list[Area]:
                           (place.min_lon, place.min_lat, place.max_lon, place.max_lat),
                           place.population))
     return sorted(areas, key=lambda a: a.label.casefold())
+
+
+def areas_version(session: Session, tenant: Tenant) -> tuple[int, int]:
+    """Changes whenever the portal's named areas are loaded again (they get new rows), which
+    moves no data version: for cache keys of what they outline."""
+    count, last = session.execute(select(func.count(), func.max(Place.id)).where(
+        Place.tenant_id == tenant.id, Place.kind == "area")).one()
+    return int(count or 0), int(last or 0)
 
 
 def find_area(session: Session, tenant: Tenant, locale: str, key: str) -> Area | None:
