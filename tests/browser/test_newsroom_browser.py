@@ -81,3 +81,36 @@ def test_stats_and_issue_cards_in_a_strict_newsroom_page(newsroom, newsroom_site
     for f in (page, stats_frame, card_frame):
         violations = axe_violations(f)  # type: ignore[arg-type]
         assert violations == [], violations
+
+
+def test_compare_page_sorts_by_a_link_and_is_axe_clean(app, world, session, tmp_path, page):
+    """The compare page, with JavaScript off: a column's link sorts the table."""
+    import json
+
+    from portal.places import named_areas
+    from tests.worlds import box
+
+    features = [{"type": "Feature", "properties": {"name": {"en": name}, "population": people},
+                 "geometry": box(*ring)["geometry"]}
+                for name, people, ring in (("West Bank", 2000, (0, -1, 1, 1.5)),
+                                           ("East Bank", 500, (1, -1, 2, 1.5)))]
+    (tmp_path / "places.geojson").write_text(json.dumps({"type": "FeatureCollection",
+                                                         "features": features}))
+    named_areas.load_portal_places(session, tenant(session, "riverside"), tmp_path)
+    for lon in (0.2, 0.4, 1.5):
+        file_report(session, "riverside", lat=0.25, lon=lon)
+    session.commit()
+    with LiveServer(app) as server:
+        context = page.context.browser.new_context(java_script_enabled=False)
+        plain = context.new_page()
+        plain.goto(f"{server.url}/t/riverside/compare?period=30d")
+        rows = plain.locator("#compare-table tbody th")
+        expect(rows).to_have_text(["East Bank", "West Bank"])
+        plain.get_by_role("link", name="Reports per 1,000 residents").click()
+        expect(rows).to_have_text(["East Bank", "West Bank"])  # 2 per 1,000, then 1
+        expect(plain.locator("th[aria-sort=descending]")).to_have_count(1)
+        plain.get_by_role("link", name="Reports", exact=True).click()
+        expect(rows).to_have_text(["West Bank", "East Bank"])
+        context.close()
+        page.goto(f"{server.url}/t/riverside/compare?period=30d")
+        assert axe_violations(page) == []
