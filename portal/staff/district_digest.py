@@ -110,8 +110,8 @@ def _section(title: str, count: int, issues: list[Issue], locale: str) -> list[s
     for issue in issues:
         lines += [f"- #{issue.id} {issue_name(issue, locale)}", "  " + issue_link(issue.id)]
     if count > len(issues):
-        lines.append(ngettext("  … and %(num)s more", "  … and %(num)s more",
-                              count - len(issues), num=count - len(issues)))
+        lines.append("  " + ngettext("… and %(num)s more issue", "… and %(num)s more issues",
+                                     count - len(issues), num=count - len(issues)))
     return lines + [""]
 
 
@@ -137,7 +137,7 @@ def compose_digest(session: Session, tenant: Tenant, user: User, week: date,
         for rt, days in summary.slowest:
             lines.append(_("- %(type)s: %(days)s days",
                            type=localized(rt.name, locale, tenant.default_language),
-                           days=f"{days:.1f}"))
+                           days=format(days, ".1f")))
             lines.append(f"  {DESK_URL}?filtered=1&type={rt.code}")
         if not summary.slowest:
             lines.append(_("- Nothing was fixed in the last 90 days."))
