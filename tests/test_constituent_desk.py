@@ -9,6 +9,7 @@ In the test world riverside (lat -1..1.5) and faraway are made politicians' port
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,8 @@ from sqlalchemy import select
 
 from portal.engagement import watching
 from portal.mail import unsubscribe
-from portal.models import Issue, OfficeContact, OutboxMessage, User
+from portal.models import Issue, OfficeContact, OutboxMessage, Place, User
+from portal.places import gazetteer
 from portal.reports import status
 from portal.staff import accounts, constituent_desk, district_digest, triage
 from portal.worker import run_once
@@ -145,6 +147,25 @@ def test_the_desk_filters_by_status_type_age_and_votes(app, db, district, query,
     page = office.get(f"/staff/constituents?{query}").text
     shown = {k for k in ("consented", "private") if f"/staff/constituents/{district[k]}\"" in page}
     assert shown == expected
+
+
+def test_the_desk_narrows_to_a_neighbourhood_picked_by_name(app, db, district):
+    # The south-west half of riverside: RIVER and OVERLAP lie east of its diagonal.
+    outline = json.dumps({"type": "Polygon", "coordinates": [
+        [[0, -1], [2, -1], [0, 1.5], [0, -1]]]})
+    with db.session() as s:
+        river = tenant(s, "riverside")
+        gazetteer.add_places(s, river.id, [gazetteer.NewPlace(
+            "area", {"en": "Dwight"}, 0.0, 0.5, area_geojson=outline)], "test")
+        inside = file_report(s, "riverside", -0.5, 0.5, description="In Dwight").id
+        area_id = s.scalars(select(Place.id).where(Place.kind == "area")).one()
+    office = signed_in(app, db, "riverside", OFFICE)
+    page = office.get("/staff/constituents").text
+    assert f'<option value="{area_id}">Dwight</option>' in page
+    picked = office.get(f"/staff/constituents?area={area_id}").text
+    rows = picked.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert f"/staff/constituents/{inside}\"" in rows
+    assert rows.count("<tr") == 1
 
 
 def test_bad_filters_say_what_is_wrong(app, db, district):
