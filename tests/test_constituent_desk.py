@@ -22,6 +22,7 @@ from portal.places import gazetteer
 from portal.reports import status
 from portal.staff import accounts, constituent_desk, district_digest, triage
 from portal.worker import run_once
+from tests.cli_run import run_portal
 from tests.conftest import client_for
 from tests.factories import file_report, tenant
 from tests.http_support import csrf, field_error
@@ -354,3 +355,23 @@ def test_no_digest_for_a_city_portals_admin(db, district):
     with db.session() as s:
         district_digest.compose_digests(s, district_digest.week_of(datetime.now(UTC).date()))
     assert "admin@north.test" not in {m.recipient for m in outbox(db, "office_digest")}
+
+
+def test_an_operator_gives_the_office_role_and_writes_a_weeks_digest(settings, db, world):
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin",
+           "SECRET_KEY": settings.secret_key}
+    with db.session() as s:
+        tenant(s, "riverside").kind = "politician"
+    city = run_portal(["users", "add", "aide@example.org", "--tenant", "northside",
+                       "--role", "office"], env)
+    assert city.returncode != 0 and "politician" in city.stderr
+    given = run_portal(["users", "add", "aide@example.org", "--tenant", "riverside",
+                        "--role", "office"], env)
+    assert given.returncode == 0, given.stderr
+    first = run_portal(["office-digest", "--week", "2025-06-04"], env)
+    assert first.returncode == 0, first.stderr
+    assert "week of 2025-06-02: 1" in first.stdout  # the Monday of that week
+    again = run_portal(["office-digest", "--week", "2025-06-02"], env)
+    assert "week of 2025-06-02: 0" in again.stdout
+    bad = run_portal(["office-digest", "--week", "June"], env)
+    assert bad.returncode != 0 and "--week must look like" in bad.stderr
