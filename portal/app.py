@@ -58,6 +58,7 @@ from portal.routes import signin as signin_routes
 from portal.routes import sms as sms_routes
 from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
+from portal.routes import staff_constituents as staff_constituent_routes
 from portal.routes import staff_open311 as staff_open311_routes
 from portal.web import session_tokens, static_build
 from portal.web.csrf import CsrfSigner
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *assets.routes, *widget_routes.routes, *card_routes.routes, *compare_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
         *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
+        *staff_constituent_routes.routes,
         *sms_routes.routes, *install_routes.routes,
     ]
     middleware = [

@@ -385,6 +385,27 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_office_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the weekly district digests to politicians' offices for one week (Monday to
+    Monday, UTC; default last week). Safe to run again."""
+    from datetime import date, timedelta
+
+    from portal.models import utcnow
+    from portal.staff import district_digest
+
+    try:
+        day = date.fromisoformat(args.week) if args.week else (
+            utcnow().date() - timedelta(days=7))
+    except ValueError:
+        raise ConfigError(N_("--week must look like 2025-06-30")) from None
+    week = district_digest.week_of(day)
+    with _db(settings).session() as session:
+        count = district_digest.compose_digests(session, week)
+    print(_("district digests written for the week of %(week)s: %(count)s",
+            week=week.isoformat(), count=count))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description="Reportal command line")
     sub = p.add_subparsers(dest="command", required=True)
@@ -440,10 +461,10 @@ def parser() -> argparse.ArgumentParser:
                                          "moderator of a portal")
     users.add_argument("action", choices=["add", "remove", "list"])
     users.add_argument("email", nargs="?")
-    users.add_argument("--role", choices=["staff", "admin", "moderator"])
+    users.add_argument("--role", choices=["staff", "admin", "moderator", "office"])
     place = users.add_mutually_exclusive_group()
     place.add_argument("--body", help="body slug (for the staff role)")
-    place.add_argument("--tenant", help="portal slug (for the admin and moderator roles)")
+    place.add_argument("--tenant", help="portal slug (for the admin, moderator and office roles)")
     users.set_defaults(func=cmd_users)
     o311 = sub.add_parser("open311", help="Open311 API keys of a portal")
     o311.add_argument("what", choices=["keys"])
@@ -465,6 +486,10 @@ def parser() -> argparse.ArgumentParser:
     digest = sub.add_parser("digest", help="write the daily digest emails for watchers")
     digest.add_argument("--date", help="the day to summarise (UTC), default yesterday")
     digest.set_defaults(func=cmd_digest)
+    office = sub.add_parser("office-digest", help="write the weekly district digests for "
+                                                  "politicians' offices")
+    office.add_argument("--week", help="a day of the week to summarise (UTC), default last week")
+    office.set_defaults(func=cmd_office_digest)
     return p
 
 

@@ -1,5 +1,6 @@
-"""The mail worker: each day's digests, then everything due in the outbox (mail, and new
-reports for bodies' Open311 endpoints), and every few minutes those bodies' progress.
+"""The mail worker: each day's digests and each week's district digests, then everything due
+in the outbox (mail, and new reports for bodies' Open311 endpoints), and every few minutes
+those bodies' progress.
 
 `portal worker` runs `run_forever`; `make run` starts `BackgroundSender` inside the web
 process. It lives apart from `portal.mail.outbox` because it drives both the outbox and the
@@ -23,6 +24,7 @@ from portal.mail.outbox import RunReport, drain
 from portal.models import utcnow
 from portal.open311 import delivery, polling
 from portal.sms import outbound as sms_outbound
+from portal.staff import district_digest
 
 log = logging.getLogger("reportal.worker")
 
@@ -40,7 +42,8 @@ class StepReport:
 
 
 def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> StepReport:
-    """One worker step: yesterday's digests (once per day), then everything due, then (every
+    """One worker step: yesterday's digests (once per day) and last week's district digests
+    for politicians' offices (once per week), then everything due, then (every
     `POLL_EVERY`, and on every `--once` run) the Open311 bodies' changes."""
     if digest_state is not None:
         day = (utcnow() - timedelta(days=1)).date()
@@ -48,6 +51,11 @@ def run_once(db: Database, settings: Settings, digest_state: dict | None = None)
             with db.session() as session:
                 digests.compose_digests(session, day)
             digest_state["day"] = day
+        week = district_digest.week_of(utcnow().date()) - timedelta(days=7)  # last full week
+        if digest_state.get("week") != week:
+            with db.session() as session:
+                district_digest.compose_digests(session, week)
+            digest_state["week"] = week
     report = StepReport(drain(db, settings), delivery.drain(db, settings))
     report.sms = sms_outbound.drain(db, settings)
     state = digest_state if digest_state is not None else {}

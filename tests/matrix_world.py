@@ -8,6 +8,10 @@ Two portals that do not overlap (northside and riverside, see `tests/worlds.py`)
 - a portal announcement, a confirmed portal watch (its feed), an unconfirmed one, and an unused
   sign-in link.
 
+Northside is a politician's portal in the matrix (riverside stays a newspaper's): one more
+issue there has a reporter who let its office contact them, whose name and email only the
+body's staff and northside's office (`office_north`, and its admin) may see.
+
 Every text a portal must keep to itself carries a unique marker string (`Marker`), and the
 suite searches every response body for them. Eight people (`ACTORS`) are signed in on both
 portals through the product's own sign-in (the emailed link); the resident has voted and
@@ -69,6 +73,7 @@ ACTORS = {  # name -> (role, where); every role is held in exactly one place
     "admin_river": ("admin", {"portal": "riverside"}),
     "mod_north": ("moderator", {"portal": "northside"}),
     "mod_river": ("moderator", {"portal": "riverside"}),
+    "office_north": ("office", {"portal": "northside"}),  # northside is a politician's here
 }
 
 
@@ -87,7 +92,7 @@ class Marker:
 
     text: str
     host: str
-    kind: str  # issue-text, private, internal, hidden, news
+    kind: str  # issue-text, private, office-contact, internal, hidden, news
     readers: frozenset[str] | None = None
 
     def forms(self) -> tuple[bytes, ...]:
@@ -136,6 +141,7 @@ class Scene:
     csrf: dict[tuple[str, str], str] = field(default_factory=dict)
     body_ids: dict[str, int] = field(default_factory=dict)
     static_file: str = ""
+    desk_issue: int = 0  # northside's issue whose reporter its office may contact
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def __repr__(self) -> str:  # pytest and Hypothesis print a failing test's arguments
@@ -365,6 +371,15 @@ def build_scene(app, db, settings) -> Scene:  # noqa: ANN001
                               Marker(v["hidden"], host, "hidden", openers),
                               *(Marker(h[k], host, "hidden", openers)
                                 for k in ("title", "desc", "comment", "hidden"))]
+            if host == "north":  # a reporter the politician's office may contact
+                lat, lon = PLACES[host]
+                desk = file_report(s, HOSTS[host], lat, lon, description="Broken bench",
+                                   email=f"{mark}desk@reporters.test".lower(),
+                                   name=f"Reporter {mark}desk", office_contact=True)
+                scene.desk_issue = desk.id
+                office = frozenset({"staff_city", "office_north", "admin_north"})
+                scene.markers += [Marker(desk.reporter_email, host, "office-contact", office),
+                                  Marker(desk.reporter_name, host, "office-contact", office)]
             portal = s.scalars(select(Tenant).where(Tenant.slug == HOSTS[host])).one()
             secret = settings.secret_key
             for kind, confirmed in (("portal", True), ("unconfirmed", False)):
@@ -410,4 +425,5 @@ def open_scene(database_url: str, static_dir: Path, folder: Path) -> Scene:
     _clean(db)
     with db.session() as s:
         build_world(s, folder / "tenants", settings.themes_dir)
+        s.scalars(select(Tenant).where(Tenant.slug == "northside")).one().kind = "politician"
     return build_scene(app, db, settings)

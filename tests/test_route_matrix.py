@@ -75,6 +75,10 @@ class Who:
         return self.actor in (f"mod_{self.host}", f"admin_{self.host}")
 
     @property
+    def office(self) -> bool:  # northside is a politician's portal; its admin is its office
+        return self.host == "north" and self.actor in ("office_north", "admin_north")
+
+    @property
     def here(self) -> bool:  # the target issue is in this portal (hidden or not)
         return self.target in ("own", "hidden")
 
@@ -288,7 +292,7 @@ EXPECTATIONS: dict[str, Case] = {
     "POST /signout/everywhere": Case("/signout/everywhere", everyone(303), changes=False,
                                      resign=True),
     # -- staff sections ----------------------------------------------------------------
-    "GET /staff": Case("/staff", section(lambda w: w.any_staff or w.mod)),
+    "GET /staff": Case("/staff", section(lambda w: w.any_staff or w.mod or w.office)),
     "GET /staff/queue": Case("/staff/queue", section(lambda w: w.any_staff)),
     "GET /staff/moderation": Case("/staff/moderation", section(lambda w: w.mod)),
     "GET /staff/announcements": Case("/staff/announcements", section(writes_news)),
@@ -298,6 +302,17 @@ EXPECTATIONS: dict[str, Case] = {
     "POST /staff/announcements/{announcement_id:int}/withdraw": Case(
         "/staff/announcements/{news}/withdraw", withdraw_rule, ("own", "alien", "body"),
         fresh="news"),
+    # -- a politician's constituent desk (northside's office) --------------------------
+    "GET /staff/constituents": Case("/staff/constituents", section(lambda w: w.office)),
+    "GET /staff/constituents/{issue_id:int}": Case(
+        "/staff/constituents/{issue}", thing(lambda w: w.office and w.target == "own", 200),
+        ISSUE),
+    "POST /staff/constituents/{issue_id:int}/follow-up": Case(
+        "/staff/constituents/{issue}/follow-up", thing(lambda w: w.office and w.target == "own"),
+        ISSUE, {"text": "Our office has asked about this"}, fresh="unit"),
+    "POST /staff/constituents/{issue_id:int}/escalate": Case(
+        "/staff/constituents/{issue}/escalate", thing(lambda w: w.office and w.target == "own"),
+        ISSUE, {"text": "Please look"}, fresh="unit"),
     # -- one issue, staff side ---------------------------------------------------------
     "GET /staff/issues/{issue_id:int}": Case("/staff/issues/{issue}",
                                              thing(opens_staff_issue, 200), ISSUE),
@@ -478,12 +493,16 @@ def test_markers_show_where_they_belong(scene):
     hidden_issue = f"/staff/issues/{scene.bundles['north'].hidden.issue}"
     staff += scene.client("staff_city", "north").get(hidden_issue).content
     mod += scene.client("mod_north", "north").get(hidden_issue).content
+    desk = scene.client("office_north", "north").get(
+        f"/staff/constituents/{scene.desk_issue}").content
     for marker in north:
         pages = {"issue-text": [public], "news": [news], "private": [staff],
+                 "office-contact": [desk],
                  "internal": [staff, mod], "hidden": [staff, mod]}[marker.kind]
         assert all(any(f in page for f in marker.forms()) for page in pages), marker
     assert not leaks(scene, public + news, "anonymous", "north")
     assert leaks(scene, staff, "mod_north", "north")  # contact details: body staff only
+    assert leaks(scene, desk, "staff_state", "north")  # consented contacts: the office only
     assert leaks(scene, public, "anonymous", "river")  # north's text is not river's
 
 

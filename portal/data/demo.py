@@ -24,6 +24,7 @@ from portal.models import Issue, Tenant, Update, utcnow
 from portal.reports import status, voting
 from portal.reports.reporting import ReportForm, existing_submission, submit_report
 from portal.reports.routing import request_types_at
+from portal.staff import accounts, permissions
 from portal.tenancy import service_targets
 
 # (title, description) per request type code; a few Spanish ones for portals offering "es".
@@ -170,6 +171,10 @@ def _form(rng: random.Random, session: Session, tenant: Tenant, key: str) -> Rep
         form.name = f"{first} {last}"
         form.email = f"{first.lower()}.{last[0].lower()}@example.org".replace("í", "i")
         form.show_name = rng.random() < 0.8
+        # A politician's constituents: half of those who leave an email let the office
+        # contact them (their own draw, so the other portals' demo stays as it was).
+        form.office_contact = (tenant.kind == permissions.POLITICIAN
+                               and random.Random(key + ":office").random() < 0.5)
     return form
 
 
@@ -200,6 +205,11 @@ def _history(rng: random.Random, session: Session, issue: Issue, final: str, key
     issue.updated_at = when
 
 
+def demo_office_email(tenant: Tenant) -> str:
+    """The demo office member of a politician portal (the sign-in link is in the outbox)."""
+    return f"office.{tenant.slug}@example.org"
+
+
 def seed_demo_issues(session: Session, settings: Settings, count_per_portal: int = 40) -> int:
     """Add `count_per_portal` demo issues to every portal; returns how many were new.
 
@@ -207,6 +217,9 @@ def seed_demo_issues(session: Session, settings: Settings, count_per_portal: int
     """
     created = 0
     for tenant in session.scalars(select(Tenant).order_by(Tenant.slug)).all():
+        if tenant.kind == permissions.POLITICIAN:  # its office, to sign in as at /signin
+            accounts.add_role(session, demo_office_email(tenant), permissions.OFFICE,
+                              tenant=tenant)
         for n in range(count_per_portal):
             key = f"demo:{tenant.slug}:{n}"
             if existing_submission(session, key) is not None:

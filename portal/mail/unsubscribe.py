@@ -25,7 +25,8 @@ from portal.models import MailSuppression, Watch, utcnow
 
 SALT = "reportal.unsubscribe"
 TRANSACTIONAL_KINDS = frozenset({"signin", "watch_confirm"})
-WATCH_KINDS = frozenset({"watch_new", "watch_status", "watch_digest", "watch_announcement"})
+WATCH_KINDS = frozenset({"watch_new", "watch_status", "watch_digest", "watch_announcement",
+                         "watch_office"})
 
 
 def scope_for(kind: str, key: str) -> str:

@@ -41,6 +41,7 @@ from portal.models.core import (
     utcnow,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
+from portal.models.office import OfficeContact
 from portal.models.open311 import Open311Key, Open311Request
 from portal.models.places import PLACE_KINDS, Place, PlaceGram, PlaceTerm
 from portal.models.rate_limits import RateLimitHit
@@ -68,6 +69,7 @@ __all__ = [
     'LoginToken',
     'MailSuppression',
     'ModerationAction',
+    'OfficeContact',
     'Open311Key',
     'Open311Request',
     'OutboxMessage',

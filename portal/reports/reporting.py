@@ -20,7 +20,7 @@ from portal.core import geo, text_fields
 from portal.core.domain_events import publish
 from portal.core.errors import N_, Message, ValidationError
 from portal.core.localized import localized
-from portal.models import Issue, Tenant, Update
+from portal.models import Issue, OfficeContact, Tenant, Update
 from portal.places import naming
 from portal.reports import photos, search
 from portal.reports.events import IssueReported
@@ -32,6 +32,7 @@ MAX_DESCRIPTION = 5000
 MAX_NAME = 100
 MAX_ADDRESS = 300
 MAX_ANSWER = 500
+POLITICIAN = "politician"  # the kind of portal whose form offers the office's contact box
 
 
 @dataclass
@@ -55,6 +56,8 @@ class ReportForm:
     kept_photo: str | None = None  # a stored photo's digest, checked by the caller
     kept_photo_token: str = ""  # its signed token, as the form carries it
     photo_place: str = ""  # "use" or "keep": the answer to the photo's place, once asked
+    # "Let {portal}'s office contact me about this": politician portals only (`OfficeContact`)
+    office_contact: bool = False
 
 
 def parse_point(lat_text: str, lon_text: str) -> tuple[float, float, dict[str, Message]]:
@@ -182,6 +185,10 @@ def submit_report(
             prepared = photos.prepare(form.photo, max_photo_bytes)
         except photos.PhotoError as exc:
             errors["photo"] = exc.message
+    office_contact = form.office_contact and tenant.kind == POLITICIAN
+    if office_contact and not text.get("email") and "email" not in errors:
+        errors["office_contact"] = Message(N_(
+            "Give your email so the office can contact you, or untick the box."))
     if errors:
         raise ValidationError(errors)
     assert request_type is not None
@@ -220,6 +227,8 @@ def submit_report(
             photo=digest,
         )
     )
+    if office_contact:  # private to this portal, never on any public reader
+        session.add(OfficeContact(issue_id=issue.id, tenant_id=tenant.id))
     membership.record_issue(session, issue)
     naming.offer_address(session, issue)
     search.index_issue(session, issue)

@@ -58,6 +58,7 @@ async def read_report_form(request: Request, locale: str) -> tuple[ReportForm, o
         nearby_seen=("none" if form.get("nearby") == "none"
                      else str(form.get("nearby_seen", ""))[:200]),
         photo_place=str(form.get("photo_place") or form.get("photo_answer") or ""),
+        office_contact=form.get("office_contact") == "1",
     )
     settings = request.app.state.settings
     if data is None and (digest := photo_place.kept(str(form.get("kept_photo", "")),

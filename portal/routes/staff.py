@@ -51,6 +51,7 @@ def staff_home(request: Request) -> Response:
         "can_queue": permissions.can_use_queue(user),
         "can_moderate": permissions.is_moderator(user, portal),
         "can_announce": permissions.can_write_announcements(user, portal),
+        "can_office": permissions.is_office(user, portal),
     })
 
 

@@ -153,6 +153,9 @@ def add_role(session: Session, email: str, role: str, *, tenant: Tenant | None =
         raise ValueError(f"the {role} role belongs to a body: use --body")
     if role in permissions.TENANT_ROLES and (tenant is None or body is not None):
         raise ValueError(f"the {role} role belongs to a portal: use --tenant")
+    if role == permissions.OFFICE and tenant.kind != permissions.POLITICIAN:
+        raise ValueError(f"the {role} role belongs to a politician's portal, "
+                         f"and {tenant.slug} is a {tenant.kind} portal")
     user = user_by_email(session, check_email(email), create=True)
     tenant_id = tenant.id if tenant else None
     body_id = body.id if body else None

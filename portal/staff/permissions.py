@@ -6,6 +6,8 @@ Roles (see `Role`):
 - `admin` of a portal: writes the portal's announcements and moderates it.
 - `moderator` of a portal: hides and shows issues, comments and photos seen on it, redacts
   text there, and works its flag queue.
+- `office` of a politician portal (its admins too): the constituent desk, every issue in the
+  district with the reporters who let the office contact them, follow-ups and escalations.
 
 A person may hold any number of roles in any number of places; a role in one place grants
 nothing anywhere else. `user` is None for anonymous visitors, and every function then says no.
@@ -18,8 +20,10 @@ from portal.models import Issue, Tenant, User
 STAFF = "staff"
 ADMIN = "admin"
 MODERATOR = "moderator"
+OFFICE = "office"
+POLITICIAN = "politician"  # the portal kind whose staff is a council member's office
 BODY_ROLES = (STAFF,)
-TENANT_ROLES = (ADMIN, MODERATOR)
+TENANT_ROLES = (ADMIN, MODERATOR, OFFICE)
 ROLES = BODY_ROLES + TENANT_ROLES
 
 
@@ -43,7 +47,7 @@ def has_any_role(user: User | None) -> bool:
 
 def has_staff_area(user: User | None, tenant: Tenant) -> bool:
     """Whether this portal's staff area has anything for this person."""
-    return bool(staff_body_ids(user)) or is_moderator(user, tenant)
+    return bool(staff_body_ids(user)) or is_moderator(user, tenant) or is_office(user, tenant)
 
 
 def is_body_staff(user: User | None, body_id: int) -> bool:
@@ -57,6 +61,11 @@ def is_tenant_admin(user: User | None, tenant: Tenant) -> bool:
 def is_moderator(user: User | None, tenant: Tenant) -> bool:
     """Moderators moderate; so do the portal's admins (an admin is a superset)."""
     return bool(_tenant_roles(user, tenant) & {ADMIN, MODERATOR})
+
+
+def is_office(user: User | None, tenant: Tenant) -> bool:
+    """The constituent desk: the `office` role or an admin, on a politician portal only."""
+    return tenant.kind == POLITICIAN and bool(_tenant_roles(user, tenant) & {ADMIN, OFFICE})
 
 
 def can_manage_issue(user: User | None, issue: Issue) -> bool:

@@ -104,6 +104,12 @@ def queue_query(session: Session, tenant: Tenant, body_ids: set[int],
                 f: QueueFilters):  # noqa: ANN201 - Select
     bodies = body_ids & set(f.bodies) if f.bodies else body_ids
     stmt = staff_issues(tenant, bodies, include_hidden=f.include_hidden)
+    return narrow(session, tenant, stmt, f)
+
+
+def narrow(session: Session, tenant: Tenant, stmt, f: QueueFilters):  # noqa: ANN001, ANN201
+    """Apply the status, type, place, age and vote filters to a query of the portal's issues
+    (the queue's, or the constituent desk's)."""
     if f.statuses:
         stmt = stmt.where(Issue.status.in_(f.statuses))
     if f.types:
