@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import shapely
 from shapely.ops import nearest_points
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from portal.core import bulk, geo
@@ -92,14 +92,9 @@ def add_places(session: Session, tenant_id: int, places: list[NewPlace], source:
             "max_lat": bounds[3], "source": source, "issue_id": p.issue_id,
             "rank": RANKS[p.kind],
         })
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:  # COPY with ids reserved first: a bulk import adds thousands per batch
-        ids = bulk.reserve_ids(session, Place.__table__, len(rows))
-        bulk.copy_rows(session, Place.__table__,
-                       [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
-    else:
-        ids = session.scalars(
-            insert(Place).returning(Place.id, sort_by_parameter_order=True), rows).all()
+    # One statement per table (COPY on PostgreSQL, an executemany on SQLite): a bulk import
+    # adds thousands per batch.
+    ids = bulk.insert_new(session, Place.__table__, rows)
     terms: list[dict] = []
     vocabulary: set[str] = set()
     for place_id, p in zip(ids, places, strict=True):
@@ -108,20 +103,11 @@ def add_places(session: Session, tenant_id: int, places: list[NewPlace], source:
         vocabulary |= mine
         terms.extend({"tenant_id": tenant_id, "rank": RANKS[p.kind], "term": t,
                       "place_id": place_id} for t in mine)
-    if postgresql:
-        bulk.copy_rows(session, PlaceTerm.__table__, terms)
-    else:
-        for start in range(0, len(terms), 5000):
-            session.execute(insert(PlaceTerm), terms[start:start + 5000])
+    bulk.insert_rows(session, PlaceTerm.__table__, terms)
     grams = [{"tenant_id": tenant_id, "gram": g, "term": t}
              for t in sorted(vocabulary) for g in sorted(words.grams(t))]
     # Another writer may have added the same word meanwhile: a gram row is a fact, not a count.
-    if postgresql:
-        bulk.copy_rows(session, PlaceGram.__table__, grams, skip_conflicts=True)
-    else:
-        for start in range(0, len(grams), 5000):
-            session.execute(insert(PlaceGram).prefix_with("OR IGNORE"),
-                            grams[start:start + 5000])
+    bulk.insert_rows(session, PlaceGram.__table__, grams, skip_conflicts=True)
     return len(ids)
 
 
