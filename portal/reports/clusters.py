@@ -172,7 +172,8 @@ def count_new_rows(session: Session, issue_ids: list[int]) -> None:
                 cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)
                 _add_cells(session, select(IssuePortal.tenant_id, literal(band), cx, cy,
                                            IssuePortal.status, *_sums())
-                           .where(IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False))
+                           .where(bulk.one_of(session, IssuePortal.issue_id, chunk),
+                                  IssuePortal.hidden.is_(False))
                            .group_by(IssuePortal.tenant_id, cx, cy, IssuePortal.status))
             continue
         # PostgreSQL: every band in one statement, the chunk's rows read once (a join with
