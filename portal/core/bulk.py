@@ -22,7 +22,7 @@ SQLite's write lock, and each new row gets the id after the largest.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from sqlalchemy import (
@@ -74,6 +74,11 @@ def _columns(table: Table, rows: Sequence[dict]) -> tuple[list[str], list]:
     return given + [name for name, _ in filled], [value for _, value in filled]
 
 
+# Ids per `one_of` in a batch's statements: one parameter however many, so as many as an
+# import's batch holds.
+IDS_PER_STATEMENT = 1000
+
+
 def one_of(session: Session, column: ColumnElement, values: Sequence) -> ColumnElement[bool]:
     """`column IN (values)`, with one parameter, not one per value, so a batch's statements
     are the same text every batch, compiled by SQLAlchemy (and parsed by psycopg) once: a
@@ -122,6 +127,18 @@ def copy_rows(session: Session, table: Table, rows: Sequence[dict], *,
         session.execute(text(f"INSERT INTO {table.name} ({listed}) SELECT {listed} "
                              f"FROM {target} ORDER BY {keys} ON CONFLICT DO NOTHING"))
         session.execute(text(f"TRUNCATE {target}"))
+
+
+def sqlite_many(session: Session, statement: str, rows: Iterable[Sequence]) -> None:
+    """SQLite: `statement` (with ? placeholders) run once per row of plain values, in one
+    executemany on the driver's cursor (for tables SQLAlchemy does not describe, such as
+    the full-text index)."""
+    session.flush()
+    cursor = _driver(session).cursor()
+    try:
+        cursor.executemany(statement, rows)
+    finally:
+        cursor.close()
 
 
 def _sqlite_rows(session: Session, table: Table, rows: Sequence[dict], prefix: str) -> None:

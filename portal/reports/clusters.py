@@ -165,8 +165,8 @@ def counting_deferred(session: Session) -> Iterator[list[int]]:
 def count_new_rows(session: Session, issue_ids: list[int]) -> None:
     """Add these issues' (uncounted) membership rows to the cells."""
     sqlite = is_sqlite(session)
-    for start in range(0, len(issue_ids), 500):
-        chunk = issue_ids[start:start + 500]
+    for start in range(0, len(issue_ids), bulk.IDS_PER_STATEMENT):
+        chunk = issue_ids[start:start + bulk.IDS_PER_STATEMENT]
         if sqlite:
             for band in grid.BANDS:
                 cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)

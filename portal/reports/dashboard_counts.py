@@ -47,7 +47,7 @@ from portal.models import (
 )
 
 EVENTS = ("acknowledged", "closed")
-CHUNK = 500
+CHUNK = bulk.IDS_PER_STATEMENT
 
 
 @contextmanager
