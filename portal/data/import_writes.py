@@ -78,8 +78,7 @@ def _insert(session: Session, records: list[Record], places: Places, tenant: Ten
             offered.setdefault(link["tenant_id"], []).append(NewPlace(
                 "reported", {"en": record.address}, record.lat, record.lon,
                 street=record.address, issue_id=link["issue_id"]))
-    for tenant_id, new_places in offered.items():
-        gazetteer.add_places(session, tenant_id, new_places, "issue")
+    gazetteer.add_places_of(session, offered, "issue")
     if links:
         with clusters.counting_deferred(session) as counted, \
                 dashboard_counts.counting_deferred(session, ids):
