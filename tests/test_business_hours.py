@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.core.business_hours import due, parse_hours, parse_span
+from portal.core.business_hours import add_business_seconds, due, parse_hours, parse_span
 from portal.core.errors import ConfigError
 
 NEW_YORK = parse_hours({"time_zone": "America/New_York", "opens": "08:00", "closes": "16:30",
@@ -64,6 +66,51 @@ def test_a_body_open_every_day_around_the_clock_counts_like_a_clock_but_in_its_h
     start = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
     # The night of the change has 23 hours on the wall clock: the same instants as a clock.
     assert _due(start, "48 business hours", always) == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+
+def _walked(start: datetime, seconds: int, hours) -> datetime | None:  # noqa: ANN001
+    """The definition, a day at a time: each working day's hours on its wall clock, counted
+    from the report (None past ten years)."""
+    zone = ZoneInfo(hours.time_zone)
+    day = start.astimezone(zone).date()
+    for _ in range(3660):
+        if day.weekday() in hours.days and day not in hours.holidays:
+            walls = (datetime.combine(day, time(0), tzinfo=zone) + timedelta(minutes=m)
+                     for m in (hours.opens, hours.closes))
+            opens, closes = (datetime(w.year, w.month, w.day, w.hour, w.minute, tzinfo=zone)
+                             .astimezone(UTC) for w in walls)
+            begin = max(opens, start)
+            if begin < closes:
+                if seconds <= (closes - begin).total_seconds():
+                    return begin + timedelta(seconds=seconds)
+                seconds -= int((closes - begin).total_seconds())
+        day += timedelta(days=1)
+    return None
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Europe/London"])
+def test_due_times_agree_with_a_walk_day_by_day_whatever_order_they_are_asked_in(zone):
+    """Due times are found in running totals built as they are asked for (an import asks in
+    the file's order, years apart): they must be the walk's to the second."""
+    hours = parse_hours({"time_zone": zone, "days": ["mon", "tue", "thu", "sat"],
+                         "opens": "01:30", "closes": "17:00",
+                         "holidays": ["2026-03-08", "2026-10-04", "2026-12-26"]}, "x")
+    rng = random.Random(zone)
+    for _ in range(300):
+        start = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=rng.randrange(4 * 365 * 86400), microseconds=rng.choice([0, 123456]))
+        seconds = rng.choice([60, 3600, hours.day_seconds, 17 * hours.day_seconds,
+                              rng.randrange(1, 2_000_000)])
+        assert add_business_seconds(start, seconds, hours) == _walked(start, seconds, hours)
+
+
+def test_a_target_no_working_time_can_meet_within_ten_years_is_refused():
+    hours = parse_hours({"time_zone": "UTC", "days": ["mon"], "opens": "09:00",
+                         "closes": "10:00"}, "x")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert add_business_seconds(start, 500 * 3600, hours) == _walked(start, 500 * 3600, hours)
+    with pytest.raises(ValueError, match="ten years"):
+        add_business_seconds(start, 600 * 3600, hours)
 
 
 @pytest.mark.parametrize(("raw", "field", "words"), [

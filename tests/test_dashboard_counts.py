@@ -9,16 +9,17 @@ import re
 import statistics
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, insert, select, update
 
 from portal.core.migrate import MIGRATIONS
 from portal.data import import_mapping
-from portal.models import Body, DashboardDeferral, Issue, RequestType, Update
+from portal.models import Body, DashboardDeferral, Issue, IssuePortal, RequestType, Update
 from portal.reports import dashboard, duration_buckets
 from portal.reports.status import add_comment, change_status
 from portal.staff import triage
 from portal.staff.moderation import hide_issue, set_update_hidden, unhide_issue
 from portal.tenancy import membership
+from tests.cells_support import expected_cells, stored_cells
 from tests.dashboard_support import expected, stored
 from tests.factories import file_report, tenant
 from tests.import_support import assert_median, whole_seconds
@@ -133,6 +134,33 @@ def test_every_kind_of_write_keeps_the_figures_exact(world, session):
         n for (t, *_rest), n in expected(session)["counts"].items() if t == north.id)
 
 
+def test_many_rows_in_one_statement_are_counted_as_one_at_a_time(world, session):
+    """One INSERT of many history rows (for several issues, one of them twice) and one of
+    many membership rows, with nothing deferred: counted whole, once each (PostgreSQL counts
+    a statement's new rows together, migration 0021)."""
+    issues = [file_report(session, "northside", 1.2 + n / 100, 1.0) for n in range(4)]
+    for n, issue in enumerate(issues):
+        issue.created_at = T0 + timedelta(days=n)
+    session.flush()
+    session.execute(insert(Update), [
+        {"issue_id": issue.id, "kind": "status", "old_status": "open",
+         "new_status": new, "author_name": "Works", "author_role": "staff", "text": "",
+         "internal": False, "hidden": False,
+         "created_at": issue.created_at + timedelta(hours=hours)}
+        for issue, new, hours in ((issues[0], "acknowledged", 5), (issues[0], "closed", 30),
+                                  (issues[1], "closed", 2), (issues[2], "acknowledged", 1))])
+    assert_exact(session)
+    # The membership rows go, then come back in one statement of their two keys.
+    links = [{"issue_id": i.id, "tenant_id": t} for i in issues
+             for t in session.scalars(select(IssuePortal.tenant_id)
+                                      .where(IssuePortal.issue_id == i.id))]
+    session.execute(delete(IssuePortal).where(IssuePortal.issue_id.in_([i.id for i in issues])))
+    assert_exact(session)
+    session.execute(insert(IssuePortal), links)
+    assert_exact(session)
+    assert stored_cells(session) == expected_cells(session)
+
+
 def test_the_importer_counts_its_batches_and_leaves_no_deferral(world, session, tmp_path):
     from portal.data.importer import import_issues  # data sits above reports
 
@@ -173,7 +201,8 @@ def test_the_importer_counts_its_batches_and_leaves_no_deferral(world, session, 
                       for n in range(70) if statuses[n % 5] == "closed")
     assert_median(figures.median_close, figures.close_approximate, closings)
     # After the load the imported issues are counted like any other.
-    imported = session.scalars(select(Issue).where(Issue.external_id.is_not(None))).all()
+    imported = session.scalars(select(Issue).where(Issue.external_id.is_not(None))
+                               .order_by(Issue.id)).all()  # R0 first: an open one
     change_status(session, imported[0], "closed", author="Works")
     hide_issue(session, imported[1], north, None, "spam")
     assert_exact(session)

@@ -57,3 +57,20 @@ def test_places_added_twice_index_their_words_once_and_are_both_found(world, ses
     assert session.scalar(select(func.count()).select_from(PlaceGram)) == grams > 0
     found = gazetteer.suggest(session, riverside, "quarry", "en")
     assert sorted(round(s.lat, 1) for s in found) == [0.2, 0.3]
+
+
+def test_places_written_in_one_statement_each_keep_their_own_words(world, session):
+    """The new places' ids are taken as they go in (read off the last one on SQLite, reserved
+    first on PostgreSQL): each word must lead to its own place, after places written before."""
+    riverside = tenant(session, "riverside")
+    gazetteer.add_places(session, riverside.id, [NewPlace(
+        "reported", {"en": "1 Marble Road"}, 0.15, 0.5, street="1 Marble Road")], "issue")
+    streets = ["Granite", "Basalt", "Slate", "Flint", "Schist", "Gneiss", "Shale"]
+    assert gazetteer.add_places(session, riverside.id, [
+        NewPlace("reported", {"en": f"{n + 2} {name} Road"}, 0.2 + n / 100, 0.5,
+                 street=f"{n + 2} {name} Road") for n, name in enumerate(streets)],
+        "issue") == len(streets)
+    for n, name in enumerate(["Marble", *streets]):
+        found = gazetteer.suggest(session, riverside, name.lower(), "en")
+        assert [(s.label.split(" Testville")[0], round(s.lat, 2)) for s in found] == [
+            (f"{n + 1} {name} Road", round(0.15 if n == 0 else 0.2 + (n - 1) / 100, 2))]

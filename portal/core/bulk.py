@@ -11,17 +11,32 @@ the triggers keep stays exact. Ids are taken from the table's own sequence first
 COPY bypasses the session: no ORM event sees it. A caller writing a table whose rows public
 pages show bumps the portals' data versions itself (`portal.tenancy.data_version.bump`).
 
-PostgreSQL only: on SQLite an executemany runs in-process and is already the fast way, so
-callers keep it there (`is_sqlite`).
+On SQLite the same calls (`insert_rows`, `insert_new`) run one executemany straight on the
+driver's cursor: SQLAlchemy's executemany builds and processes every row's parameters in
+Python, which costs more than SQLite's own work of inserting them. The values still go
+through each column's own bind processor (dates, JSON), so the stored text is the same.
+New rows' ids are then read off the last one: within the statement the writer holds
+SQLite's write lock, and each new row gets the id after the largest.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
-from sqlalchemy import ARRAY, JSON, ColumnElement, Table, any_, bindparam, text
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from portal.core.db import is_sqlite
@@ -59,12 +74,21 @@ def _columns(table: Table, rows: Sequence[dict]) -> tuple[list[str], list]:
     return given + [name for name, _ in filled], [value for _, value in filled]
 
 
+# Ids per `one_of` in a batch's statements: one parameter however many, so as many as an
+# import's batch holds.
+IDS_PER_STATEMENT = 1000
+
+
 def one_of(session: Session, column: ColumnElement, values: Sequence) -> ColumnElement[bool]:
-    """`column IN (values)`. On PostgreSQL `column = ANY(:array)`: one parameter, not one per
-    value, so a batch's statements are the same text every batch, compiled by SQLAlchemy and
-    parsed by psycopg once (a thousand placeholders cost milliseconds of Python each time)."""
+    """`column IN (values)`, with one parameter, not one per value, so a batch's statements
+    are the same text every batch, compiled by SQLAlchemy (and parsed by psycopg) once: a
+    thousand placeholders cost milliseconds of Python each time. On PostgreSQL
+    `column = ANY(:array)`; on SQLite `column IN (SELECT value FROM json_each(:list))`, which
+    SQLite answers through the column's index as it does a list. Values are numbers or
+    text (JSON has no dates)."""
     if is_sqlite(session):
-        return column.in_(values)
+        listed = bindparam(None, json.dumps(list(values)), type_=String())
+        return column.in_(select(func.json_each(listed).table_valued("value").c.value))
     return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
@@ -103,3 +127,70 @@ def copy_rows(session: Session, table: Table, rows: Sequence[dict], *,
         session.execute(text(f"INSERT INTO {table.name} ({listed}) SELECT {listed} "
                              f"FROM {target} ORDER BY {keys} ON CONFLICT DO NOTHING"))
         session.execute(text(f"TRUNCATE {target}"))
+
+
+def sqlite_many(session: Session, statement: str, rows: Iterable[Sequence]) -> None:
+    """SQLite: `statement` (with ? placeholders) run once per row of plain values, in one
+    executemany on the driver's cursor (for tables SQLAlchemy does not describe, such as
+    the full-text index)."""
+    session.flush()
+    cursor = _driver(session).cursor()
+    try:
+        cursor.executemany(statement, rows)
+    finally:
+        cursor.close()
+
+
+def _sqlite_rows(session: Session, table: Table, rows: Sequence[dict], prefix: str) -> None:
+    """One executemany of `rows` on the driver's cursor, each value through its column's
+    bind processor, as SQLAlchemy would send it."""
+    session.flush()
+    names, filled = _columns(table, rows)
+    dialect = session.get_bind().dialect
+    processors = [(i, process) for i, n in enumerate(names)
+                  if (process := table.c[n].type._cached_bind_processor(dialect)) is not None]
+    given = names[:len(names) - len(filled)]
+    values = itemgetter(*given)
+
+    def parameters():  # noqa: ANN202 - a generator of lists, row by row
+        for row in rows:
+            out = [*values(row), *filled] if len(given) > 1 else [values(row), *filled]
+            for i, process in processors:
+                out[i] = process(out[i])
+            yield out
+
+    listed = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    cursor = _driver(session).cursor()
+    try:
+        cursor.executemany(f'INSERT {prefix}INTO "{table.name}" ({listed}) VALUES ({marks})',
+                           parameters())
+    finally:
+        cursor.close()
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict], *,
+                skip_conflicts: bool = False) -> None:
+    """Insert `rows` (dicts with the same keys) in one statement: COPY on PostgreSQL, one
+    executemany on SQLite. No session event sees it (see the module docstring)."""
+    if not rows:
+        return
+    if is_sqlite(session):
+        _sqlite_rows(session, table, rows, "OR IGNORE " if skip_conflicts else "")
+    else:
+        copy_rows(session, table, rows, skip_conflicts=skip_conflicts)
+
+
+def insert_new(session: Session, table: Table, rows: Sequence[dict]) -> list[int]:
+    """Insert `rows` without their primary key; returns their new keys, in row order."""
+    if not rows:
+        return []
+    if not is_sqlite(session):
+        ids = reserve_ids(session, table, len(rows))
+        (key,) = table.primary_key.columns
+        copy_rows(session, table, [{**row, key.name: i} for i, row in zip(ids, rows,
+                                                                        strict=True)])
+        return ids
+    _sqlite_rows(session, table, rows, "")
+    last = session.scalar(text("SELECT last_insert_rowid()"))
+    return list(range(last - len(rows) + 1, last + 1))

@@ -16,8 +16,10 @@ arithmetic here is done on local times.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from portal.core.errors import N_, ConfigError
@@ -134,23 +136,98 @@ def _instant(day: date, minutes: int, zone: ZoneInfo) -> datetime:
                     tzinfo=zone).astimezone(UTC)
 
 
+class _Calendar:
+    """A body's working days as running totals of working seconds, so that a due time is
+    found by bisection rather than by stepping a day at a time (an import computes two for
+    every issue). Each day's opening and closing are placed by `_instant`, as a day-by-day
+    walk would place them, so the answer is the same to the second.
+
+    Built over the days asked about and extended as needed; the whole table is replaced at
+    once (`state`), so a reader in another thread never sees half of an extension."""
+
+    AHEAD = 400  # days covered past the one asked about, so most lookups extend nothing
+
+    def __init__(self, hours: Hours) -> None:
+        self.hours = hours
+        # (ordinal of the first day, each day's (opens, closes) or None, and totals[i] = the
+        # working seconds of the days before day i; one more total than days)
+        self.state: tuple[int, list[tuple[datetime, datetime] | None], list[int]] = (0, [], [0])
+
+    def _day(self, ordinal: int) -> tuple[tuple[datetime, datetime] | None, int]:
+        hours, day = self.hours, date.fromordinal(ordinal)
+        if not hours.works_on(day):
+            return None, 0
+        zone = hours.zone
+        opens, closes = _instant(day, hours.opens, zone), _instant(day, hours.closes, zone)
+        seconds = int((closes - opens).total_seconds())
+        return ((opens, closes), seconds) if seconds > 0 else (None, 0)
+
+    def covering(self, low: int, high: int) -> tuple[int, list, list[int]]:
+        """The table, extended (if need be) to cover the days `low`..`high` (ordinals)."""
+        first, spans, totals = state = self.state
+        if spans and first <= low and high < first + len(spans):
+            return state
+        if not spans or low < first:  # rebuilt from further back
+            start = low - self.AHEAD
+            end = max(high + self.AHEAD, first + len(spans) - 1) if spans else high + self.AHEAD
+            spans, totals = [], [0]
+        else:  # extended forward
+            start, end = first, high + self.AHEAD
+            spans, totals = list(spans), list(totals)
+        for ordinal in range(start + len(spans), end + 1):
+            span, seconds = self._day(ordinal)
+            spans.append(span)
+            totals.append(totals[-1] + seconds)
+        self.state = (start, spans, totals)
+        return self.state
+
+    def span(self, day: date) -> tuple[datetime, datetime] | None:
+        """The day's opening and closing instants, or None when the body does not work."""
+        ordinal = day.toordinal()
+        first, spans, _totals = self.covering(ordinal, ordinal)
+        return spans[ordinal - first]
+
+    def after(self, day: date, remaining: int) -> datetime:
+        """The instant `remaining` working seconds into the days after `day` (and within
+        MAX_DAYS of it, counting `day`)."""
+        ordinal = day.toordinal()
+        last = ordinal + MAX_DAYS - 1
+        first, spans, totals = self.covering(ordinal, min(ordinal + self.AHEAD, last))
+        start = ordinal + 1 - first
+        target = totals[start] + remaining
+        if totals[-1] < target:
+            first, spans, totals = self.covering(ordinal, last)
+            start = ordinal + 1 - first
+        # The first day whose running total reaches the target is the one it falls in.
+        end = min(len(totals), last - first + 2)
+        found = bisect_left(totals, target, start + 1, end) - 1
+        if found + 1 >= end or totals[found + 1] < target:
+            raise ValueError("no working time within ten years")
+        opens, _closes = spans[found]
+        return opens + timedelta(seconds=target - totals[found])
+
+
+@lru_cache(maxsize=64)
+def _calendar(hours: Hours) -> _Calendar:
+    return _Calendar(hours)
+
+
 def add_business_seconds(start: datetime, seconds: int, hours: Hours) -> datetime:
     """The instant at which `seconds` of the body's working time have passed since `start`."""
     start = (start if start.tzinfo else start.replace(tzinfo=UTC)).astimezone(UTC)
-    zone = hours.zone
-    day = start.astimezone(zone).date()
+    day = start.astimezone(hours.zone).date()
+    calendar = _calendar(hours)
     remaining = seconds
-    for _ in range(MAX_DAYS):
-        if hours.works_on(day):
-            opens, closes = _instant(day, hours.opens, zone), _instant(day, hours.closes, zone)
-            begin = max(opens, start)
-            if begin < closes:
-                available = (closes - begin).total_seconds()
-                if remaining <= available:
-                    return begin + timedelta(seconds=remaining)
-                remaining -= int(available)
-        day += timedelta(days=1)
-    raise ValueError("no working time within ten years")
+    today = calendar.span(day)
+    if today is not None:  # the first day counts from the report, if it is within hours
+        opens, closes = today
+        begin = max(opens, start)
+        if begin < closes:
+            available = (closes - begin).total_seconds()
+            if remaining <= available:
+                return begin + timedelta(seconds=remaining)
+            remaining -= int(available)
+    return calendar.after(day, remaining)
 
 
 def due(start: datetime, span: Span, hours: Hours | None) -> datetime:

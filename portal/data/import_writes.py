@@ -19,7 +19,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, selectinload
 
 from portal.core import bulk
-from portal.core.db import is_sqlite
 from portal.data.import_mapping import Mapping
 from portal.data.import_records import DUPLICATE, ImportSummary, Places, Record
 from portal.models import Issue, IssuePortal, Tenant, Update
@@ -53,29 +52,14 @@ def _insert(session: Session, records: list[Record], places: Places, tenant: Ten
         "external_id": r.external_id, "external_url": r.external_url, "moved_m": r.moved_m,
         "reporter_name": "", "reporter_email": "", "show_name": False, "vote_count": 0,
         "hidden": False, **_due(r, promises)} for r in records]
-    sqlite = is_sqlite(session)
-    if sqlite:
-        # Core inserts of tables, each one executemany: the ORM's bulk insert splits rows into
-        # runs by which values are None (a statement per run), and RETURNING in parameter
-        # order would make SQLite insert row by row. The new ids are then read by their
-        # external ids.
-        session.execute(ISSUES.insert(), rows)
-        by_external = dict(session.execute(select(Issue.external_id, Issue.id).where(
-            Issue.external_id.in_([r.external_id for r in records]))).all())
-        ids = [by_external[r.external_id] for r in records]
-    else:
-        # PostgreSQL: COPY, with ids taken from the sequence first (`portal.core.bulk`).
-        ids = bulk.reserve_ids(session, ISSUES, len(rows))
-        bulk.copy_rows(session, ISSUES, [{**row, "id": i} for i, row in zip(ids, rows,
-                                                                           strict=True)])
+    # One statement per table: COPY on PostgreSQL, an executemany on SQLite, ids taken as
+    # they go in (`portal.core.bulk`).
+    ids = bulk.insert_new(session, ISSUES, rows)
     search.index_issues(session, [_Text(i, r.title, r.description)
                                   for i, r in zip(ids, records, strict=True)])
     history = [{**HISTORY_DEFAULTS, **row, "issue_id": i}
                for i, r in zip(ids, records, strict=True) for row in r.history()]
-    if sqlite:
-        session.execute(UPDATES.insert(), history)
-    else:
-        bulk.copy_rows(session, UPDATES, history)
+    bulk.insert_rows(session, UPDATES, history)
     # The membership rows carry their copies of the issue, its first public moves included,
     # and the batch is counted into the map's cells and the dashboard's figures in a few
     # statements rather than by the triggers row by row.
@@ -94,17 +78,13 @@ def _insert(session: Session, records: list[Record], places: Places, tenant: Ten
             offered.setdefault(link["tenant_id"], []).append(NewPlace(
                 "reported", {"en": record.address}, record.lat, record.lon,
                 street=record.address, issue_id=link["issue_id"]))
-    for tenant_id, new_places in offered.items():
-        gazetteer.add_places(session, tenant_id, new_places, "issue")
+    gazetteer.add_places_of(session, offered, "issue")
     if links:
         with clusters.counting_deferred(session) as counted, \
                 dashboard_counts.counting_deferred(session, ids):
-            if sqlite:
-                session.execute(IssuePortal.__table__.insert(), links)
-            else:
-                # No session event sees a COPY: the portals' data versions move here.
-                bulk.copy_rows(session, IssuePortal.__table__, links)
-                data_version.bump(session.connection(), {link["tenant_id"] for link in links})
+            bulk.insert_rows(session, IssuePortal.__table__, links)
+            # No session event sees a bulk insert: the portals' data versions move here.
+            data_version.bump(session.connection(), {link["tenant_id"] for link in links})
             counted.extend(ids)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import shapely
 from shapely.ops import nearest_points
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from portal.core import bulk, geo
@@ -78,51 +78,52 @@ class _Token:
 
 def add_places(session: Session, tenant_id: int, places: list[NewPlace], source: str) -> int:
     """Add places and their index rows in a few statements; returns how many were added."""
-    if not places:
+    return add_places_of(session, {tenant_id: places}, source)
+
+
+def add_places_of(session: Session, places: dict[int, list[NewPlace]], source: str) -> int:
+    """`add_places` for several portals at once (portal id -> its new places), in one
+    statement per table: an import's batch offers each address to every portal showing it.
+    The words of a name offered to several portals are worked out once."""
+    rows, keys = [], []
+    worked: dict[tuple, tuple[str, str, set[str]]] = {}
+    for tenant_id, new in places.items():
+        for p in new:
+            key = (tuple(p.names.items()), p.street)
+            if key not in worked:
+                names = [n for n in p.names.values() if n]
+                worked[key] = (words.search_key(names),
+                               " ".join(words.match_words(p.street))[:200],
+                               {w[:100] for name in names for w in words.match_words(name)
+                                if words.indexed(w)})
+            search_key, street_key, _terms = worked[key]
+            bounds = geo.bbox(p.area_geojson) if p.area_geojson else (None, None, None, None)
+            rows.append({
+                "tenant_id": tenant_id, "kind": p.kind, "names": p.names,
+                "search_key": search_key, "street_key": street_key,
+                "lat": p.lat, "lon": p.lon, "area_geojson": p.area_geojson,
+                "min_lon": bounds[0], "min_lat": bounds[1], "max_lon": bounds[2],
+                "max_lat": bounds[3], "source": source, "issue_id": p.issue_id,
+                "rank": RANKS[p.kind], "population": p.population,
+            })
+            keys.append(key)
+    if not rows:
         return 0
-    rows = []
-    for p in places:
-        names = [n for n in p.names.values() if n]
-        bounds = geo.bbox(p.area_geojson) if p.area_geojson else (None, None, None, None)
-        rows.append({
-            "tenant_id": tenant_id, "kind": p.kind, "names": p.names,
-            "search_key": words.search_key(names),
-            "street_key": " ".join(words.match_words(p.street))[:200],
-            "lat": p.lat, "lon": p.lon, "area_geojson": p.area_geojson,
-            "min_lon": bounds[0], "min_lat": bounds[1], "max_lon": bounds[2],
-            "max_lat": bounds[3], "source": source, "issue_id": p.issue_id,
-            "rank": RANKS[p.kind], "population": p.population,
-        })
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:  # COPY with ids reserved first: a bulk import adds thousands per batch
-        ids = bulk.reserve_ids(session, Place.__table__, len(rows))
-        bulk.copy_rows(session, Place.__table__,
-                       [{**row, "id": i} for i, row in zip(ids, rows, strict=True)])
-    else:
-        ids = session.scalars(
-            insert(Place).returning(Place.id, sort_by_parameter_order=True), rows).all()
+    # One statement per table (COPY on PostgreSQL, an executemany on SQLite): a bulk import
+    # adds thousands per batch.
+    ids = bulk.insert_new(session, Place.__table__, rows)
     terms: list[dict] = []
-    vocabulary: set[str] = set()
-    for place_id, p in zip(ids, places, strict=True):
-        mine = {w[:100] for name in p.names.values() for w in words.match_words(name)
-                if words.indexed(w)}
-        vocabulary |= mine
-        terms.extend({"tenant_id": tenant_id, "rank": RANKS[p.kind], "term": t,
+    vocabulary: set[tuple[int, str]] = set()
+    for place_id, row, key in zip(ids, rows, keys, strict=True):
+        mine = worked[key][2]
+        vocabulary |= {(row["tenant_id"], t) for t in mine}
+        terms.extend({"tenant_id": row["tenant_id"], "rank": row["rank"], "term": t,
                       "place_id": place_id} for t in mine)
-    if postgresql:
-        bulk.copy_rows(session, PlaceTerm.__table__, terms)
-    else:
-        for start in range(0, len(terms), 5000):
-            session.execute(insert(PlaceTerm), terms[start:start + 5000])
+    bulk.insert_rows(session, PlaceTerm.__table__, terms)
     grams = [{"tenant_id": tenant_id, "gram": g, "term": t}
-             for t in sorted(vocabulary) for g in sorted(words.grams(t))]
+             for tenant_id, t in sorted(vocabulary) for g in sorted(words.grams(t))]
     # Another writer may have added the same word meanwhile: a gram row is a fact, not a count.
-    if postgresql:
-        bulk.copy_rows(session, PlaceGram.__table__, grams, skip_conflicts=True)
-    else:
-        for start in range(0, len(grams), 5000):
-            session.execute(insert(PlaceGram).prefix_with("OR IGNORE"),
-                            grams[start:start + 5000])
+    bulk.insert_rows(session, PlaceGram.__table__, grams, skip_conflicts=True)
     return len(ids)
 
 

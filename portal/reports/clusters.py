@@ -165,14 +165,15 @@ def counting_deferred(session: Session) -> Iterator[list[int]]:
 def count_new_rows(session: Session, issue_ids: list[int]) -> None:
     """Add these issues' (uncounted) membership rows to the cells."""
     sqlite = is_sqlite(session)
-    for start in range(0, len(issue_ids), 500):
-        chunk = issue_ids[start:start + 500]
+    for start in range(0, len(issue_ids), bulk.IDS_PER_STATEMENT):
+        chunk = issue_ids[start:start + bulk.IDS_PER_STATEMENT]
         if sqlite:
             for band in grid.BANDS:
                 cx, cy = _cell_columns(session, IssuePortal.lat, IssuePortal.lon, band)
                 _add_cells(session, select(IssuePortal.tenant_id, literal(band), cx, cy,
                                            IssuePortal.status, *_sums())
-                           .where(IssuePortal.issue_id.in_(chunk), IssuePortal.hidden.is_(False))
+                           .where(bulk.one_of(session, IssuePortal.issue_id, chunk),
+                                  IssuePortal.hidden.is_(False))
                            .group_by(IssuePortal.tenant_id, cx, cy, IssuePortal.status))
             continue
         # PostgreSQL: every band in one statement, the chunk's rows read once (a join with

@@ -24,7 +24,6 @@ from sqlalchemy import (
     delete,
     extract,
     func,
-    insert,
     literal,
     select,
     update,
@@ -48,7 +47,7 @@ from portal.models import (
 )
 
 EVENTS = ("acknowledged", "closed")
-CHUNK = 500
+CHUNK = bulk.IDS_PER_STATEMENT
 
 
 @contextmanager
@@ -57,10 +56,8 @@ def counting_deferred(session: Session, issue_ids: list[int]) -> Iterator[None]:
     these issues (membership, history) is left alone by the dashboard triggers and counted on
     the way out, set-based. Other issues' writes are counted as always meanwhile."""
     ids = sorted(set(issue_ids))
-    if ids and is_sqlite(session):
-        session.execute(insert(DashboardDeferral), [{"issue_id": i} for i in ids])
-    elif ids:  # PostgreSQL: one COPY rather than a statement per issue
-        bulk.copy_rows(session, DashboardDeferral.__table__, [{"issue_id": i} for i in ids])
+    # One statement for all (`portal.core.bulk`), not one per issue.
+    bulk.insert_rows(session, DashboardDeferral.__table__, [{"issue_id": i} for i in ids])
     try:
         yield
         session.flush()

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from portal.core import bulk
 from portal.core.db import is_sqlite
 from portal.models import Issue, RequestType
 
@@ -118,8 +119,8 @@ def _remember_words(session: Session, issues: list[Issue]) -> None:
     words = {w for issue in issues for field in (issue.title, issue.description) if field
              for w in _words(field)}
     if words:
-        session.execute(text("INSERT OR IGNORE INTO search_terms (term) VALUES (:w)"),
-                        [{"w": w} for w in sorted(words)])
+        bulk.sqlite_many(session, "INSERT OR IGNORE INTO search_terms (term) VALUES (?)",
+                         [(w,) for w in sorted(words)])
 
 
 def _words(value: str) -> list[str]:
@@ -139,10 +140,10 @@ def index_issues(session: Session, issues: list[Issue]) -> None:
     """`index_issue` for a batch of new issues, in one statement (imports)."""
     if not is_sqlite(session) or not issues:
         return
-    session.execute(
-        text("INSERT INTO issues_fts(rowid, title, description) VALUES (:id, :t, :d)"),
-        [{"id": i.id, "t": i.title, "d": i.description} for i in issues],
-    )
+    # Straight on the driver: SQLAlchemy's executemany builds each row's parameters in Python.
+    bulk.sqlite_many(session,
+                     "INSERT INTO issues_fts(rowid, title, description) VALUES (?, ?, ?)",
+                     [(i.id, i.title, i.description) for i in issues])
     _remember_words(session, issues)
 
 
