@@ -12,7 +12,11 @@ cannot do safely it refuses with a `BoundaryError` naming the file and the probl
 - a CRS other than WGS 84 is reprojected with pyproj, one pyproj cannot read is refused
   with the CRS named;
 - an invalid polygon (a self-intersecting ring, a bow tie) is repaired with `make_valid`
-  and the repair reported with Shapely's reason.
+  and the repair reported with Shapely's reason;
+- a line (LineString/MultiLineString) is left out, unless a corridor buffer is given
+  (`buffer_m`, `--buffer` on the command line): then it is kept as a corridor, a line with a
+  width in metres (`portal.core.corridors`), and `area_file_text` writes it beside the
+  polygons so the loaded portal buffers it and names it.
 
 `merged` makes one area of a layer, `split` one per feature (bodies from a districts
 file). `simplified` draws a lighter outline for maps and states both sizes; it is for
@@ -37,6 +41,7 @@ import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from portal.core import corridors
 from portal.core.errors import N_, ConfigError, Message
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -73,11 +78,13 @@ class Layer:
     notes: list[Message] = field(default_factory=list)
 
 
-def read_layer(name: str, data: bytes, *, crs: str = "", swap_axes: bool = False) -> Layer:
+def read_layer(name: str, data: bytes, *, crs: str = "", swap_axes: bool = False,
+               buffer_m: float | None = None) -> Layer:
     """Read a boundary file by its name's ending (.geojson/.json, .zip, .kml).
 
     `crs` overrides what the file says (for a Shapefile without .prj); `swap_axes` swaps
-    every coordinate pair (the offered fix for a swapped file).
+    every coordinate pair (the offered fix for a swapped file); `buffer_m` keeps lines as
+    corridors that wide either side (a line's own `buffer_m` property wins).
     """
     if len(data) > MAX_FILE_BYTES:
         raise BoundaryError(N_("the file is %(size)s MB; at most %(limit)s MB is read"),
@@ -99,7 +106,16 @@ def read_layer(name: str, data: bytes, *, crs: str = "", swap_axes: bool = False
         if geometry is None:
             continue
         geom = shape(geometry) if isinstance(geometry, dict) else geometry
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        if geom.geom_type in corridors.LINES and buffer_m is not None:
+            properties = {**(properties or {})}
+            properties["buffer_m"] = corridors.buffer_distance(
+                properties.get("buffer_m", buffer_m), f"{name} feature {index + 1}")
+        elif geom.geom_type in corridors.LINES:
+            layer.notes.append(Message(N_("feature %(feature)s is a line: left out (to keep "
+                                          "lines as corridors, give --buffer METRES)"),
+                                       {"feature": index + 1}))
+            continue
+        elif geom.geom_type not in ("Polygon", "MultiPolygon"):
             layer.notes.append(Message(N_("feature %(feature)s is a %(kind)s, not an area: "
                                           "left out"),
                                        {"feature": index + 1, "kind": geom.geom_type}))
@@ -347,10 +363,38 @@ def _repair(layer: Layer) -> None:
 # --- what to keep ---------------------------------------------------------------------
 
 
+def _is_line(feature: Feature) -> bool:
+    return feature.geometry.geom_type in corridors.LINES
+
+
 def merged(layer: Layer) -> BaseGeometry:
-    """One area of every feature (a city from its neighbourhoods)."""
-    geom = shapely.union_all([f.geometry for f in layer.features])
+    """One area of every feature (a city from its neighbourhoods), corridors buffered."""
+    geom = shapely.union_all([
+        corridors.buffered(f.geometry, f.properties["buffer_m"]) if _is_line(f) else f.geometry
+        for f in layer.features])
     return repaired(geom) or geom
+
+
+def area_file_text(layer: Layer) -> str:
+    """What `area.geojson` holds for a layer: its polygons merged, and each corridor as a
+    line with its `buffer_m` (and name), which loading buffers into the area."""
+    polygons = [f.geometry for f in layer.features if not _is_line(f)]
+    area = None
+    if polygons:
+        area = shapely.union_all(polygons)
+        area = repaired(area) or area
+    lines = [f for f in layer.features if _is_line(f)]
+    if not lines and area is not None:
+        return geojson_text(area)
+    features = [{"type": "Feature", "properties": {}, "geometry": json.loads(geojson_text(area))}
+                ] if area is not None else []
+    for feature in lines:
+        kept = {k: feature.properties[k] for k in ("id", "name", "buffer_m")
+                if k in feature.properties}
+        features.append({"type": "Feature", "properties": kept,
+                         "geometry": json.loads(geojson_text(feature.geometry))})
+    return json.dumps({"type": "FeatureCollection", "features": features},
+                      separators=(",", ":"), ensure_ascii=False)
 
 
 def pick(layer: Layer, values: list[str], prop: str = "name") -> Layer:
@@ -392,6 +436,19 @@ def simplified(geom: BaseGeometry, tolerance_m: float) -> Simplified:
     light = repaired(light) or geom
     text = geojson_text(light, decimals=5)
     return Simplified(text, before, len(text), tolerance_m)
+
+
+def parse_buffer(text: str) -> float:
+    """'60m' or '60' -> 60.0 metres either side of a corridor's line."""
+    value = text.strip().lower().removesuffix("m").strip()
+    try:
+        metres = float(value)
+    except ValueError:
+        metres = math.nan
+    if not math.isfinite(metres) or not 0 < metres <= corridors.MAX_BUFFER_M:
+        raise ConfigError(N_("a corridor buffer is a distance above 0 and at most %(max)s m, "
+                             "like 60m"), where=text, max=int(corridors.MAX_BUFFER_M))
+    return metres
 
 
 def parse_tolerance(text: str) -> float:
