@@ -58,7 +58,8 @@ def _drawn_line(text: str) -> LineString | None:
 
 def _length_m(line: LineString) -> float:
     coords = list(line.coords)
-    return sum(geo.distance_m(a[1], a[0], b[1], b[0]) for a, b in zip(coords, coords[1:]))
+    return sum(geo.distance_m(a[1], a[0], b[1], b[0])
+               for a, b in zip(coords, coords[1:], strict=False))
 
 
 def parse(tenant: Tenant, corridor: str, line_text: str,
