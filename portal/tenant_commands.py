@@ -25,7 +25,7 @@ from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED, translate
 from portal.core.i18n import gettext as _
 from portal.core.settings import Settings
-from portal.tenancy import boundaries, logos, tenant_checks, tenant_files
+from portal.tenancy import boundaries, corridor_layers, logos, tenant_checks, tenant_files
 from portal.tenancy.brand_colours import failing_pairs, nearest_passing_shade
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -197,7 +197,7 @@ def read_boundary(args: argparse.Namespace, path: str) -> boundaries.Layer:
     buffer = getattr(args, "buffer", None)
     layer = boundaries.read_layer(file.name, file.read_bytes(), crs=args.crs,
                                   swap_axes=args.swap_axes,
-                                  buffer_m=boundaries.parse_buffer(buffer) if buffer else None)
+                                  buffer_m=corridor_layers.parse_buffer(buffer) if buffer else None)
     for note in layer.notes:
         print(f"{file.name}: {translate(note)}")
     return layer
@@ -239,7 +239,7 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
                                              + "\n", encoding="utf-8")
         if logo:
             (staging / "logo.svg").write_text(logo, encoding="utf-8")
-        (staging / "area.geojson").write_text(boundaries.area_file_text(layer) + "\n",
+        (staging / "area.geojson").write_text(corridor_layers.area_file_text(layer) + "\n",
                                               encoding="utf-8")
         with db.session() as session:
             tenant = tenant_files.load_portal(session, staging, settings.themes_dir)

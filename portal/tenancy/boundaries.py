@@ -15,8 +15,8 @@ cannot do safely it refuses with a `BoundaryError` naming the file and the probl
   and the repair reported with Shapely's reason;
 - a line (LineString/MultiLineString) is left out, unless a corridor buffer is given
   (`buffer_m`, `--buffer` on the command line): then it is kept as a corridor, a line with a
-  width in metres (`portal.core.corridors`), and `area_file_text` writes it beside the
-  polygons so the loaded portal buffers it and names it.
+  width in metres (`portal.core.corridors`), which `corridor_layers.area_file_text` writes
+  beside the polygons so the loaded portal buffers it and names it.
 
 `merged` makes one area of a layer, `split` one per feature (bodies from a districts
 file). `simplified` draws a lighter outline for maps and states both sizes; it is for
@@ -363,38 +363,16 @@ def _repair(layer: Layer) -> None:
 # --- what to keep ---------------------------------------------------------------------
 
 
-def _is_line(feature: Feature) -> bool:
+def is_line(feature: Feature) -> bool:
     return feature.geometry.geom_type in corridors.LINES
 
 
 def merged(layer: Layer) -> BaseGeometry:
     """One area of every feature (a city from its neighbourhoods), corridors buffered."""
     geom = shapely.union_all([
-        corridors.buffered(f.geometry, f.properties["buffer_m"]) if _is_line(f) else f.geometry
+        corridors.buffered(f.geometry, f.properties["buffer_m"]) if is_line(f) else f.geometry
         for f in layer.features])
     return repaired(geom) or geom
-
-
-def area_file_text(layer: Layer) -> str:
-    """What `area.geojson` holds for a layer: its polygons merged, and each corridor as a
-    line with its `buffer_m` (and name), which loading buffers into the area."""
-    polygons = [f.geometry for f in layer.features if not _is_line(f)]
-    area = None
-    if polygons:
-        area = shapely.union_all(polygons)
-        area = repaired(area) or area
-    lines = [f for f in layer.features if _is_line(f)]
-    if not lines and area is not None:
-        return geojson_text(area)
-    features = [{"type": "Feature", "properties": {}, "geometry": json.loads(geojson_text(area))}
-                ] if area is not None else []
-    for feature in lines:
-        kept = {k: feature.properties[k] for k in ("id", "name", "buffer_m")
-                if k in feature.properties}
-        features.append({"type": "Feature", "properties": kept,
-                         "geometry": json.loads(geojson_text(feature.geometry))})
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      separators=(",", ":"), ensure_ascii=False)
 
 
 def pick(layer: Layer, values: list[str], prop: str = "name") -> Layer:
@@ -436,19 +414,6 @@ def simplified(geom: BaseGeometry, tolerance_m: float) -> Simplified:
     light = repaired(light) or geom
     text = geojson_text(light, decimals=5)
     return Simplified(text, before, len(text), tolerance_m)
-
-
-def parse_buffer(text: str) -> float:
-    """'60m' or '60' -> 60.0 metres either side of a corridor's line."""
-    value = text.strip().lower().removesuffix("m").strip()
-    try:
-        metres = float(value)
-    except ValueError:
-        metres = math.nan
-    if not math.isfinite(metres) or not 0 < metres <= corridors.MAX_BUFFER_M:
-        raise ConfigError(N_("a corridor buffer is a distance above 0 and at most %(max)s m, "
-                             "like 60m"), where=text, max=int(corridors.MAX_BUFFER_M))
-    return metres
 
 
 def parse_tolerance(text: str) -> float:
