@@ -25,7 +25,7 @@ from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED, translate
 from portal.core.i18n import gettext as _
 from portal.core.settings import Settings
-from portal.tenancy import boundaries, logos, tenant_checks, tenant_files
+from portal.tenancy import boundaries, corridor_layers, logos, tenant_checks, tenant_files
 from portal.tenancy.brand_colours import failing_pairs, nearest_passing_shade
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -57,6 +57,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argp
     new.add_argument("--logo", metavar="FILE", help="an SVG (kept to what draws) or PNG logo")
     new.add_argument("--no-anonymous", action="store_true",
                      help="require a name and email on every report")
+    new.add_argument("--buffer", metavar="METRES",
+                     help="keep the file's lines as corridors this wide either side (a "
+                          "line's own buffer_m property wins), e.g. 60m")
     new.add_argument("--simplify", default="20m",
                      help="tolerance of the outline maps draw (routing keeps the original)")
     new.add_argument("--force", action="store_true", help="replace an existing folder")
@@ -191,8 +194,10 @@ def read_boundary(args: argparse.Namespace, path: str) -> boundaries.Layer:
     file = Path(path)
     if not file.is_file():
         raise ConfigError(N_("no such file: %(path)s"), path=path)
+    buffer = getattr(args, "buffer", None)
     layer = boundaries.read_layer(file.name, file.read_bytes(), crs=args.crs,
-                                  swap_axes=args.swap_axes)
+                                  swap_axes=args.swap_axes,
+                                  buffer_m=corridor_layers.parse_buffer(buffer) if buffer else None)
     for note in layer.notes:
         print(f"{file.name}: {translate(note)}")
     return layer
@@ -234,7 +239,7 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
                                              + "\n", encoding="utf-8")
         if logo:
             (staging / "logo.svg").write_text(logo, encoding="utf-8")
-        (staging / "area.geojson").write_text(boundaries.geojson_text(area) + "\n",
+        (staging / "area.geojson").write_text(corridor_layers.area_file_text(layer) + "\n",
                                               encoding="utf-8")
         with db.session() as session:
             tenant = tenant_files.load_portal(session, staging, settings.themes_dir)

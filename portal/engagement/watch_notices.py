@@ -14,6 +14,7 @@ from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.engagement.watching import (
+    AREA_KINDS,
     active_watches,
     describe,
     issue_link,
@@ -114,6 +115,8 @@ def announcement_area(session: Session, announcement: Announcement) -> str | Non
 def watch_touches(watch: Watch, area: str | None) -> bool:
     if area is None or watch.kind == "portal":
         return True
+    if watch.kind == "route":
+        return bool(watch.area_geojson) and geo.intersects(watch.area_geojson, area)
     return geo.intersects(geo.circle(watch.lat, watch.lon, watch.radius_m or 0), area)
 
 
@@ -121,7 +124,7 @@ def watches_for_announcement(session: Session, announcement: Announcement,
                              frequency: str | None = "instant") -> list[Watch]:
     portals = select(AnnouncementPortal.tenant_id).where(
         AnnouncementPortal.announcement_id == announcement.id)
-    stmt = select(Watch).where(active_watches(), Watch.kind.in_(("circle", "portal")),
+    stmt = select(Watch).where(active_watches(), Watch.kind.in_(AREA_KINDS),
                                Watch.tenant_id.in_(portals)).order_by(Watch.id)
     if frequency is not None:
         stmt = stmt.where(Watch.frequency == frequency)

@@ -1,6 +1,7 @@
 """Watch areas: residents get email (instant or a daily digest) and an Atom feed about a place.
 
-A watch is a circle around a place, the whole portal, or one issue. It needs no account:
+A watch is a circle around a place, a route (a commute: a corridor of the portal or a line
+drawn, buffered; see `route_watches`), the whole portal, or one issue. It needs no account:
 `create_watch` writes it unconfirmed and mails a signed confirmation link (salt
 `reportal.watch-confirm`, valid 7 days); only confirmed, not-ended watches ever get mail.
 
@@ -33,6 +34,7 @@ from portal.core.errors import N_, DomainError, Message, NotFound, ValidationErr
 from portal.core.i18n import gettext as _
 from portal.core.i18n import ngettext, use_locale
 from portal.core.localized import localized
+from portal.engagement import route_watches
 from portal.mail.compose import PORTAL_URL
 from portal.mail.outbox import enqueue
 from portal.models import Issue, IssuePortal, Tenant, Watch, utcnow
@@ -44,7 +46,8 @@ CONFIRM_MAX_AGE = 7 * 24 * 3600
 RADII = (100, 250, 500, 1000, 2000, 5000)
 MIN_RADIUS, MAX_RADIUS = 50.0, 5000.0
 FREQUENCIES = ("instant", "daily")
-KINDS = ("circle", "portal", "issue")
+KINDS = ("circle", "route", "portal", "issue")
+AREA_KINDS = ("circle", "route", "portal")  # matched by place, not by issue
 MAX_ACTIVE_PER_EMAIL = 25
 
 
@@ -64,6 +67,9 @@ class WatchForm:
     frequency: str = "instant"
     issue_id: str = ""
     locale: str = "en"
+    corridor: str = ""  # a route watch: a corridor's key, or
+    route_line: str = ""  # the line drawn on the map, as GeoJSON
+    route_distance: str = "100"
 
 
 # -- creating and confirming ----------------------------------------------------------------
@@ -110,6 +116,11 @@ def _validate(session: Session, tenant: Tenant, form: WatchForm) -> tuple[dict, 
             circle = geo.circle(lat, lon, radius)
             values.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"),
                               geo.bbox(circle), strict=True))
+    elif kind == "route":
+        route, route_errors = route_watches.parse(tenant, form.corridor, form.route_line,
+                                                  form.route_distance)
+        errors.update(route_errors)
+        values.update(route)
     elif kind == "portal":
         values.update(min_lon=tenant.min_lon, min_lat=tenant.min_lat,
                       max_lon=tenant.max_lon, max_lat=tenant.max_lat)
@@ -148,6 +159,8 @@ def create_watch(session: Session, tenant: Tenant, form: WatchForm,
          else Watch.radius_m == values["radius_m"]),
         (Watch.issue_id.is_(None) if values.get("issue_id") is None
          else Watch.issue_id == values["issue_id"]),
+        (Watch.area_geojson.is_(None) if values.get("area_geojson") is None
+         else Watch.area_geojson == values["area_geojson"]),
     )
     watch = session.scalars(same).first()
     if watch is None:
@@ -226,10 +239,12 @@ def active_by_feed_token(session: Session, tenant: Tenant, token: str) -> Watch 
 
 
 def covers(watch: Watch, lat: float, lon: float) -> bool:
-    """Does a (circle or portal) watch's area hold this point? Portal watches are matched by
-    the issue's stored portal membership before this is asked."""
+    """Does a (circle, route or portal) watch's area hold this point? Portal watches are
+    matched by the issue's stored portal membership before this is asked."""
     if watch.kind == "circle":
         return geo.distance_m(watch.lat, watch.lon, lat, lon) <= (watch.radius_m or 0)
+    if watch.kind == "route":
+        return bool(watch.area_geojson) and geo.contains(watch.area_geojson, lat, lon)
     if watch.kind == "portal":
         return True
     return False
@@ -247,7 +262,7 @@ def watches_for_issue(session: Session, issue: Issue, frequency: str | None = "i
                       include_issue_watches: bool = True) -> list[Watch]:
     """Active watches whose area holds the issue (and those following the issue itself)."""
     portals = select(IssuePortal.tenant_id).where(IssuePortal.issue_id == issue.id)
-    area = and_(Watch.kind.in_(("circle", "portal")), Watch.tenant_id.in_(portals),
+    area = and_(Watch.kind.in_(AREA_KINDS), Watch.tenant_id.in_(portals),
                 Watch.min_lat <= issue.lat, Watch.max_lat >= issue.lat,
                 Watch.min_lon <= issue.lon, Watch.max_lon >= issue.lon)
     which = or_(area, and_(Watch.kind == "issue", Watch.issue_id == issue.id)) \
@@ -281,6 +296,8 @@ def describe(watch: Watch, tenant: Tenant) -> str:
                         radius=radius, lat=watch.lat, lon=watch.lon)
     if watch.kind == "issue":
         return _("Issue #%(id)s", id=watch.issue_id)
+    if watch.kind == "route":
+        return route_watches.describe(watch, tenant)
     area = localized(tenant.area_name, watch.locale, tenant.default_language) or localized(
         tenant.name, watch.locale, tenant.default_language)
     return _("All of %(area)s", area=area)

@@ -131,6 +131,9 @@ class Tenant(AreaMixin, Base):
     sms_numbers: Mapped[list] = mapped_column(default=list)
     # IANA name; pages show times in it and forms read typed times in it (core.time_zones).
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Named corridors of the area file (lines with a width, see portal.core.corridors), for
+    # the watch page; their buffered areas are already part of area_geojson.
+    corridors: Mapped[list] = mapped_column(default=list)
 
     hosts: Mapped[list[TenantHost]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantHost.host"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.core import Base, Tenant, utcnow
@@ -25,7 +25,7 @@ class Watch(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254), index=True)
     locale: Mapped[str] = mapped_column(String(16), default="en")
-    kind: Mapped[str] = mapped_column(String(16))  # circle, portal, issue
+    kind: Mapped[str] = mapped_column(String(16))  # circle, portal, issue, route
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     radius_m: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -36,6 +36,10 @@ class Watch(Base):
     min_lat: Mapped[float] = mapped_column(Float)
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
+    # A route watch (a commute): its line buffered by `radius_m`, as GeoJSON; `corridor` is
+    # the key of the portal corridor it follows, if the resident picked one.
+    area_geojson: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    corridor: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     frequency: Mapped[str] = mapped_column(String(8), default="instant")  # instant, daily
     feed_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from portal.core import geo
 from portal.core.errors import N_, Message, NotFound, ValidationError
 from portal.core.text_fields import record_number
-from portal.engagement import digests, watching
+from portal.engagement import digests, route_watches, watching
 from portal.mail import unsubscribe
 from portal.reports.reporting import area_label
 from portal.routes.feeds import events_feed
@@ -34,6 +34,8 @@ def _form_page(request: Request, form: watching.WatchForm, errors: dict[str, Mes
                 issue = None
     return render(request, "watch.html", {
         "form": form, "errors": errors, "issue": issue, "radii": watching.RADII,
+        "corridors": route_watches.named(portal, request.state.locale),
+        "route_distances": route_watches.DISTANCES,
         "area": area_label(portal, request.state.locale), "csrf_token": csrf_token(request),
         "centre": geo.centre(portal.area_geojson),
         "bbox": (portal.min_lon, portal.min_lat, portal.max_lon, portal.max_lat),
@@ -57,7 +59,9 @@ async def watch_submit(request: Request) -> Response:
         email=str(data.get("email", "")), kind=str(data.get("kind", "circle")),
         lat=str(data.get("lat", "")), lon=str(data.get("lon", "")),
         radius=str(data.get("radius", "500")), frequency=str(data.get("frequency", "instant")),
-        issue_id=str(data.get("issue_id", "")), locale=request.state.locale)
+        issue_id=str(data.get("issue_id", "")), locale=request.state.locale,
+        corridor=str(data.get("corridor", "")), route_line=str(data.get("route_line", "")),
+        route_distance=str(data.get("route_distance", "100")))
     if not csrf_valid(request, data):
         return _form_page(request, form, {"form": Message(
             N_("This form has expired. Please check it and send it again."))}, 400)

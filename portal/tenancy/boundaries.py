@@ -12,7 +12,11 @@ cannot do safely it refuses with a `BoundaryError` naming the file and the probl
 - a CRS other than WGS 84 is reprojected with pyproj, one pyproj cannot read is refused
   with the CRS named;
 - an invalid polygon (a self-intersecting ring, a bow tie) is repaired with `make_valid`
-  and the repair reported with Shapely's reason.
+  and the repair reported with Shapely's reason;
+- a line (LineString/MultiLineString) is left out, unless a corridor buffer is given
+  (`buffer_m`, `--buffer` on the command line): then it is kept as a corridor, a line with a
+  width in metres (`portal.core.corridors`), which `corridor_layers.area_file_text` writes
+  beside the polygons so the loaded portal buffers it and names it.
 
 `merged` makes one area of a layer, `split` one per feature (bodies from a districts
 file). `simplified` draws a lighter outline for maps and states both sizes; it is for
@@ -37,6 +41,7 @@ import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from portal.core import corridors
 from portal.core.errors import N_, ConfigError, Message
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -73,11 +78,13 @@ class Layer:
     notes: list[Message] = field(default_factory=list)
 
 
-def read_layer(name: str, data: bytes, *, crs: str = "", swap_axes: bool = False) -> Layer:
+def read_layer(name: str, data: bytes, *, crs: str = "", swap_axes: bool = False,
+               buffer_m: float | None = None) -> Layer:
     """Read a boundary file by its name's ending (.geojson/.json, .zip, .kml).
 
     `crs` overrides what the file says (for a Shapefile without .prj); `swap_axes` swaps
-    every coordinate pair (the offered fix for a swapped file).
+    every coordinate pair (the offered fix for a swapped file); `buffer_m` keeps lines as
+    corridors that wide either side (a line's own `buffer_m` property wins).
     """
     if len(data) > MAX_FILE_BYTES:
         raise BoundaryError(N_("the file is %(size)s MB; at most %(limit)s MB is read"),
@@ -99,7 +106,16 @@ def read_layer(name: str, data: bytes, *, crs: str = "", swap_axes: bool = False
         if geometry is None:
             continue
         geom = shape(geometry) if isinstance(geometry, dict) else geometry
-        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        if geom.geom_type in corridors.LINES and buffer_m is not None:
+            properties = {**(properties or {})}
+            properties["buffer_m"] = corridors.buffer_distance(
+                properties.get("buffer_m", buffer_m), f"{name} feature {index + 1}")
+        elif geom.geom_type in corridors.LINES:
+            layer.notes.append(Message(N_("feature %(feature)s is a line: left out (to keep "
+                                          "lines as corridors, give --buffer METRES)"),
+                                       {"feature": index + 1}))
+            continue
+        elif geom.geom_type not in ("Polygon", "MultiPolygon"):
             layer.notes.append(Message(N_("feature %(feature)s is a %(kind)s, not an area: "
                                           "left out"),
                                        {"feature": index + 1, "kind": geom.geom_type}))
@@ -347,9 +363,15 @@ def _repair(layer: Layer) -> None:
 # --- what to keep ---------------------------------------------------------------------
 
 
+def is_line(feature: Feature) -> bool:
+    return feature.geometry.geom_type in corridors.LINES
+
+
 def merged(layer: Layer) -> BaseGeometry:
-    """One area of every feature (a city from its neighbourhoods)."""
-    geom = shapely.union_all([f.geometry for f in layer.features])
+    """One area of every feature (a city from its neighbourhoods), corridors buffered."""
+    geom = shapely.union_all([
+        corridors.buffered(f.geometry, f.properties["buffer_m"]) if is_line(f) else f.geometry
+        for f in layer.features])
     return repaired(geom) or geom
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import geo, time_zones
+from portal.core import corridors, geo, time_zones
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
@@ -119,12 +119,14 @@ def geocoder_setting(value: object, where: str) -> dict:
     return setting
 
 
-def _area(folder: Path) -> str:
+def _area(folder: Path) -> tuple[str, list[corridors.Corridor]]:
+    """The area as stored (polygons and buffered corridors in one) and the corridors."""
     try:
         data = _read_json(folder / "area.geojson")
+        area, lines = corridors.split_area(data, str(folder / "area.geojson"))
         boundaries.check_area_coordinates(str(folder / "area.geojson"),
-                                          geo.geometry_from_geojson(data))
-        return geo.normalise_area(data)
+                                          geo.geometry_from_geojson(area))
+        return geo.normalise_area(area), lines
     except ConfigError as exc:
         raise exc.at(folder / "area.geojson") from None
 
@@ -222,7 +224,7 @@ def load_body(session: Session, folder: Path) -> Body:
     if not SLUG.match(slug):
         raise ConfigError(N_("slug %(slug)r must be lower-case letters, digits, dashes"),
                           where=str(folder), slug=slug)
-    area_text = _area(folder)
+    area_text, _lines = _area(folder)
     types = data.get("request_types") or []
     if not types:
         raise ConfigError(N_("a body needs at least one request type"), where=str(folder))
@@ -324,7 +326,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     elif not time_zones.is_known(time_zone):
         raise ConfigError(N_("time_zone %(zone)r is not a time zone name such as "
                              "America/New_York"), where=f"{where} time_zone", zone=time_zone)
-    area_text = _area(folder)
+    area_text, lines = _area(folder)
     geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
     numbers = sms_numbers(data.get("sms"), f"{folder} sms")
     logo_path = (folder / data.get("logo", "logo.svg")).resolve()
@@ -350,6 +352,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     tenant.geocoder = geocoder
     tenant.sms_numbers = numbers
     tenant.time_zone = time_zone
+    tenant.corridors = [line.as_data() for line in lines]
     _set_area(tenant, area_text)
     tenant.display_area_geojson = display_area(area_text, tolerance)
     session.add(tenant)
@@ -455,6 +458,11 @@ def dump_portal(tenant: Tenant, folder: Path) -> None:
     (folder / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     area = {"type": "Feature", "properties": {}, "geometry": json.loads(tenant.area_geojson)}
+    if tenant.corridors:  # the lines again, so the watch page keeps its named routes
+        area = {"type": "FeatureCollection", "features": [area] + [
+            {"type": "Feature", "geometry": c["line"],
+             "properties": {"id": c["key"], "name": c["name"], "buffer_m": c["buffer_m"]}}
+            for c in tenant.corridors]}
     (folder / "area.geojson").write_text(json.dumps(area) + "\n", encoding="utf-8")
     if tenant.logo_svg:
         (folder / "logo.svg").write_text(tenant.logo_svg, encoding="utf-8")
