@@ -1,5 +1,5 @@
 """The portal admins' page for Open311 API keys: list, create (the key is shown once), revoke;
-each creation and revocation audited and undoable (`portal.staff.portal_team`)."""
+each creation and revocation audited and undoable (`portal.open311.key_audit`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from starlette.routing import Route
 
 from portal.core.errors import N_, Message, ValidationError
 from portal.models import Body
-from portal.open311 import api_keys
+from portal.open311 import api_keys, key_audit
 from portal.open311.services import portal_services
 from portal.routes.guards import back, current_user, denied, permitted_form, staff_render
-from portal.staff import permissions, portal_team
+from portal.staff import permissions
 from portal.web.request_context import csrf_token, tenant
 
 
@@ -67,7 +67,7 @@ async def create_key(request: Request) -> Response:
                 if body is None:
                     raise ValidationError({"body": Message(N_(
                         "Choose a body of this portal whose staff you are."))})
-            _, key = portal_team.create_key(session, portal, current_user(request),
+            _, key = key_audit.create_key(session, portal, current_user(request),
                                             application, body)
     except ValidationError as exc:
         return _page(request, errors=exc.errors, application=application, status_code=400)
@@ -79,7 +79,7 @@ async def revoke_key(request: Request) -> Response:
     if refusal:
         return refusal
     with request.app.state.db.session() as session:
-        row = portal_team.revoke_key(session, tenant(request), current_user(request),
+        row = key_audit.revoke_key(session, tenant(request), current_user(request),
                                      request.path_params["key_id"])
     if row is None:
         return denied(request, hide=True)

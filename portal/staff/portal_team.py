@@ -10,8 +10,7 @@ same rule as binding an API key to a body. A portal is never left without an adm
 The audited state of a person in a place is the sorted list of the roles they hold there,
 so undoing an invitation removes the role, undoing a removal gives it back.
 
-Keys: creating or revoking one is audited as the key's state (`{"live": bool}`), so undoing
-a creation revokes the key and undoing a revocation brings it back.
+Open311 keys are audited the same way, in `portal.open311.key_audit`.
 """
 
 from __future__ import annotations
@@ -27,12 +26,11 @@ from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.mail import outbox
-from portal.models import Body, Open311Key, PortalChange, Role, Tenant, User, utcnow
-from portal.open311 import api_keys
+from portal.models import Body, PortalChange, Role, Tenant, User
 from portal.staff import accounts, permissions, portal_audit, portal_settings
 from portal.tenancy.scoping import for_tenant
 
-STAFF, KEY = "staff", "open311_key"
+STAFF = "staff"
 
 
 class LastAdmin(DomainError):
@@ -214,46 +212,3 @@ def role_label(role: str) -> str:
     labels = {permissions.STAFF: _("Staff"), permissions.ADMIN: _("Administrator"),
               permissions.MODERATOR: _("Moderator")}
     return labels.get(role, role)
-
-
-# -- Open311 keys -------------------------------------------------------------------------
-
-def _key(session: Session, tenant: Tenant, subject: dict) -> Open311Key | None:
-    return session.scalars(for_tenant(select(Open311Key), Open311Key, tenant)
-                           .where(Open311Key.id == subject.get("key"))).first()
-
-
-def _key_state(session: Session, tenant: Tenant, subject: dict) -> dict:
-    key = _key(session, tenant, subject)
-    return {"live": key is not None and key.revoked_at is None}
-
-
-def _set_key_state(session: Session, tenant: Tenant, subject: dict, state: dict) -> None:
-    key = _key(session, tenant, subject)
-    if key is not None:
-        key.revoked_at = None if state["live"] else utcnow()
-
-
-portal_audit.register(KEY, portal_audit.Kind(read=_key_state, apply=_set_key_state))
-
-
-def create_key(session: Session, tenant: Tenant, actor: User, application: str,
-               body: Body | None) -> tuple[Open311Key, str]:
-    """A new key (shown once), audited."""
-    row, key = api_keys.create(session, tenant, application, body)
-    portal_audit.record(session, tenant, actor.id, KEY, {"live": False}, {"live": True},
-                        {"key": row.id, "application": row.application, "prefix": row.prefix})
-    return row, key
-
-
-def revoke_key(session: Session, tenant: Tenant, actor: User, key_id: int) -> Open311Key | None:
-    """Revoke one of the portal's keys, audited; None if it has no such key."""
-    row = _key(session, tenant, {"key": key_id})
-    if row is None:
-        return None
-    before = _key_state(session, tenant, {"key": key_id})
-    api_keys.revoke(session, tenant, key_id)
-    session.flush()
-    portal_audit.record(session, tenant, actor.id, KEY, before, {"live": False},
-                        {"key": row.id, "application": row.application, "prefix": row.prefix})
-    return row
