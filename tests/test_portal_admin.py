@@ -375,6 +375,12 @@ def test_body_roles_only_in_bodies_the_admin_staffs(app, db, admin):
     assert "x@crew.test" in boss.get(page).text
     assert post(boss, page, {"email": "not an address", "role": "staff",
                              "place": "city-works"}, page).status_code == 400
+    # Another admin of the portal, not staff of city-works, cannot undo that either.
+    other = person(app, db, "other@north.test", "admin", portal="northside")
+    response = undo(other, audit(db)[-1].id)
+    assert response.status_code == 409 and "Only staff of that body" in response.text
+    assert undo(boss, audit(db)[-1].id).status_code == 303
+    assert "x@crew.test" not in boss.get(page).text
 
 
 # -- Open311 keys -------------------------------------------------------------------------

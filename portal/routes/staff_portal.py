@@ -177,7 +177,7 @@ async def undo_submit(request: Request) -> Response:
     try:
         with request.app.state.db.session() as session:
             portal_audit.undo(session, tenant(request), request.path_params["change_id"],
-                              current_user(request).id)
+                              current_user(request))
     except NotFound:
         return denied(request, hide=True)
     except DomainError as exc:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.core.errors import N_, DomainError, NotFound
-from portal.models import PortalChange, Tenant
+from portal.models import PortalChange, Tenant, User
 from portal.tenancy.scoping import for_tenant
 
 State = Any  # JSON: what `Kind.read` returns and `Kind.apply` takes
@@ -39,6 +39,8 @@ class Kind:
 
     read: Callable[[Session, Tenant, dict], State]
     apply: Callable[[Session, Tenant, dict, State], None]
+    # Whether this person may undo a change to `subject` (beyond being the portal's admin).
+    may_undo: Callable[[Session, User | None, dict], bool] | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -81,18 +83,20 @@ def get(session: Session, tenant: Tenant, change_id: int) -> PortalChange:
     return row
 
 
-def undo(session: Session, tenant: Tenant, change_id: int, user_id: int | None) -> PortalChange:
+def undo(session: Session, tenant: Tenant, change_id: int, user: User | None) -> PortalChange:
     """Put the entry's `before` back, if the setting still is its `after`; the new entry."""
     entry = get(session, tenant, change_id)
     kind = KINDS.get(entry.what)
     if kind is None:
         raise UndoRefused(N_("This change cannot be undone here."))
+    if kind.may_undo is not None and not kind.may_undo(session, user, entry.subject):
+        raise UndoRefused(N_("Only staff of that body may undo a change to its roles."))
     if kind.read(session, tenant, entry.subject) != entry.after:
         raise UndoRefused(N_("This was changed again since, so undoing it would lose the later "
                              "change. Undo the later change first."))
     kind.apply(session, tenant, entry.subject, entry.before)
     session.flush()
-    row = record(session, tenant, user_id, entry.what, entry.after, entry.before,
-                 entry.subject, undoes=entry)
+    row = record(session, tenant, user.id if user else None, entry.what, entry.after,
+                 entry.before, entry.subject, undoes=entry)
     assert row is not None  # before != after, or the entry would not exist
     return row

@@ -134,7 +134,14 @@ def _set_roles(session: Session, tenant: Tenant, subject: dict, roles: list[str]
                            "an administrator first."))
 
 
-portal_audit.register(STAFF, portal_audit.Kind(read=_roles_of, apply=_set_roles))
+def _may_undo(session: Session, actor: User | None, subject: dict) -> bool:
+    """A role in a body is given back or taken only by that body's staff (see above)."""
+    body_id = _body_id(session, subject)
+    return body_id is None or permissions.is_body_staff(actor, body_id)
+
+
+portal_audit.register(STAFF, portal_audit.Kind(read=_roles_of, apply=_set_roles,
+                                               may_undo=_may_undo))
 
 
 def _subject(email: str, place: Place) -> dict:
