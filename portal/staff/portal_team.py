@@ -118,6 +118,8 @@ def _admins(session: Session, tenant: Tenant) -> int:
 def _set_roles(session: Session, tenant: Tenant, subject: dict, roles: list[str]) -> None:
     """Make the person's roles in the place exactly `roles`; refuse to leave no admin."""
     body_id = _body_id(session, subject)
+    if body_id == -1:  # the body is gone (and its roles with it)
+        raise portal_audit.UndoRefused(N_("This change cannot be undone here."))
     user = accounts.user_by_email(session, subject["email"], create=bool(roles))
     if user is None:
         return
