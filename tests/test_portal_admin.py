@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.models import Open311Key, PortalChange, Role, Tenant, User
 from portal.open311 import api_keys
 from portal.staff import portal_audit, portal_settings
+from portal.tenancy import data_version
 from tests.conftest import client_for
 from tests.factories import png_bytes
 from tests.http_support import csrf
@@ -410,3 +411,19 @@ def test_audit_rows_are_scoped_to_their_portal(db, admin):
         north = s.scalars(select(Tenant).where(Tenant.slug == "northside")).one()
         assert portal_audit.changes(s, river) == []
         assert len(portal_audit.changes(s, north)) == 1
+
+
+def test_a_change_and_its_undo_move_the_portals_data_version(admin, db):
+    """Every process's cached public pages are keyed by it: they drop with the change."""
+    north = portal_row(db)
+
+    def version() -> int:
+        with db.session() as s:
+            return data_version.current(s, north.id)
+
+    start = version()
+    post(admin, "/staff/portal/languages", {"languages": ["en"], "default_language": "en"})
+    changed = version()
+    assert changed > start
+    undo(admin, audit(db)[-1].id)
+    assert version() > changed
