@@ -34,6 +34,7 @@ def test_portal_settings_in_english_and_arabic(live_server, page, db):
     assert axe_violations(page) == []
     page.get_by_role("button", name="instead").click()
     expect(page.locator(".notice-region")).to_contain_text("brand colour were saved")
+    screenshot(page, "portal-settings.png")
 
     page.goto(f"{base}/staff/portal/audit")
     expect(page.locator("table.audit tbody tr")).to_have_count(1)
