@@ -176,6 +176,8 @@ def test_a_logo_upload_is_made_safe(admin, app):
                               files={"logo": (name, data, "application/octet-stream")})
         assert response.status_code == 400, name
         assert 'class="field-error"' in response.text
+    nothing = admin.post("/staff/portal/logo", data={"csrf_token": token})
+    assert nothing.status_code == 400 and "Choose a logo file to upload." in nothing.text
     assert admin.post("/staff/portal/logo", data={"csrf_token": token, "remove": "1"}
                       ).status_code == 303
     assert client_for(app, NORTH).get("/logo.svg").status_code == 404

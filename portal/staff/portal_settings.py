@@ -127,10 +127,12 @@ def set_logo(session: Session, tenant: Tenant, user_id: int | None, filename: st
     change and what was dropped from the SVG."""
     if data is None:
         return _change(session, tenant, user_id, "logo", {"logo_svg": ""}), []
+    if not filename:
+        raise ValidationError({"logo": Message(N_("Choose a logo file to upload."))})
     if not data:
         raise ValidationError({"logo": Message(N_("The chosen file is empty."))})
     try:
-        text, dropped = logos.logo_from_upload(filename or "logo", data)
+        text, dropped = logos.logo_from_upload(filename, data)
     except ConfigError as exc:
         raise ValidationError({"logo": exc.message}) from None
     return _change(session, tenant, user_id, "logo", {"logo_svg": text}), dropped
