@@ -60,6 +60,8 @@ from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
 from portal.routes import staff_constituents as staff_constituent_routes
 from portal.routes import staff_open311 as staff_open311_routes
+from portal.routes import staff_portal as staff_portal_routes
+from portal.routes import staff_portal_team as staff_portal_team_routes
 from portal.web import session_tokens, static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
@@ -126,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
         *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
         *staff_constituent_routes.routes,
+        *staff_portal_routes.routes, *staff_portal_team_routes.routes,
         *sms_routes.routes, *install_routes.routes,
     ]
     middleware = [

@@ -8,7 +8,11 @@ exactly the issues inside it, and one portal never reveals another's reporter co
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from portal.core.errors import NotFound
+from portal.models import Tenant
+from portal.staff import portal_audit, portal_settings
 from tests.conftest import client_for
 from tests.factories import file_report
 
@@ -74,3 +78,19 @@ def test_same_issue_id_on_another_portal_is_a_plain_404(app, reports):
     r = client.get(f"/issues/{reports['overlap']}")
     assert r.status_code == 404
     assert "Northside" not in r.text and "Riverside" not in r.text
+
+
+def test_a_portals_audit_rows_are_its_own(app, world, db):
+    """Configuration audit (`/staff/portal/audit`) is tenant-private: rows made on one portal
+    are listed, read and undone there only."""
+    with db.session() as s:
+        portals = {t.slug: t for t in s.scalars(select(Tenant))}
+        ids = {slug: portal_settings.set_embed_origins(s, t, None, f"https://{slug}.test").id
+               for slug, t in portals.items()}
+    with db.session() as s:
+        for slug, tenant in portals.items():
+            assert [c.id for c in portal_audit.changes(s, tenant)] == [ids[slug]]
+            for other, change_id in ids.items():
+                if other != slug:
+                    with pytest.raises(NotFound):
+                        portal_audit.get(s, tenant, change_id)

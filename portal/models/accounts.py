@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.core import Base, utcnow
@@ -170,3 +170,30 @@ class HiddenPhoto(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PortalChange(Base):
+    """The audit of a portal's settings and staff, as its admins change them (`/staff/portal`).
+
+    `what` names the setting (`languages`, `staff`, …), `subject` which one where a setting
+    has several (a person in a place, an API key), and `before`/`after` its whole state either
+    side, as JSON, so that undoing applies `before` back (`portal.staff.portal_audit`). An undo
+    is itself a change, naming the one it undid in `undoes_id`.
+    """
+
+    __tablename__ = "portal_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    what: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[dict] = mapped_column(default=dict)
+    before: Mapped[dict | list | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict | list | None] = mapped_column(JSON, nullable=True)
+    undoes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("portal_changes.id", ondelete="SET NULL"), nullable=True
+    )

@@ -36,7 +36,8 @@ def signin_page(request: Request) -> Response:
     return _form_page(request)
 
 
-def _link_for(request: Request):  # noqa: ANN202 - a callable
+def sign_in_link_for(request: Request):  # noqa: ANN201 - a callable
+    """token -> this portal's public address of the sign-in link page for it."""
     base = portal_address(request)
     path = request.app.url_path_for("signin_confirm")
     return lambda token: f"{base}{path}?token={token}"
@@ -62,7 +63,7 @@ async def signin_submit(request: Request) -> Response:
             accounts.request_sign_in(session, email=email, tenant=portal,
                                      locale=request.state.locale,
                                      secret_key=settings.secret_key,
-                                     link_for=_link_for(request))
+                                     link_for=sign_in_link_for(request))
     except ValidationError as exc:
         return _form_page(request, email, exc.errors, 400)
     # The same answer whether or not the address is known.

@@ -1,4 +1,5 @@
-"""The portal admins' page for Open311 API keys: list, create (the key is shown once), revoke."""
+"""The portal admins' page for Open311 API keys: list, create (the key is shown once), revoke;
+each creation and revocation audited and undoable (`portal.open311.key_audit`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.routing import Route
 
 from portal.core.errors import N_, Message, ValidationError
 from portal.models import Body
-from portal.open311 import api_keys
+from portal.open311 import api_keys, key_audit
 from portal.open311.services import portal_services
 from portal.routes.guards import back, current_user, denied, permitted_form, staff_render
 from portal.staff import permissions
@@ -66,7 +67,8 @@ async def create_key(request: Request) -> Response:
                 if body is None:
                     raise ValidationError({"body": Message(N_(
                         "Choose a body of this portal whose staff you are."))})
-            _, key = api_keys.create(session, portal, application, body)
+            _, key = key_audit.create_key(session, portal, current_user(request),
+                                            application, body)
     except ValidationError as exc:
         return _page(request, errors=exc.errors, application=application, status_code=400)
     return _page(request, new_key=key)
@@ -77,7 +79,8 @@ async def revoke_key(request: Request) -> Response:
     if refusal:
         return refusal
     with request.app.state.db.session() as session:
-        row = api_keys.revoke(session, tenant(request), request.path_params["key_id"])
+        row = key_audit.revoke_key(session, tenant(request), current_user(request),
+                                     request.path_params["key_id"])
     if row is None:
         return denied(request, hide=True)
     return back(request, "staff_open311", done="revoked")

@@ -62,16 +62,10 @@ def request_sign_in(session: Session, *, email: str, tenant: Tenant, locale: str
     answers as always, so the limit says nothing about the address.
     """
     email = check_email(email)
-    session.execute(delete(LoginToken).where(
-        LoginToken.created_at < utcnow() - timedelta(days=1)))
-    recent = session.scalar(select(func.count()).select_from(LoginToken).where(
-        LoginToken.email == email, LoginToken.created_at >= utcnow() - MAIL_WINDOW))
-    if recent >= MAILS_PER_ADDRESS:
+    made = new_link(session, email, tenant, secret_key, link_for)
+    if made is None:
         return
-    nonce = secrets.token_urlsafe(24)
-    session.add(LoginToken(nonce=nonce, email=email, tenant_id=tenant.id))
-    token = signing.sign(secret_key, SIGNIN, {"n": nonce, "e": email, "t": tenant.slug})
-    link = link_for(token)
+    nonce, link = made
     with use_locale(locale):
         portal_name = localized(tenant.name, locale, tenant.default_language)
         subject = _("Your sign-in link for %(portal)s", portal=portal_name)
@@ -88,6 +82,22 @@ def request_sign_in(session: Session, *, email: str, tenant: Tenant, locale: str
                           locale=locale, subject=subject, body_text=body,
                           tenant_id=tenant.id)
     session.flush()
+
+
+def new_link(session: Session, email: str, tenant: Tenant, secret_key: str,
+             link_for: Callable[[str], str]) -> tuple[str, str] | None:
+    """A new single-use sign-in link for a checked address: (its nonce, the link), or None
+    past the per-address cap. Sign-in and staff invitations both mail one."""
+    session.execute(delete(LoginToken).where(
+        LoginToken.created_at < utcnow() - timedelta(days=1)))
+    recent = session.scalar(select(func.count()).select_from(LoginToken).where(
+        LoginToken.email == email, LoginToken.created_at >= utcnow() - MAIL_WINDOW))
+    if recent >= MAILS_PER_ADDRESS:
+        return None
+    nonce = secrets.token_urlsafe(24)
+    session.add(LoginToken(nonce=nonce, email=email, tenant_id=tenant.id))
+    token = signing.sign(secret_key, SIGNIN, {"n": nonce, "e": email, "t": tenant.slug})
+    return nonce, link_for(token)
 
 
 def read_link(secret_key: str, token: str, tenant: Tenant) -> dict:

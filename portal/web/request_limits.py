@@ -70,6 +70,11 @@ FORMS: dict[str, FormLimits] = {
     "staff_reassign": COMMENT,  # the comment sent with a reassignment
     "staff_duplicate": COMMENT,  # the comment left on the duplicate
     "staff_bulk": FormLimits(fields=300, paragraphs=("text",)),  # up to 200 ticked issues
+    # A portal's admins (`routes.staff_portal`): a logo file, a list of origins, and one
+    # box per request type of the bodies covering the portal.
+    "staff_portal_logo": FormLimits(files=1, fields=5),
+    "staff_portal_origins": FormLimits(fields=5, paragraphs=("origins",)),
+    "staff_portal_request_types": FormLimits(fields=500),
     "staff_redact": FormLimits(fields=10, paragraphs=("passage",),
                                long_chars=2 * reporting.MAX_DESCRIPTION),
     # Open311 (`portal.open311.filing`): a dozen fields, attributes, repeated media_url.
