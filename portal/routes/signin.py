@@ -119,6 +119,8 @@ def role_places(session, user) -> list[dict]:  # noqa: ANN001
     """Each role with the name of the place it is held in, for the account and staff pages."""
     rows = []
     for role in user.roles:
+        if role.role == permissions.OPERATOR:  # held nowhere; /operator is its page
+            continue
         place = (session.get(Body, role.body_id) if role.body_id is not None
                  else session.get(Tenant, role.tenant_id))
         rows.append({"role": role.role, "kind": "body" if role.body_id else "portal",

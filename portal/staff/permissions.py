@@ -6,6 +6,9 @@ Roles (see `Role`):
 - `admin` of a portal: writes the portal's announcements and moderates it.
 - `moderator` of a portal: hides and shows issues, comments and photos seen on it, redacts
   text there, and works its flag queue.
+- `operator`, held nowhere in particular (no portal, no body): runs the platform, creates
+  portals and bodies at `/operator`. Granted only from the command line
+  (`portal operators grant EMAIL`); being admin of every portal is not the same thing.
 
 A person may hold any number of roles in any number of places; a role in one place grants
 nothing anywhere else. `user` is None for anonymous visitors, and every function then says no.
@@ -21,6 +24,7 @@ MODERATOR = "moderator"
 BODY_ROLES = (STAFF,)
 TENANT_ROLES = (ADMIN, MODERATOR)
 ROLES = BODY_ROLES + TENANT_ROLES
+OPERATOR = "operator"
 
 
 def staff_body_ids(user: User | None) -> set[int]:
@@ -39,6 +43,12 @@ def _tenant_roles(user: User | None, tenant: Tenant) -> set[str]:
 def has_any_role(user: User | None) -> bool:
     """Whether to offer the staff area at all (the pages still check what it holds)."""
     return user is not None and any(r.role in ROLES for r in user.roles)
+
+
+def is_operator(user: User | None) -> bool:
+    """A platform operator: the role held with neither portal nor body."""
+    return user is not None and any(r.role == OPERATOR and r.tenant_id is None
+                                    and r.body_id is None for r in user.roles)
 
 
 def has_staff_area(user: User | None, tenant: Tenant) -> bool:
