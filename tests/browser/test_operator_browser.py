@@ -1,0 +1,133 @@
+"""An operator in a real browser: bodies from a layer, then a portal from a boundary file
+through the form (upload, preview, the failing brand colour fixed by the offered shade,
+create); the portal answers at once under /t/ and on its own host, and the report snippet
+from its result page, pasted on another origin's page, files a report that routes to a body
+made from the layer."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.models import Issue
+from portal.staff import accounts
+from tests.browser.conftest import LiveServer, axe_violations
+from tests.browser.host_site import HostSite
+from tests.staff_support import last_link
+from tests.worlds import box
+
+OPERATOR = "ops@platform.test"
+
+
+@pytest.fixture
+def settings(settings, tmp_path):  # noqa: ANN001,ANN201 - a tenants folder of its own
+    return dataclasses.replace(settings, tenants_dir=tmp_path / "tenants")
+
+
+@pytest.fixture
+def host_site() -> Iterator[HostSite]:
+    with HostSite() as site:
+        yield site
+
+
+@pytest.fixture
+def server(app, world, db) -> Iterator[LiveServer]:  # noqa: ANN001
+    with db.session() as s:
+        accounts.grant_operator(s, OPERATOR)
+    live = LiveServer(app)
+    # Snippets name the public URL: here, the live server itself.
+    app.state.settings = dataclasses.replace(app.state.settings, public_url=live.url)
+    with live:
+        yield live
+
+
+def feature(name: str, area: dict) -> dict:
+    return {**area, "properties": {"ward": name}}
+
+
+def test_an_operator_makes_a_live_portal_whose_snippet_files_a_report(server, host_site, page,
+                                                                      db, tmp_path):
+    wards = tmp_path / "wards.geojson"
+    wards.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        feature("one", box(10, 10, 11, 11)), feature("two", box(11, 10, 12, 11))]}))
+    outline = tmp_path / "eastside.geojson"
+    outline.write_text(json.dumps(box(10, 10, 11, 11)))
+    base = f"{server.url}/t/northside"
+
+    page.goto(f"{base}/signin")
+    page.fill("#signin-email", OPERATOR)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    _, token = last_link(db, OPERATOR)
+    page.goto(f"{base}/signin/confirm?token={token}")
+    page.click("#finish-signin")
+
+    page.goto(f"{base}/operator/bodies")
+    page.set_input_files("#b-file", str(wards))
+    page.fill("#b-property", "ward")
+    page.fill("#b-name", "Ward {value} works")
+    page.fill("#b-slug", "east-ward-{ward}")
+    page.fill("#b-types", "pothole: Pothole\nlight: Streetlight out")
+    page.get_by_role("button", name="Make the bodies").click()
+    expect(page.locator(".alert-success")).to_contain_text("Made 2 bodies")
+
+    page.goto(f"{base}/operator")
+    page.get_by_role("link", name="New portal").click()
+    page.fill("#p-slug", "eastside")
+    page.fill("#p-name-en", "Eastside Reports")
+    page.fill("#p-hosts", "eastside.localhost")
+    page.fill("#p-zone", "UTC")
+    page.set_input_files("#p-area", str(outline))
+    page.fill("#p-colour", "#ffcc00")  # white text on it reads at 1.6:1
+    page.fill("#p-origins", host_site.origin)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".portal-preview .brand-name")).to_have_text("Eastside Reports")
+    expect(page.locator(".contrast-table")).to_contain_text("Fails")
+    offer = page.locator("button[name=use_colour]")
+    shade = offer.get_attribute("value")
+    offer.click()
+    expect(page.locator(".contrast-table")).not_to_contain_text("Fails")
+    expect(page.locator("#p-colour")).to_have_value(shade)
+    # The preview box wears the shade (its stylesheet is the portal's tokens).
+    page.wait_for_load_state("load")
+    colour = page.eval_on_selector(".portal-preview .button-primary",
+                                   "e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb({}, {}, {})".format(*(int(shade[i:i + 2], 16) for i in (1, 3, 5)))
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Create portal").click()
+    expect(page).to_have_url(re.compile(r"/t/northside/operator/portals/eastside$"))
+    expect(page.locator(".checklist")).to_contain_text("No staff yet")
+    snippet = page.locator("code[data-snippet=report]").inner_text()
+    assert f"{server.url}/embed.js" in snippet
+
+    started = time.monotonic()
+    home = page.context.new_page()
+    for address in (f"{server.url}/t/eastside/", f"http://eastside.localhost:{server.port}/"):
+        response = home.goto(address)
+        assert response.status == 200, address
+        expect(home.locator(".brand-name")).to_have_text("Eastside Reports")
+    assert time.monotonic() - started < 5
+
+    host = host_site.article("/eastside.html", snippet, before="short")
+    page.goto(host)
+    report = page.frame_locator("iframe[src*='/w/eastside/report']")
+    report.locator("#show-map").click()
+    report.locator("#report-map.leaflet-container").wait_for()
+    frame = next(f for f in page.frames if "/w/eastside/report" in f.url)
+    area = frame.locator("#report-map").bounding_box()
+    page.mouse.click(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+    frame.locator("#type-options label", has_text="Pothole").first.click()
+    frame.fill("#description", "Hole on the east side")
+    frame.click("#send-report")
+    expect(frame.locator(".alert-success h1")).to_contain_text("Your report was sent")
+    with db.session() as s:
+        issue = s.scalars(select(Issue).where(Issue.description == "Hole on the east side")
+                          ).one()
+        assert issue.body.slug == "east-ward-one"
+    assert not page.errors
