@@ -216,9 +216,13 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
     layer = read_boundary(args, args.area)
     if args.pick:
         layer = boundaries.pick(layer, args.pick, args.pick_property)
+    from portal.places import named_areas
+
     with db.session() as session:
         created = portal_creation.create_portal(session, spec, boundaries.merged(layer), folder,
                                                 settings.themes_dir, replace=args.force)
+        # --force over a portal with named places: the new folder has none, so neither has it.
+        named_areas.load_portal_places(session, created.tenant, created.folder)
     light = created.outline
     print(_("area: %(before)s KB as read; maps draw %(after)s KB (simplified to %(metres)s m; "
             "routing keeps the original)", before=round(light.bytes_before / 1024, 1),

@@ -188,7 +188,7 @@ def portal_page(request: Request) -> Response:
                     if p.where == where or p.where.startswith(where + " ")]
         staff = session.scalar(select(func.count()).select_from(Role).where(
             Role.tenant_id == portal.id))
-        hosts = [h.host for h in portal.hosts]
+        hosts = [f"https://{h.host}/" for h in portal.hosts]
         session.expunge(portal)
     origin = settings.public_url.rstrip("/")
     base = portal_base(settings.public_url, portal)

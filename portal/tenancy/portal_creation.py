@@ -129,9 +129,10 @@ def _write_json(path: Path, data: dict) -> None:
 
 def create_portal(session: Session, spec: PortalSpec, area: BaseGeometry, tenants_dir: Path,
                   themes_dir: Path, *, replace: bool = False) -> Created:
-    """Write, load and check a new portal; the caller's transaction makes it live."""
-    from portal.places import named_areas
+    """Write, load and check a new portal; the caller's transaction makes it live.
 
+    A new folder has no named places (`places.geojson`); replacing a portal that had some
+    leaves them to the caller (`named_areas.load_portal_places`, a layer above this one)."""
     check_spec(spec)
     tokens = brand_tokens(spec.colour, spec.theme, themes_dir)
     tolerance = boundaries.parse_tolerance(spec.simplify)
@@ -146,7 +147,6 @@ def create_portal(session: Session, spec: PortalSpec, area: BaseGeometry, tenant
         (staging / "area.geojson").write_text(boundaries.geojson_text(area) + "\n",
                                               encoding="utf-8")
         tenant = tenant_files.load_portal(session, staging, themes_dir)
-        named_areas.load_portal_places(session, tenant, staging)
         problems = tenant_checks.check_database(session, {spec.slug: target / "portal.json"})
         # Written only once it loaded: a refused portal leaves no folder behind.
         shutil.rmtree(target, ignore_errors=True)
