@@ -20,7 +20,7 @@ from portal.models import Body, Tenant
 from portal.staff import accounts
 from tests.conftest import client_for
 from tests.http_support import csrf, field_error
-from tests.staff_support import grant, sign_in
+from tests.staff_support import confirm, grant, last_link, request_link, sign_in
 from tests.worlds import box
 
 OPERATOR = "ops@platform.test"
@@ -94,9 +94,11 @@ def test_only_operators_get_the_operator_pages(app, db, world, operator):
         assert operator.get(path).status_code == 200, path
     listing = operator.get("/operator").text
     assert "Riverside Portal" in listing and "New portal" in listing
-    # The same person signed in as operator on another portal's address is an operator there.
+    # The same person signed in on another portal's address is an operator there, and
+    # signing in leads there (they hold no role in any portal).
     river = client_for(app, "riverside.reportal.test")
-    sign_in(river, db, OPERATOR)
+    request_link(river, OPERATOR)
+    assert confirm(river, last_link(db, OPERATOR)[1]).headers["location"] == "/operator"
     assert river.get("/operator/new").status_code == 200
 
 
@@ -128,6 +130,10 @@ def test_a_portal_made_through_the_form_with_a_preview_and_the_offered_shade(app
     shade = re.search(r'name="use_colour" value="(#[0-9a-f]{6})"', page).group(1)
     layer = hidden(page, "layer_geojson")
     assert json.loads(layer)["features"][0]["properties"]["name"] == "East"
+    refused = operator.post("/operator/new", data={**fields, "layer_geojson": layer,
+                                                   "action": "create"})
+    assert refused.status_code == 400
+    assert f"nearest passing shade is {shade}" in field_error(refused.text, "colour")
     # One click on the offered shade: the same form again, the layer carried, no new upload.
     fixed = operator.post("/operator/new", data={**fields, "layer_geojson": layer,
                                                  "use_colour": shade})

@@ -79,7 +79,8 @@ def _form_page(request: Request, draft: portal_form.Draft, *, layer=None,  # noq
                        pick_property=prop, values=portal_form.property_values(layer, prop))
         try:
             area = draft.area(layer)
-            outline = boundaries.simplified(area, boundaries.parse_tolerance("20m"))
+            tolerance = boundaries.parse_tolerance(portal_creation.PortalSpec.simplify)
+            outline = boundaries.simplified(area, tolerance)
             context["outline"] = outline
         except ConfigError as exc:
             context["errors"] = {**context["errors"], "area": exc.message}

@@ -92,14 +92,19 @@ async def confirm_submit(request: Request) -> Response:
                                             str(form.get("token", "")), portal)
             user = accounts.load_user(session, user.id)
             has_role = permissions.has_any_role(user)
+            operator = permissions.is_operator(user)
             if (previous := session_tokens.token_for(request.session, portal.id)) is not None:
                 sessions.end(session, previous)
             token = sessions.start(session, user.id, portal.id)
     except accounts.SignInError as exc:
         return render(request, "signin_confirm.html", {"error": exc.message}, 400)
     session_tokens.remember(request.session, portal.id, token)
-    target = url(request, "staff_home") if has_role else url(
-        request, "account", _query={"done": "signed-in"})
+    if has_role:
+        target = url(request, "staff_home")
+    elif operator:  # a platform operator with no role in any portal: their page
+        target = url(request, "operator_home")
+    else:
+        target = url(request, "account", _query={"done": "signed-in"})
     return RedirectResponse(target, status_code=303)
 
 
