@@ -139,6 +139,8 @@ def test_a_portal_made_through_the_form_with_a_preview_and_the_offered_shade(app
                                                  "use_colour": shade})
     assert fixed.status_code == 200 and "Fails" not in fixed.text
     assert f'name="colour" value="{shade}"' in fixed.text
+    # Asked for before it exists: the "no such portal" is cached, and forgotten on creation.
+    assert client_for(app, "eastside.reportal.test").get("/").status_code == 404
     made = operator.post("/operator/new", data={**fields, "colour": shade, "layer_geojson": layer,
                                                 "action": "create"})
     assert made.status_code == 303, made.text
