@@ -5,7 +5,9 @@
   "use strict";
   var el = document.getElementById("area-map");
   var field = document.getElementById("drawn-geojson");
-  if (!window.L || !el || !field) return;
+  var block = document.getElementById("draw-block");
+  if (!window.L || !el || !field || !block) return;
+  block.hidden = false;  // Leaflet measures the map: show it first
   var map = L.map(el, { maxZoom: 19, attributionControl: false }).setView([20, 0], 2);
   var tiles = el.getAttribute("data-tile-url");
   if (tiles) {
@@ -39,8 +41,5 @@
   } catch (e) { field.value = ""; }
 
   map.on("click", function (event) { corners.push(event.latlng); write(); });
-  if (clear) {
-    clear.hidden = false;
-    clear.addEventListener("click", function () { corners = []; write(); });
-  }
+  if (clear) clear.addEventListener("click", function () { corners = []; write(); });
 })();
