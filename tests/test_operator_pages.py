@@ -288,3 +288,12 @@ def test_bodies_are_made_from_a_layer_through_the_form(operator, db, settings):
         "request_types": "pothole"}, files={"layer_file": ("wards.geojson", layer)})
     assert bad.status_code == 400
     assert "code: Name" in field_error(bad.text, "request_types")
+
+
+def test_a_theme_is_a_name_never_a_path(operator):
+    for theme in ("../tenants", "civic/../civic"):
+        page = operator.post("/operator/new", data=form(operator, theme=theme, action="create"),
+                             files={"area_file": ("east.geojson", AREA)})
+        assert page.status_code == 400 and "unknown theme" in field_error(page.text, "theme")
+        css = operator.get(f"/operator/preview.css?theme={theme}")
+        assert css.status_code == 200 and "--rp-color-primary:#" in css.text  # civic's

@@ -24,7 +24,8 @@ KINDS = ("politician", "university", "newspaper", "city", "other")
 FIELDS_BY_WHERE = (("hosts", "hosts"), ("embed_origins", "embed_origins"),
                    ("time_zone", "time_zone"), ("area_name", "area_name"), ("name", "name"),
                    ("slug", "slug"), ("kind", "kind"), ("color", "colour"),
-                   ("languages", "languages"), ("default_language", "languages"))
+                   ("languages", "languages"), ("default_language", "languages"),
+                   ("theme", "theme"))
 MAX_PROPERTY_VALUES = 500  # a checkbox list longer than this is a layer to split, not pick
 
 
@@ -191,6 +192,7 @@ class Look:
 
 
 def look(draft: Draft, themes_dir: Path) -> Look:
+    portal_creation.check_theme_name(draft.theme)
     tokens = themes.load_theme(themes_dir, draft.theme)
     if draft.colour:
         if not themes.HEX.match(draft.colour):

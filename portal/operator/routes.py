@@ -87,8 +87,8 @@ def _form_page(request: Request, draft: portal_form.Draft, *, layer=None,  # noq
     if preview:
         try:
             context["preview"] = portal_form.look(draft, settings.themes_dir)
-        except ConfigError as exc:
-            context["errors"] = {**context["errors"], "colour": exc.message}
+        except ConfigError as exc:  # a colour that is no colour, a theme that is none
+            context["errors"] = {portal_form.field_of(exc): exc.message, **context["errors"]}
         context["looks"] = [_look_in(draft, lang) for lang in draft.spec().languages]
     return render(request, "operator/new.html", context, status_code)
 

@@ -82,8 +82,16 @@ def check_spec(spec: PortalSpec) -> None:
                           kind=spec.kind, kinds=", ".join(tenant_files.KINDS))
     if not spec.languages:
         raise ConfigError(N_("choose at least one language"), where="languages")
+    check_theme_name(spec.theme)
     if not any(spec.names.values()):
         raise ConfigError(N_("the portal needs a name"), where="name")
+
+
+def check_theme_name(theme: str) -> None:
+    """A theme is a folder of `themes/`: its name is never a path (no `..`, no `/`)."""
+    if not tenant_files.SLUG.match(theme):
+        raise ConfigError(N_("unknown theme %(theme)r (no %(path)s)"), where="theme",
+                          theme=theme, path=f"themes/{theme}/theme.json")
 
 
 def brand_tokens(colour: str, theme: str, themes_dir: Path) -> dict[str, str]:
