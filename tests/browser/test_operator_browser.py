@@ -128,9 +128,13 @@ def test_an_operator_makes_a_live_portal_whose_snippet_files_a_report(server, ho
     host = host_site.article("/eastside.html", snippet, before="short")
     page.goto(host)
     frame = page.wait_for_selector("iframe[src*='/w/eastside/report']").content_frame()
-    frame.wait_for_load_state("load")  # its script is what opens the map
+    # Its script is what opens the map: click once the widget page itself has loaded (the
+    # frame starts as about:blank, and a button clicked before its script runs does nothing).
+    frame.wait_for_url(re.compile(r"/w/eastside/report"))
+    frame.wait_for_load_state("load")
     frame.click("#show-map")
-    frame.locator("#report-map.leaflet-container").wait_for()
+    # Leaflet is fetched only now; on a machine shared by many test runs that can be slow.
+    frame.locator("#report-map.leaflet-container").wait_for(timeout=90_000)
     area = frame.locator("#report-map").bounding_box()
     page.mouse.click(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
     frame.locator("#type-options label", has_text="Pothole").first.click()
