@@ -35,6 +35,7 @@ from portal.middleware.read_preference import ReadPreferenceMiddleware
 from portal.middleware.same_origin import SameOriginMiddleware
 from portal.middleware.security import SecurityHeadersMiddleware
 from portal.middleware.tenant import TenantCache, TenantMiddleware
+from portal.operator import routes as operator_routes
 from portal.routes import announcements as announcement_routes
 from portal.routes import (
     api,
@@ -129,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
         *staff_constituent_routes.routes,
         *staff_portal_routes.routes, *staff_portal_team_routes.routes,
-        *sms_routes.routes, *install_routes.routes,
+        *sms_routes.routes, *install_routes.routes, *operator_routes.routes,
     ]
     middleware = [
         Middleware(PageCacheMiddleware, db=db, cache=page_cache),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from portal import reactions, tenant_commands
+from portal import operator_commands, reactions, tenant_commands
 from portal.core.db import Database, analyze
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
@@ -420,6 +420,7 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db_upgrade)
     tenant_commands.add_parsers(sub)  # tenants …, bodies import
+    operator_commands.add_parsers(sub)  # operators grant|revoke|list
     imp = sub.add_parser("import-issues", help="import historical issues from a CSV, JSON, "
                                                "JSON Lines or GeoJSON file")
     imp.add_argument("file", nargs="?")

@@ -13,9 +13,6 @@ what they did to the geometry and what is still missing (`portal.tenancy.tenant_
 from __future__ import annotations
 
 import argparse
-import json
-import re
-import shutil
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,10 +22,14 @@ from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED, translate
 from portal.core.i18n import gettext as _
 from portal.core.settings import Settings
-from portal.tenancy import boundaries, corridor_layers, logos, tenant_checks, tenant_files
-from portal.tenancy.brand_colours import failing_pairs, nearest_passing_shade
-
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
+from portal.tenancy import (
+    boundaries,
+    corridor_layers,
+    logos,
+    portal_creation,
+    tenant_checks,
+    tenant_files,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argparse's own type
@@ -60,6 +61,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # noqa: SLF001 - argp
     new.add_argument("--buffer", metavar="METRES",
                      help="keep the file's lines as corridors this wide either side (a "
                           "line's own buffer_m property wins), e.g. 60m")
+    new.add_argument("--time-zone", default="",
+                     help="the portal's time zone, e.g. America/New_York (default UTC)")
     new.add_argument("--simplify", default="20m",
                      help="tolerance of the outline maps draw (routing keeps the original)")
     new.add_argument("--force", action="store_true", help="replace an existing folder")
@@ -204,8 +207,6 @@ def read_boundary(args: argparse.Namespace, path: str) -> boundaries.Layer:
 
 
 def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Settings) -> int:
-    from portal.places import named_areas
-
     if not args.slug or not tenant_files.SLUG.match(args.slug):
         raise ConfigError(N_("tenants new needs a slug: lower-case letters, digits, dashes"))
     if not args.area:
@@ -214,60 +215,36 @@ def _new(args: argparse.Namespace, db: Database, folder: Path, settings: Setting
         raise ConfigError(N_("tenants new needs --name (repeat it per language: "
                              "--name 'es=…')"))
     languages = list(dict.fromkeys(args.language)) or ["en"]
-    tolerance = boundaries.parse_tolerance(args.simplify)
-    tokens = _brand_tokens(args.color, args.theme, settings) if args.color else {}
-    logo = _read_logo(args.logo) if args.logo else ""
-    layer = read_boundary(args, args.area)
-    if args.pick:
-        layer = boundaries.pick(layer, args.pick, args.pick_property)
-    area = boundaries.merged(layer)
     target = folder / "portals" / args.slug
     if target.exists() and not args.force:
         raise ConfigError(N_("%(path)s exists; --force replaces it"), path=target)
-    data = {
-        "slug": args.slug, "kind": args.kind, "name": _texts(args.name, languages),
-        "area_name": _texts(args.area_name, languages), "hosts": args.host,
-        "languages": languages, "default_language": languages[0], "theme": args.theme,
-        "tokens": tokens, "allow_anonymous": not args.no_anonymous,
-        "embed_origins": args.embed_origin, "request_types": None, "simplify": args.simplify,
-    }
-    staging = folder / "portals" / f".{args.slug}.new"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        (staging / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False)
-                                             + "\n", encoding="utf-8")
-        if logo:
-            (staging / "logo.svg").write_text(logo, encoding="utf-8")
-        (staging / "area.geojson").write_text(corridor_layers.area_file_text(layer) + "\n",
-                                              encoding="utf-8")
-        with db.session() as session:
-            tenant = tenant_files.load_portal(session, staging, settings.themes_dir)
-            named_areas.load_portal_places(session, tenant, staging)
-            problems = tenant_checks.check_database(session, {args.slug: target / "portal.json"})
-            # Written only once it loaded: a refused portal leaves no folder behind.
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)
-    except ConfigError as exc:
-        raise _named_at(exc, staging, target) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    light = boundaries.simplified(area, tolerance)
+    spec = portal_creation.PortalSpec(
+        slug=args.slug, kind=args.kind, names=_texts(args.name, languages),
+        area_names=_texts(args.area_name, languages), hosts=args.host, languages=languages,
+        theme=args.theme, colour=args.color or "",
+        logo_svg=_read_logo(args.logo) if args.logo else "",
+        allow_anonymous=not args.no_anonymous, embed_origins=args.embed_origin,
+        simplify=args.simplify, time_zone=args.time_zone)
+    layer = read_boundary(args, args.area)
+    if args.pick:
+        layer = boundaries.pick(layer, args.pick, args.pick_property)
+    from portal.places import named_areas
+
+    with db.session() as session:
+        created = portal_creation.create_portal(session, spec, boundaries.merged(layer), folder,
+                                                settings.themes_dir, replace=args.force,
+                                                area_file=corridor_layers.area_file_text(layer))
+        # --force over a portal with named places: the new folder has none, so neither has it.
+        named_areas.load_portal_places(session, created.tenant, created.folder)
+    light = created.outline
     print(_("area: %(before)s KB as read; maps draw %(after)s KB (simplified to %(metres)s m; "
             "routing keeps the original)", before=round(light.bytes_before / 1024, 1),
-            after=round(light.bytes_after / 1024, 1), metres=round(tolerance)))
+            after=round(light.bytes_after / 1024, 1), metres=round(light.tolerance_m)))
     url = f"https://{args.slug}.{settings.base_domain}/"
     print(_("made portal %(slug)s in %(path)s, live at %(url)s and /t/%(slug)s/",
             slug=args.slug, path=target, url=url))
-    _checklist(problems, args.slug)
+    _checklist(created.problems, args.slug)
     return 0
-
-
-def _named_at(exc: ConfigError, staging: Path, target: Path) -> ConfigError:
-    """The loader names the folder it read; the operator knows the one it becomes."""
-    exc.where = exc.where.replace(str(staging), str(target))
-    exc.args = (exc._english(),)  # noqa: SLF001 - keep the English text in step
-    return exc
 
 
 def _read_logo(path: str) -> str:
@@ -281,24 +258,6 @@ def _read_logo(path: str) -> str:
     return text
 
 
-def _brand_tokens(colour: str, theme: str, settings: Settings) -> dict[str, str]:
-    from portal.tenancy import themes
-
-    if not themes.HEX.match(colour):
-        raise ConfigError(N_("--color must be a #rrggbb colour, not %(value)r"), value=colour)
-    tokens = {**themes.load_theme(settings.themes_dir, theme), "color-primary": colour}
-    failing = failing_pairs(tokens, "color-primary")
-    if failing:
-        fg, bg, ratio = failing[0]
-        shade = nearest_passing_shade(tokens, "color-primary")
-        raise ConfigError(N_("%(fg)s %(fg_value)s on %(bg)s %(bg_value)s has contrast "
-                             "%(ratio)s:1, below the 4.5:1 WCAG AA needs; the nearest "
-                             "passing shade is %(shade)s (--color '%(shade)s')"),
-                          fg=fg, fg_value=tokens[fg], bg=bg, bg_value=tokens[bg],
-                          ratio=f"{ratio:.2f}", shade=shade or "-")
-    return {"color-primary": colour}
-
-
 def _checklist(problems: list[tenant_checks.Problem], slug: str) -> None:
     print(_("Still to do:"))
     for problem in problems:
@@ -307,85 +266,24 @@ def _checklist(problems: list[tenant_checks.Problem], slug: str) -> None:
                      slug=slug))
 
 
-def _template(template: str, properties: dict, where: str) -> str:
-    def value(match: re.Match) -> str:
-        key = match.group(1)
-        if key not in properties:
-            raise ConfigError(N_("%(template)r names %(property)r, which the feature lacks "
-                                 "(it has: %(properties)s)"), where=where, template=template,
-                              property=key, properties=", ".join(sorted(properties)))
-        return str(properties[key]).strip()
-
-    return PLACEHOLDER.sub(value, template)
-
-
-def slug_of(text: str) -> str:
-    """'SF District 1' -> 'sf-district-1' (what a slug may hold, at most 63 characters)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:63].strip("-")
-
-
 def cmd_bodies(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.path) if args.path else settings.tenants_dir
     types_file = Path(args.request_types)
     try:
-        types = json.loads(types_file.read_text(encoding="utf-8"))
+        text = types_file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(N_("no such file: %(path)s"), path=args.request_types) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(N_("not valid JSON (%(problem)s at line %(line)s)"),
-                          where=str(types_file), problem=exc.msg, line=exc.lineno) from None
-    if isinstance(types, dict):
-        types = types.get("request_types")
-    if not isinstance(types, list) or not types:
-        raise ConfigError(N_("expected a list of request types, as in body.json"),
-                          where=str(types_file))
+    template = portal_creation.BodyTemplate(
+        name_property=args.name_property, slug_template=args.slug_template,
+        request_types=portal_creation.parse_request_types(text, str(types_file)),
+        name_template=args.name_template, contact_email_template=args.contact_email_template,
+        language=args.language)
     layer = read_boundary(args, args.file)
-    made: dict[str, tuple[dict, str]] = {}
-    for index, feature in enumerate(layer.features):
-        where = f"{args.file} feature {feature.label(index)}"
-        props = {**feature.properties}
-        if args.name_property not in props:
-            raise ConfigError(N_("--name-property %(property)r is not a property of the "
-                                 "features (they have: %(properties)s)"), where=where,
-                              property=args.name_property,
-                              properties=", ".join(sorted(props)))
-        props["value"] = props[args.name_property]
-        slug = slug_of(_template(args.slug_template, props, where))
-        if not tenant_files.SLUG.match(slug):
-            raise ConfigError(N_("slug %(slug)r must be lower-case letters, digits, dashes"),
-                              where=where, slug=slug)
-        if slug in made:
-            raise ConfigError(N_("two features make the slug %(slug)s; put a property that "
-                                 "differs in --slug-template"), where=where, slug=slug)
-        body = {"slug": slug, "name": {"en": _template(args.name_template, props, where)},
-                "contact_email": _template(args.contact_email_template, props, where),
-                "language": args.language, "request_types": types}
-        made[slug] = (body, boundaries.geojson_text(feature.geometry))
-    for slug in made:
-        if (folder / "bodies" / slug).exists() and not args.force:
-            raise ConfigError(N_("%(path)s exists; --force replaces it"),
-                              path=folder / "bodies" / slug)
-    staging = folder / "bodies" / ".import.new"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        with Database(settings.database_url).session() as session:
-            for slug, (body, area) in made.items():
-                (staging / slug).mkdir(parents=True)
-                (staging / slug / "body.json").write_text(
-                    json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-                (staging / slug / "area.geojson").write_text(area + "\n", encoding="utf-8")
-                tenant_files.load_body(session, staging / slug)
-                print(f"  {slug:<24} {body['name']['en']}")
-            problems = [p for p in tenant_checks.check_database(session)
-                        if p.severity == tenant_checks.ERROR]
-            # The folders move in only once every body loaded: a refused import leaves none.
-            for slug in made:
-                shutil.rmtree(folder / "bodies" / slug, ignore_errors=True)
-                (staging / slug).rename(folder / "bodies" / slug)
-    except ConfigError as exc:
-        raise _named_at(exc, staging, folder / "bodies") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with Database(settings.database_url).session() as session:
+        made, problems = portal_creation.bodies_from_layer(
+            session, layer, template, folder, source=args.file, replace=args.force)
+    for slug, name in made:
+        print(f"  {slug:<24} {name}")
     print(_("made %(count)s bodies in %(folder)s", count=len(made), folder=folder / "bodies"))
     for problem in problems:
         print(problem.line(translate))

@@ -28,8 +28,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("portal.middleware",),
     ("portal.routes",),
     ("widgets",),
+    ("portal.operator",),  # the operators' pages: portals, bodies and their widget snippets
     ("portal.reactions", "portal.worker", "portal.app", "portal.cli", "portal.tenant_commands",
-     "portal.migrations"),
+     "portal.operator_commands", "portal.migrations"),
 ]
 
 

@@ -340,6 +340,20 @@ EXPECTATIONS: dict[str, Case] = {
     "POST /staff/constituents/{issue_id:int}/escalate": Case(
         "/staff/constituents/{issue}/escalate", thing(lambda w: w.office and w.target == "own"),
         ISSUE, {"text": "Please look"}, fresh="unit"),
+    # -- the platform operators' pages: no actor here is an operator, so all are refused
+    # (tests/test_operator_pages.py acts as one) ---------------------------------------
+    "GET /operator": Case("/operator", section(lambda w: False)),
+    "GET /operator/new": Case("/operator/new", section(lambda w: False)),
+    "POST /operator/new": Case("/operator/new", section(lambda w: False), form={
+        "slug": "matrix-new", "name_en": "Matrix", "action": "create",
+        "drawn_geojson": '{{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}'}),
+    "GET /operator/preview.css": Case("/operator/preview.css?theme=civic",
+                                      section(lambda w: False)),
+    "GET /operator/portals/{slug}": Case("/operator/portals/{slug}", section(lambda w: False),
+                                         TOKEN),
+    "GET /operator/bodies": Case("/operator/bodies", section(lambda w: False)),
+    "POST /operator/bodies": Case("/operator/bodies", section(lambda w: False), form={
+        "name_property": "name", "slug_template": "m-{{name}}", "request_types": "a: A"}),
     # -- one issue, staff side ---------------------------------------------------------
     "GET /staff/issues/{issue_id:int}": Case("/staff/issues/{issue}",
                                              thing(opens_staff_issue, 200), ISSUE),

@@ -238,7 +238,7 @@ def test_bodies_import_refuses_a_missing_property_and_duplicate_slugs_writing_no
     missing = portal(settings, folder, "bodies", "import", str(layer), "--name-property",
                      "member", "--slug-template", "w-{ward}", "--request-types", str(types))
     assert missing.returncode == 1
-    assert "--name-property 'member' is not a property of the features (they have: ward)" \
+    assert "the name property 'member' is not a property of the features (they have: ward)" \
         in missing.stderr
     twice = portal(settings, folder, "bodies", "import", str(layer), "--name-property", "ward",
                    "--slug-template", "w-{ward}", "--request-types", str(types))

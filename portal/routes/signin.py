@@ -93,14 +93,19 @@ async def confirm_submit(request: Request) -> Response:
                                             str(form.get("token", "")), portal)
             user = accounts.load_user(session, user.id)
             has_role = permissions.has_any_role(user)
+            operator = permissions.is_operator(user)
             if (previous := session_tokens.token_for(request.session, portal.id)) is not None:
                 sessions.end(session, previous)
             token = sessions.start(session, user.id, portal.id)
     except accounts.SignInError as exc:
         return render(request, "signin_confirm.html", {"error": exc.message}, 400)
     session_tokens.remember(request.session, portal.id, token)
-    target = url(request, "staff_home") if has_role else url(
-        request, "account", _query={"done": "signed-in"})
+    if has_role:
+        target = url(request, "staff_home")
+    elif operator:  # a platform operator with no role in any portal: their page
+        target = url(request, "operator_home")
+    else:
+        target = url(request, "account", _query={"done": "signed-in"})
     return RedirectResponse(target, status_code=303)
 
 
@@ -120,6 +125,8 @@ def role_places(session, user) -> list[dict]:  # noqa: ANN001
     """Each role with the name of the place it is held in, for the account and staff pages."""
     rows = []
     for role in user.roles:
+        if role.role == permissions.OPERATOR:  # held nowhere; /operator is its page
+            continue
         place = (session.get(Body, role.body_id) if role.body_id is not None
                  else session.get(Tenant, role.tenant_id))
         rows.append({"role": role.role, "kind": "body" if role.body_id else "portal",

@@ -182,6 +182,31 @@ def add_role(session: Session, email: str, role: str, *, tenant: Tenant | None =
     return row
 
 
+def grant_operator(session: Session, email: str) -> Role:
+    """Make `email` a platform operator (the role held with neither portal nor body)."""
+    user = user_by_email(session, check_email(email), create=True)
+    existing = next((r for r in user.roles if r.role == permissions.OPERATOR), None)
+    if existing is not None:
+        return existing
+    row = Role(user_id=user.id, tenant_id=None, body_id=None, role=permissions.OPERATOR)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def revoke_operator(session: Session, email: str) -> int:
+    user = user_by_email(session, email)
+    if user is None:
+        return 0
+    return session.execute(delete(Role).where(
+        Role.user_id == user.id, Role.role == permissions.OPERATOR)).rowcount or 0
+
+
+def operators(session: Session) -> list[User]:
+    return list(session.scalars(select(User).join(Role, Role.user_id == User.id).where(
+        Role.role == permissions.OPERATOR).order_by(User.email)))
+
+
 def remove_role(session: Session, email: str, role: str, *, tenant: Tenant | None = None,
                 body: Body | None = None) -> int:
     user = user_by_email(session, email)

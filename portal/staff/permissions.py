@@ -8,6 +8,9 @@ Roles (see `Role`):
   text there, and works its flag queue.
 - `office` of a politician portal (its admins too): the constituent desk, every issue in the
   district with the reporters who let the office contact them, follow-ups and escalations.
+- `operator`, held nowhere in particular (no portal, no body): runs the platform, creates
+  portals and bodies at `/operator`. Granted only from the command line
+  (`portal operators grant EMAIL`); being admin of every portal is not the same thing.
 
 A person may hold any number of roles in any number of places; a role in one place grants
 nothing anywhere else. `user` is None for anonymous visitors, and every function then says no.
@@ -25,6 +28,7 @@ POLITICIAN = "politician"  # the portal kind whose staff is a council member's o
 BODY_ROLES = (STAFF,)
 TENANT_ROLES = (ADMIN, MODERATOR, OFFICE)
 ROLES = BODY_ROLES + TENANT_ROLES
+OPERATOR = "operator"
 
 
 def staff_body_ids(user: User | None) -> set[int]:
@@ -43,6 +47,12 @@ def _tenant_roles(user: User | None, tenant: Tenant) -> set[str]:
 def has_any_role(user: User | None) -> bool:
     """Whether to offer the staff area at all (the pages still check what it holds)."""
     return user is not None and any(r.role in ROLES for r in user.roles)
+
+
+def is_operator(user: User | None) -> bool:
+    """A platform operator: the role held with neither portal nor body."""
+    return user is not None and any(r.role == OPERATOR and r.tenant_id is None
+                                    and r.body_id is None for r in user.roles)
 
 
 def has_staff_area(user: User | None, tenant: Tenant) -> bool:

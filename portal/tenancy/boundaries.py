@@ -57,6 +57,10 @@ class BoundaryError(ConfigError):
     """A boundary file we will not read as it is (the message says why and what to do)."""
 
 
+class SwappedAxes(BoundaryError):
+    """Latitude first: reading it again with `swap_axes=True` is the fix to offer."""
+
+
 @dataclass
 class Feature:
     """One feature of a layer: its properties and its (multi)polygon in WGS 84."""
@@ -314,7 +318,7 @@ def _check_coordinates(name: str, layer: Layer, swapped: bool) -> None:
     # lands in inhabited latitudes is a file written latitude-first.
     antarctic = max_y < -60 and -60 <= min_x <= max_x <= 75
     if not swapped and swap_ok and (not y_ok or antarctic):
-        raise BoundaryError(N_("latitude and longitude look swapped (longitudes %(x0)s to "
+        raise SwappedAxes(N_("latitude and longitude look swapped (longitudes %(x0)s to "
                                "%(x1)s, latitudes %(y0)s to %(y1)s); GeoJSON is longitude "
                                "first. To swap them, read the file again with --swap-axes"),
                             where=name, x0=round(min_x, 4), x1=round(max_x, 4),

@@ -27,7 +27,8 @@ MAX_PIXELS = 4_000_000
 MAX_HEIGHT = 256
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
-ElementTree.register_namespace("", SVG_NS)
+# The default namespace is given per serialisation (`_svg_text`), never registered: the
+# registry is global, and the Atom feed registers its own default namespace in it.
 ElementTree.register_namespace("xlink", XLINK_NS)
 
 ELEMENTS = {
@@ -69,8 +70,18 @@ def clean_svg(data: bytes, where: str = "logo") -> tuple[str, list[str]]:
                           problem="the root element is not <svg>")
     dropped: list[str] = []
     _clean(root, dropped)
-    text = ElementTree.tostring(root, encoding="unicode")
-    return text, sorted(set(dropped))
+    return _svg_text(root), sorted(set(dropped))
+
+
+def _svg_text(root: ElementTree.Element) -> str:
+    """`<svg xmlns="…">` with plain element names, whatever else registered a default
+    namespace (ElementTree's registry is global: without this, `ns0:` prefixes)."""
+    prefix = f"{{{SVG_NS}}}"
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(prefix):
+            element.tag = element.tag[len(prefix):]
+    root.set("xmlns", SVG_NS)
+    return ElementTree.tostring(root, encoding="unicode")
 
 
 def _local(name: str) -> str:
@@ -137,7 +148,7 @@ def png_logo(data: bytes, where: str = "logo") -> str:
         raise ConfigError(N_("the logo is %(size)s KB; at most %(limit)s KB"), where=where,
                           size=len(wrapper) // 1024, limit=MAX_BYTES // 1024)
     # Written as `clean_svg` writes, so the stored text passes it unchanged when loaded back.
-    return ElementTree.tostring(ElementTree.fromstring(wrapper), encoding="unicode")
+    return _svg_text(ElementTree.fromstring(wrapper))
 
 
 def logo_from_upload(name: str, data: bytes) -> tuple[str, list[str]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from portal.open311 import filing
 from portal.reports import reporting, status
 from portal.staff import announcement_authoring
+from portal.tenancy import boundaries
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -84,6 +85,14 @@ FORMS: dict[str, FormLimits] = {
     "open311_updates_submit": FormLimits(fields=20, paragraphs=("description",)),
     # Twilio posts some forty fields (From, Body, ten MediaUrl and MediaContentType, …).
     "sms_webhook": FormLimits(fields=80, paragraphs=("Body", "message")),
+    # The operator's forms: a boundary file (and a logo), and the layer or drawing carried
+    # between previews as GeoJSON text; the pick list is a checkbox per feature.
+    "operator_new_submit": FormLimits(
+        files=2, fields=700, paragraphs=("layer_geojson", "swapped_geojson", "drawn_geojson",
+                                         "logo_svg"),
+        long_chars=2 * boundaries.MAX_FILE_BYTES, body_bytes=3 * boundaries.MAX_FILE_BYTES),
+    "operator_bodies_submit": FormLimits(files=1, fields=20, paragraphs=("request_types",),
+                                         body_bytes=boundaries.MAX_FILE_BYTES + MIB),
     "staff_announcements_submit": FormLimits(
         fields=40, paragraphs=("body_",), long_chars=2 * announcement_authoring.MAX_TEXT,
         body_bytes=1 * MIB),  # a title and a text in each of the portal's languages

@@ -1,0 +1,1 @@
+"""The platform operators' pages at `/operator`: portals and bodies made from a form."""
