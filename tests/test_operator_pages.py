@@ -148,7 +148,8 @@ def test_a_portal_made_through_the_form_with_a_preview_and_the_offered_shade(app
     result = html.unescape(operator.get(made.headers["location"]).text)
     assert "https://eastside.reportal.test/" in result
     assert "http://reportal.test/t/eastside/" in result
-    assert result.count("data-snippet=") == 3 and 'data-reportal="report"' in result
+    # The map, the report form, the announcements and the portal's stats card.
+    assert result.count("data-snippet=") == 4 and 'data-reportal="report"' in result
     assert "No staff yet" in result and "no body covers this portal's area" in result
     # Live at once, on its host and under /t/.
     home = client_for(app, "eastside.reportal.test").get("/")

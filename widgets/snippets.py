@@ -30,6 +30,9 @@ from portal.reports.area_stats import parse_period
 from .loader import LoaderBuild
 
 KINDS = ("map", "report", "announcements", "stats", "issue")
+# The kinds whose snippet needs no choice made first (an issue card needs its issue): what a
+# new portal's page offers at once.
+WHOLE_PORTAL_KINDS = ("map", "report", "announcements", "stats")
 DEFAULT_HEIGHTS = {"map": 480, "report": 640, "announcements": 360, "stats": 360, "issue": 360}
 MIN_HEIGHT, MAX_HEIGHT = 120, 3000  # the loader clamps to the same range
 PORTAL_PAGES = {"map": "/", "report": "/report", "announcements": "/", "stats": "/dashboard",

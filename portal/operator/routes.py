@@ -29,7 +29,7 @@ from portal.tenancy.links import portal_base
 from portal.web.request_context import csrf_token
 from portal.web.templating import render, url
 from widgets import loader
-from widgets.snippets import KINDS as WIDGET_KINDS
+from widgets.snippets import WHOLE_PORTAL_KINDS
 from widgets.snippets import build_snippet, parse_options
 
 
@@ -200,7 +200,7 @@ def portal_page(request: Request) -> Response:
     name = localized(portal.name, lang, lang)
     snippets = []
     with use_locale(lang):
-        for kind in WIDGET_KINDS:
+        for kind in WHOLE_PORTAL_KINDS:
             options, _errors = parse_options(portal.slug, {"kind": kind}, list(portal.languages))
             snippets.append((kind, build_snippet(options, origin, base, name, loader.current())))
     return render(request, "operator/portal.html", {
