@@ -292,15 +292,20 @@ def _score(place, tokens: list[_Token]) -> tuple:  # noqa: ANN001 - a place row
     return (RANKS.get(place.kind, 50), not exact, not starts, -whole, len(key))
 
 
-def _search_words(session: Session, tenant: Tenant, tokens: list[_Token],
-                  limit: int) -> list:
+def _search_words(session: Session, tenant: Tenant, tokens: list[_Token], limit: int,
+                  corrections: dict) -> list:
+    """`corrections` remembers each word's correction for one suggestion: "Chapple & Colege"
+    is searched whole and then street by street, and each word is corrected once."""
     found = _candidates(session, tenant.id, tokens, limit)
     if not found:
         unmatched = [i for i, t in enumerate(tokens)
                      if (t.drives and not any(t.counts)) or not t.drives]
         changed = False
         for i in unmatched:
-            if (better := _correct(session, tenant.id, tokens[i])) is not None:
+            key = (tokens[i].alternatives, tokens[i].prefix)
+            if key not in corrections:
+                corrections[key] = _correct(session, tenant.id, tokens[i])
+            if (better := corrections[key]) is not None:
                 tokens[i] = better
                 changed = True
         if changed:
@@ -309,10 +314,11 @@ def _search_words(session: Session, tenant: Tenant, tokens: list[_Token],
     return found
 
 
-def _streets(session: Session, tenant: Tenant, tokens: list[_Token]) -> list[str]:
+def _streets(session: Session, tenant: Tenant, tokens: list[_Token],
+             corrections: dict) -> list[str]:
     """The street keys of address points matching one side of "X & Y"."""
     streets: list[str] = []
-    for place in _search_words(session, tenant, tokens, 10):
+    for place in _search_words(session, tenant, tokens, 10, corrections):
         if place.kind == "address" and place.street_key and place.street_key not in streets:
             streets.append(place.street_key)
     return streets[:4]
@@ -351,10 +357,10 @@ def _crossing(a: list[tuple[float, float]],
 
 
 def _intersections(session: Session, tenant: Tenant, groups: list[list[_Token]],
-                   limit: int) -> list[Suggestion]:
+                   limit: int, corrections: dict) -> list[Suggestion]:
     if len(groups) != 2:
         return []
-    left, right = (_streets(session, tenant, g) for g in groups)
+    left, right = (_streets(session, tenant, g, corrections) for g in groups)
     found: list[Suggestion] = []
     points: dict[str, list[tuple[float, float]]] = {}
     for a in left:
@@ -389,12 +395,13 @@ def suggest(session: Session, tenant: Tenant, query: str, locale: str,
             seen.add(key)
             results.append(s)
 
-    places = _search_words(session, tenant, everything, limit)
+    corrections: dict = {}
+    places = _search_words(session, tenant, everything, limit, corrections)
     named = [p for p in places if p.kind in ("area", "landmark", "intersection")]
     for place in named:
         keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
                         ZOOMS[place.kind]))
-    for s in _intersections(session, tenant, groups, limit):
+    for s in _intersections(session, tenant, groups, limit, corrections):
         keep(s)
     for place in places:
         if place not in named:
