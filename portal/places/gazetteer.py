@@ -29,6 +29,7 @@ RANKS = {"area": 0, "landmark": 0, "intersection": 20, "address": 30, "reported"
 RANK_ORDER = sorted(set(RANKS.values()))
 ZOOMS = {"area": 15, "landmark": 18, "intersection": 18, "address": 18, "reported": 18}
 CANDIDATES = 3000  # index rows read per rank for the most selective word
+COUNTED = 4000  # a word with fewer index rows than this at a rank is read whole (intersected)
 CROSSING_M = 120.0  # two streets whose points come this close meet there
 NEAR_M = 100.0  # an address point this close names a point ("near 120 Chapel St")
 EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it
@@ -71,6 +72,13 @@ class _Token:
     def drives(self) -> bool:
         """Whether this word can be read from the index (every form of it is indexed)."""
         return all(words.indexed(a) for a in self.alternatives)
+
+    @property
+    def whole_in_index(self) -> bool:
+        """Whether the index holds every place this word matches: not so for a prefix that
+        also starts a word left out of it ("r" of "Rd", which is indexed nowhere)."""
+        return self.drives and not (self.prefix and any(
+            w.startswith(a) for a in self.alternatives for w in words.UNINDEXED))
 
 
 # ----------------------------------------------------------------------------- writing
@@ -211,13 +219,19 @@ def _counts(session: Session, tenant_id: int, drivers: list[_Token]) -> dict[tup
             parts.append(
                 f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 FROM "
                 f"place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
-                f"{_term_range(sql, token)} LIMIT 1000) AS c{i}_{rank}) AS n")
+                f"{_term_range(sql, token)} LIMIT {COUNTED}) AS c{i}_{rank}) AS n")
     rows = session.execute(text(" UNION ALL ".join(parts)), sql.params).all()
     return {(token, rank): n for token, rank, n in rows}
 
 
-def _candidates(session: Session, tenant_id: int, tokens: list[_Token],
-                limit: int) -> list:
+def _candidates(session: Session, tenant_id: int, tokens: list[_Token], limit: int,
+                ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
+    """Places at `ranks` whose names hold every word, best ranks first.
+
+    Words with fewer than `COUNTED` index rows at a rank are intersected in the index
+    (index-only reads, then only the places in all of them are fetched); when every word
+    has more, the rarest one's first `CANDIDATES` places are fetched and checked.
+    """
     found: list = []
     drivers = [t for t in tokens if t.drives]
     for t in tokens:
@@ -229,18 +243,23 @@ def _candidates(session: Session, tenant_id: int, tokens: list[_Token],
         for i, token in enumerate(drivers):
             token.counts.append(counts[(i, rank)])
         best_count, best = min((counts[(i, rank)], i) for i in range(len(drivers)))
-        if not best_count:
+        if not best_count or rank not in ranks:
             continue
-        driver = drivers[best]
         sql = _Sql()
         tenant = sql.bind(tenant_id)
-        checks = "".join(f" AND {_word_check(sql, t)}" for t in tokens if t is not driver)
+        whole = [t for i, t in enumerate(drivers)
+                 if counts[(i, rank)] < COUNTED and t.whole_in_index]
+        read = whole or [drivers[best]]
+        ids = " INTERSECT ".join(
+            f"SELECT place_id FROM place_terms WHERE tenant_id = {tenant} AND rank = {rank} "
+            f"AND {_term_range(sql, t)}" for t in read)
+        if not whole:
+            ids += f" LIMIT {CANDIDATES}"
+        checks = "".join(f" AND {_word_check(sql, t)}" for t in tokens if t not in read)
         statement = (
             "SELECT p.id, p.kind, p.names, p.lat, p.lon, p.search_key, p.street_key "
-            "FROM places p WHERE p.id IN (SELECT place_id FROM place_terms WHERE "
-            f"tenant_id = {tenant} AND rank = {rank} AND {_term_range(sql, driver)} "
-            f"LIMIT {CANDIDATES}){checks} AND (p.issue_id IS NULL OR NOT EXISTS (SELECT 1 "
-            "FROM issues i WHERE i.id = p.issue_id AND i.hidden = TRUE)) "
+            f"FROM places p WHERE p.id IN ({ids}){checks} AND (p.issue_id IS NULL OR "
+            "NOT EXISTS (SELECT 1 FROM issues i WHERE i.id = p.issue_id AND i.hidden = TRUE)) "
             f"LIMIT {limit * 4}")
         found.extend(session.execute(text(statement).columns(*_PLACE_COLUMNS), sql.params))
         if len(found) >= limit * 4:
@@ -293,10 +312,10 @@ def _score(place, tokens: list[_Token]) -> tuple:  # noqa: ANN001 - a place row
 
 
 def _search_words(session: Session, tenant: Tenant, tokens: list[_Token], limit: int,
-                  corrections: dict) -> list:
+                  corrections: dict, ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
     """`corrections` remembers each word's correction for one suggestion: "Chapple & Colege"
     is searched whole and then street by street, and each word is corrected once."""
-    found = _candidates(session, tenant.id, tokens, limit)
+    found = _candidates(session, tenant.id, tokens, limit, ranks)
     if not found:
         unmatched = [i for i, t in enumerate(tokens)
                      if (t.drives and not any(t.counts)) or not t.drives]
@@ -309,7 +328,7 @@ def _search_words(session: Session, tenant: Tenant, tokens: list[_Token], limit:
                 tokens[i] = better
                 changed = True
         if changed:
-            found = _candidates(session, tenant.id, tokens, limit)
+            found = _candidates(session, tenant.id, tokens, limit, ranks)
     found.sort(key=lambda p: _score(p, tokens))
     return found
 
@@ -396,7 +415,10 @@ def suggest(session: Session, tenant: Tenant, query: str, locale: str,
             results.append(s)
 
     corrections: dict = {}
-    places = _search_words(session, tenant, everything, limit, corrections)
+    # "X & Y" whole is a named place (a landmark, a named corner): no one address holds the
+    # words of two streets, and reading the address ranks for them finds nothing, slowly.
+    ranks = (RANKS["area"], RANKS["intersection"]) if len(groups) == 2 else tuple(RANK_ORDER)
+    places = _search_words(session, tenant, everything, limit, corrections, ranks)
     named = [p for p in places if p.kind in ("area", "landmark", "intersection")]
     for place in named:
         keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,

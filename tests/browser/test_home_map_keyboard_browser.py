@@ -36,9 +36,11 @@ def tab_stops(page: Page, most: int = 150) -> list[dict]:
     for _ in range(most):
         page.keyboard.press("Tab")
         here = page.evaluate("""() => { const e = document.activeElement;
+            const name = e.getAttribute('aria-label') || e.textContent || '';
             return {tag: e.tagName, id: e.id, cls: String(e.className),
-                    inMap: !!e.closest('#map'), marker: e.classList.contains('leaflet-marker-icon'),
-                    text: (e.getAttribute('aria-label') || e.textContent || '').trim().slice(0, 40)}; }""")
+                    inMap: !!e.closest('#map'),
+                    marker: e.classList.contains('leaflet-marker-icon'),
+                    text: name.trim().slice(0, 40)}; }""")
         if stops and here == stops[0] or here["tag"] == "BODY":
             break
         stops.append(here)
