@@ -74,6 +74,10 @@ class _Token:
         return all(words.indexed(a) for a in self.alternatives)
 
     @property
+    def key(self) -> tuple:
+        return self.alternatives, self.prefix
+
+    @property
     def whole_in_index(self) -> bool:
         """Whether the index holds every place this word matches: not so for a prefix that
         also starts a word left out of it ("r" of "Rd", which is indexed nowhere)."""
@@ -208,24 +212,30 @@ _PLACE_COLUMNS = (Place.id, Place.kind, Place.names, Place.lat, Place.lon, Place
                   Place.street_key)
 
 
-def _counts(session: Session, tenant_id: int, drivers: list[_Token]) -> dict[tuple[int, int],
-                                                                            int]:
-    """How many index rows (capped) each word has at each rank: one statement for all."""
-    sql = _Sql()
-    tenant = sql.bind(tenant_id)
-    parts = []
-    for i, token in enumerate(drivers):
-        for rank in RANK_ORDER:
-            parts.append(
-                f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 FROM "
-                f"place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
-                f"{_term_range(sql, token)} LIMIT {COUNTED}) AS c{i}_{rank}) AS n")
-    rows = session.execute(text(" UNION ALL ".join(parts)), sql.params).all()
-    return {(token, rank): n for token, rank, n in rows}
+def _counts(session: Session, tenant_id: int, drivers: list[_Token],
+            memo: dict) -> dict[tuple[int, int], int]:
+    """How many index rows (capped) each word has at each rank: one statement for the words
+    not counted yet in this suggestion (`memo`: "X & Y" counts its words once, not again
+    for each street)."""
+    todo = [t for t in drivers if ("n", t.key) not in memo]
+    if todo:
+        sql = _Sql()
+        tenant = sql.bind(tenant_id)
+        parts = []
+        for i, token in enumerate(todo):
+            for rank in RANK_ORDER:
+                parts.append(
+                    f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 "
+                    f"FROM place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
+                    f"{_term_range(sql, token)} LIMIT {COUNTED}) AS c{i}_{rank}) AS n")
+        for i, rank, n in session.execute(text(" UNION ALL ".join(parts)), sql.params):
+            memo.setdefault(("n", todo[i].key), {})[rank] = n
+    return {(i, rank): memo[("n", t.key)][rank] for i, t in enumerate(drivers)
+            for rank in RANK_ORDER}
 
 
 def _candidates(session: Session, tenant_id: int, tokens: list[_Token], limit: int,
-                ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
+                memo: dict, ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
     """Places at `ranks` whose names hold every word, best ranks first.
 
     Words with fewer than `COUNTED` index rows at a rank are intersected in the index
@@ -238,7 +248,7 @@ def _candidates(session: Session, tenant_id: int, tokens: list[_Token], limit: i
         t.counts = []
     if not drivers:
         return found
-    counts = _counts(session, tenant_id, drivers)
+    counts = _counts(session, tenant_id, drivers, memo)
     for rank in RANK_ORDER:
         for i, token in enumerate(drivers):
             token.counts.append(counts[(i, rank)])
@@ -312,32 +322,32 @@ def _score(place, tokens: list[_Token]) -> tuple:  # noqa: ANN001 - a place row
 
 
 def _search_words(session: Session, tenant: Tenant, tokens: list[_Token], limit: int,
-                  corrections: dict, ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
-    """`corrections` remembers each word's correction for one suggestion: "Chapple & Colege"
-    is searched whole and then street by street, and each word is corrected once."""
-    found = _candidates(session, tenant.id, tokens, limit, ranks)
+                  memo: dict, ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
+    """`memo` remembers each word's counts and correction for one suggestion: "Chapple &
+    Colege" is searched whole and then street by street, and each word is read once."""
+    found = _candidates(session, tenant.id, tokens, limit, memo, ranks)
     if not found:
         unmatched = [i for i, t in enumerate(tokens)
                      if (t.drives and not any(t.counts)) or not t.drives]
         changed = False
         for i in unmatched:
-            key = (tokens[i].alternatives, tokens[i].prefix)
-            if key not in corrections:
-                corrections[key] = _correct(session, tenant.id, tokens[i])
-            if (better := corrections[key]) is not None:
+            key = ("fix", tokens[i].key)
+            if key not in memo:
+                memo[key] = _correct(session, tenant.id, tokens[i])
+            if (better := memo[key]) is not None:
                 tokens[i] = better
                 changed = True
         if changed:
-            found = _candidates(session, tenant.id, tokens, limit, ranks)
+            found = _candidates(session, tenant.id, tokens, limit, memo, ranks)
     found.sort(key=lambda p: _score(p, tokens))
     return found
 
 
 def _streets(session: Session, tenant: Tenant, tokens: list[_Token],
-             corrections: dict) -> list[str]:
+             memo: dict) -> list[str]:
     """The street keys of address points matching one side of "X & Y"."""
     streets: list[str] = []
-    for place in _search_words(session, tenant, tokens, 10, corrections):
+    for place in _search_words(session, tenant, tokens, 10, memo):
         if place.kind == "address" and place.street_key and place.street_key not in streets:
             streets.append(place.street_key)
     return streets[:4]
@@ -351,13 +361,17 @@ def _street_label(session: Session, tenant_id: int, street_key: str) -> str:
     return rest if rest and any(c.isdigit() for c in first) else text
 
 
-def _street_points(session: Session, tenant: Tenant, street: str,
-                   cache: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
-    if street not in cache:
-        cache[street] = [tuple(row) for row in session.execute(
-            select(Place.lat, Place.lon).where(Place.tenant_id == tenant.id,
-                                               Place.street_key == street).limit(5000))]
-    return cache[street]
+def _street_points(session: Session, tenant: Tenant,
+                   streets: list[str]) -> dict[str, list[tuple[float, float]]]:
+    """The address points of each street, in one statement for all of them."""
+    points: dict[str, list[tuple[float, float]]] = {street: [] for street in streets}
+    if streets:
+        for street, lat, lon in session.execute(
+                select(Place.street_key, Place.lat, Place.lon).where(
+                    Place.tenant_id == tenant.id, Place.street_key.in_(streets))
+                .limit(5000 * len(streets))):
+            points[street].append((lat, lon))
+    return points
 
 
 def _crossing(a: list[tuple[float, float]],
@@ -376,18 +390,17 @@ def _crossing(a: list[tuple[float, float]],
 
 
 def _intersections(session: Session, tenant: Tenant, groups: list[list[_Token]],
-                   limit: int, corrections: dict) -> list[Suggestion]:
+                   limit: int, memo: dict) -> list[Suggestion]:
     if len(groups) != 2:
         return []
-    left, right = (_streets(session, tenant, g, corrections) for g in groups)
+    left, right = (_streets(session, tenant, g, memo) for g in groups)
     found: list[Suggestion] = []
-    points: dict[str, list[tuple[float, float]]] = {}
+    points = _street_points(session, tenant, sorted(set(left) | set(right)))
     for a in left:
         for b in right:
             if a == b or len(found) >= limit:
                 continue
-            point = _crossing(_street_points(session, tenant, a, points),
-                              _street_points(session, tenant, b, points))
+            point = _crossing(points[a], points[b])
             if point is None:
                 continue
             label = (f"{_street_label(session, tenant.id, a)} & "
@@ -414,16 +427,16 @@ def suggest(session: Session, tenant: Tenant, query: str, locale: str,
             seen.add(key)
             results.append(s)
 
-    corrections: dict = {}
+    memo: dict = {}
     # "X & Y" whole is a named place (a landmark, a named corner): no one address holds the
     # words of two streets, and reading the address ranks for them finds nothing, slowly.
     ranks = (RANKS["area"], RANKS["intersection"]) if len(groups) == 2 else tuple(RANK_ORDER)
-    places = _search_words(session, tenant, everything, limit, corrections, ranks)
+    places = _search_words(session, tenant, everything, limit, memo, ranks)
     named = [p for p in places if p.kind in ("area", "landmark", "intersection")]
     for place in named:
         keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
                         ZOOMS[place.kind]))
-    for s in _intersections(session, tenant, groups, limit, corrections):
+    for s in _intersections(session, tenant, groups, limit, memo):
         keep(s)
     for place in places:
         if place not in named:
