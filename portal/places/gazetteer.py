@@ -327,8 +327,9 @@ def _search_words(session: Session, tenant: Tenant, tokens: list[_Token], limit:
     Colege" is searched whole and then street by street, and each word is read once."""
     found = _candidates(session, tenant.id, tokens, limit, memo, ranks)
     if not found:
-        unmatched = [i for i, t in enumerate(tokens)
-                     if (t.drives and not any(t.counts)) or not t.drives]
+        # A word the index leaves out (a street type: "St", "Avenue") is a known word, never
+        # one to correct: only indexed words found nowhere are.
+        unmatched = [i for i, t in enumerate(tokens) if t.drives and not any(t.counts)]
         changed = False
         for i in unmatched:
             key = ("fix", tokens[i].key)
