@@ -263,9 +263,8 @@
         var marker = f.properties && f.properties.cluster ? clusterMarker(f, numbers, activate) : pointMarker(f);
         marker.addTo(layer);
         var icon = marker.getElement();
-        // Leaflet pans a marker reached by Tab into view (autoPanOnFocus; a cluster's centre
-        // may lie just outside the view, its cell only touching it); the key lets the redraw
-        // that pan brings give the focus back to the same place.
+        // A cluster opened by Enter or Space keeps the focus (it moves the map): the key lets
+        // the redraw give it back to the same place, or to what the cluster split into.
         icon.setAttribute("data-key", featureKey(f));
         return marker;
       });
