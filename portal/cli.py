@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal import operator_commands, reactions, tenant_commands
-from portal.core.db import Database, analyze
+from portal.core.db import Database, analyze, settle
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
 from portal.core.i18n import normalise, translate, use_locale
@@ -203,7 +203,7 @@ def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
             raise ConfigError(N_("no such file: %(path)s"), path=str(path))
         with db.session() as session:
             summary = addresses.import_addresses(session, _portal(session, args.tenant), path)
-        analyze(db.engine)
+        settle(db.engine, addresses.TABLES)
         for line in summary.lines():
             print(line)
     else:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.core.domain_events import mark_installed, subscribe
 from portal.engagement import points, watch_notices
-from portal.mail import notifications
+from portal.mail import notifications, receipts
 from portal.open311 import delivery
 from portal.reports.events import IssueReassigned, IssueReported, StatusChanged, VoteCast
 from portal.sms import notices as sms_notices
@@ -19,6 +19,10 @@ from portal.sms import notices as sms_notices
 
 def _mail_the_body(session: Session, event: IssueReported) -> None:
     notifications.new_report(session, event.issue)
+
+
+def _send_the_reporter_a_receipt(session: Session, event: IssueReported) -> None:
+    receipts.report_received(session, event.issue)
 
 
 def _send_to_the_bodys_open311(session: Session,
@@ -45,6 +49,7 @@ def _text_the_reporter(session: Session, event: StatusChanged) -> None:
 def install() -> None:
     """Subscribe every reaction (idempotent). Order matters only within one event."""
     subscribe(IssueReported, _mail_the_body)
+    subscribe(IssueReported, _send_the_reporter_a_receipt)
     subscribe(IssueReported, _send_to_the_bodys_open311)
     subscribe(IssueReassigned, _send_to_the_bodys_open311)
     subscribe(IssueReported, _tell_watchers)

@@ -36,7 +36,7 @@ from starlette.testclient import TestClient
 from portal.app import create_app
 from portal.core.settings import REPO_ROOT, Settings
 from portal.engagement import watching
-from portal.mail import unsubscribe
+from portal.mail import status_links, unsubscribe
 from portal.models import (
     Announcement,
     Base,
@@ -278,6 +278,9 @@ class Scene:
             "watch_token": self.watch_token[other if away else host],
             "feed_token": self.feed_token[other if away else host],
             "signin_token": self.signin_token[other] if away else signin,
+            "status_token": status_links.make_token(
+                "forged-" + self.settings.secret_key if target == "forged"
+                else self.settings.secret_key, unit.issue, HOSTS[other if away else host]),
             "unsubscribe_token": "forged" + self.unsubscribe_token[6:]
             if target == "forged" else self.unsubscribe_token,
             "embed_name": "v1.000000000000.js" if target == "forged" else

@@ -65,6 +65,16 @@ def test_report_acknowledge_close_with_real_mail(app, world, db, settings):
         assert "Deep pothole by the bus stop" in text and REPORTER in text
         assert "Rita Resident" in text and f"#{issue_id}" in to_body["Subject"]
         assert len(box.to(WATCHER)) == 2  # the confirmation, then the new report
+        # The reporter's receipt links to the report's status: it opens without signing in
+        # and shows nothing of the reporter's contact.
+        [receipt] = box.to(REPORTER)
+        assert f"#{issue_id}" in receipt["Subject"]
+        assert "Pothole at the stop" in receipt.get_content()
+        status_link = link_to(receipt, "/reports/status/")
+        stranger = client_for(app, "reportal.test")
+        status_page = stranger.get(status_link)
+        assert status_page.status_code == 200 and "Pothole at the stop" in status_page.text
+        assert REPORTER not in status_page.text and "Rita Resident" not in status_page.text
 
         # 3. A staff member signs in from the link in that email.
         staff_link = link_to(to_body, f"/staff/issues/{issue_id}")
@@ -91,7 +101,9 @@ def test_report_acknowledge_close_with_real_mail(app, world, db, settings):
         # 5. The reporter and the watcher get the status email.
         deliver()
         to_reporter = box.to(REPORTER)
-        assert len(to_reporter) == 1 and "Acknowledged" in to_reporter[0]["Subject"]
+        assert len(to_reporter) == 2 and "Acknowledged" in to_reporter[-1]["Subject"]
+        status_page = stranger.get(status_link).text
+        assert "Acknowledged" in status_page and "Crew booked for Tuesday" in status_page
         watcher_news = box.to(WATCHER)[-1]
         assert "Acknowledged" in watcher_news["Subject"]
         assert "Crew booked for Tuesday" in watcher_news.get_content()

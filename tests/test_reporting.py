@@ -24,7 +24,8 @@ def test_a_report_writes_issue_history_membership_and_mail(world, session):
         IssuePortal.issue_id == issue.id)))
     # lat 1.2 lies in both northside and riverside: the issue shows on both.
     assert portals == {tenant(session, "northside").id, tenant(session, "riverside").id}
-    mail = session.scalars(select(OutboxMessage)).one()
+    mail, receipt = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert receipt.kind == "receipt" and receipt.recipient == "resident@example.org"
     assert mail.recipient == "city-works@bodies.test"
     assert "resident@example.org" in mail.body_text and "Hole" in mail.body_text
 

@@ -239,6 +239,9 @@ EXPECTATIONS: dict[str, Case] = {
                                         TOKEN, changes=False),
     "GET /watch/{token}/feed.atom": Case("/watch/{feed_token}/feed.atom", own_only(200),
                                          TOKEN),
+    # A receipt's status link: this portal's shown issue only; no sign-in needed.
+    "GET /reports/status/{token}": Case("/reports/status/{status_token}", own_only(200),
+                                        ("own", "alien", "hidden", "forged")),
     "GET /unsubscribe/{token}": Case("/unsubscribe/{unsubscribe_token}", own_only(200, 400),
                                      ("own", "forged")),
     "POST /unsubscribe/{token}": Case("/unsubscribe/{unsubscribe_token}", own_only(200, 400),

@@ -117,6 +117,22 @@ def analyze(engine: Engine) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
+def settle(engine: Engine, tables: tuple[str, ...]) -> None:
+    """After a bulk load into `tables`: fresh statistics, and on PostgreSQL a VACUUM too.
+
+    A freshly loaded PostgreSQL table has no visibility map yet, so an index-only scan (the
+    place search reads its word index that way) still visits every row's page until
+    autovacuum gets there, minutes later. VACUUM cannot run inside a transaction: it runs on
+    an autocommit connection.
+    """
+    if engine.dialect.name != "postgresql":
+        analyze(engine)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in tables:
+            conn.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"')
+
+
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
     bind = engine_or_session
     if isinstance(bind, Session):

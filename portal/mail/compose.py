@@ -20,7 +20,7 @@ from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.settings import Settings
 from portal.core.text_fields import as_one_line
-from portal.mail import unsubscribe
+from portal.mail import status_links, unsubscribe
 from portal.models import OutboxMessage, Tenant, utcnow
 from portal.tenancy.links import portal_base
 
@@ -68,6 +68,9 @@ def compose(session: Session, settings: Settings, message: OutboxMessage) -> Ema
     mail["Auto-Submitted"] = "auto-generated"
     mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail.set_content(message.body_text.replace(PORTAL_URL, base) + "\n" + footer + "\n")
+    text = message.body_text.replace(PORTAL_URL, base)
+    if message.tenant_id is not None and (portal := session.get(Tenant, message.tenant_id)):
+        text = status_links.expand(text, base, settings.secret_key, portal.slug)
+    mail.set_content(text + "\n" + footer + "\n")
     mail["Content-Language"] = (message.locale or "en").replace("_", "-")  # after set_content
     return mail

@@ -24,6 +24,7 @@ from portal.places import gazetteer
 from portal.places.gazetteer import NewPlace
 
 BATCH = 5000
+TABLES = ("places", "place_terms", "place_grams")  # what an import writes (to settle after)
 REQUIRED = ("LON", "LAT", "STREET")
 
 

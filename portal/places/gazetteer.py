@@ -29,6 +29,7 @@ RANKS = {"area": 0, "landmark": 0, "intersection": 20, "address": 30, "reported"
 RANK_ORDER = sorted(set(RANKS.values()))
 ZOOMS = {"area": 15, "landmark": 18, "intersection": 18, "address": 18, "reported": 18}
 CANDIDATES = 3000  # index rows read per rank for the most selective word
+COUNTED = 4000  # a word with fewer index rows than this at a rank is read whole (intersected)
 CROSSING_M = 120.0  # two streets whose points come this close meet there
 NEAR_M = 100.0  # an address point this close names a point ("near 120 Chapel St")
 EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it
@@ -72,6 +73,17 @@ class _Token:
     def drives(self) -> bool:
         """Whether this word can be read from the index (every form of it is indexed)."""
         return all(words.indexed(a) for a in self.alternatives)
+
+    @property
+    def key(self) -> tuple:
+        return self.alternatives, self.prefix
+
+    @property
+    def whole_in_index(self) -> bool:
+        """Whether the index holds every place this word matches: not so for a prefix that
+        also starts a word left out of it ("r" of "Rd", which is indexed nowhere)."""
+        return self.drives and not (self.prefix and any(
+            w.startswith(a) for a in self.alternatives for w in words.UNINDEXED))
 
 
 # ----------------------------------------------------------------------------- writing
@@ -202,47 +214,64 @@ _PLACE_COLUMNS = (Place.id, Place.kind, Place.names, Place.lat, Place.lon, Place
                   Place.street_key)
 
 
-def _counts(session: Session, tenant_id: int, drivers: list[_Token]) -> dict[tuple[int, int],
-                                                                            int]:
-    """How many index rows (capped) each word has at each rank: one statement for all."""
-    sql = _Sql()
-    tenant = sql.bind(tenant_id)
-    parts = []
-    for i, token in enumerate(drivers):
-        for rank in RANK_ORDER:
-            parts.append(
-                f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 FROM "
-                f"place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
-                f"{_term_range(sql, token)} LIMIT 1000) AS c{i}_{rank}) AS n")
-    rows = session.execute(text(" UNION ALL ".join(parts)), sql.params).all()
-    return {(token, rank): n for token, rank, n in rows}
+def _counts(session: Session, tenant_id: int, drivers: list[_Token],
+            memo: dict) -> dict[tuple[int, int], int]:
+    """How many index rows (capped) each word has at each rank: one statement for the words
+    not counted yet in this suggestion (`memo`: "X & Y" counts its words once, not again
+    for each street)."""
+    todo = [t for t in drivers if ("n", t.key) not in memo]
+    if todo:
+        sql = _Sql()
+        tenant = sql.bind(tenant_id)
+        parts = []
+        for i, token in enumerate(todo):
+            for rank in RANK_ORDER:
+                parts.append(
+                    f"SELECT {i} AS token, {rank} AS rank, (SELECT count(*) FROM (SELECT 1 "
+                    f"FROM place_terms WHERE tenant_id = {tenant} AND rank = {rank} AND "
+                    f"{_term_range(sql, token)} LIMIT {COUNTED}) AS c{i}_{rank}) AS n")
+        for i, rank, n in session.execute(text(" UNION ALL ".join(parts)), sql.params):
+            memo.setdefault(("n", todo[i].key), {})[rank] = n
+    return {(i, rank): memo[("n", t.key)][rank] for i, t in enumerate(drivers)
+            for rank in RANK_ORDER}
 
 
-def _candidates(session: Session, tenant_id: int, tokens: list[_Token],
-                limit: int) -> list:
+def _candidates(session: Session, tenant_id: int, tokens: list[_Token], limit: int,
+                memo: dict, ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
+    """Places at `ranks` whose names hold every word, best ranks first.
+
+    Words with fewer than `COUNTED` index rows at a rank are intersected in the index
+    (index-only reads, then only the places in all of them are fetched); when every word
+    has more, the rarest one's first `CANDIDATES` places are fetched and checked.
+    """
     found: list = []
     drivers = [t for t in tokens if t.drives]
     for t in tokens:
         t.counts = []
     if not drivers:
         return found
-    counts = _counts(session, tenant_id, drivers)
+    counts = _counts(session, tenant_id, drivers, memo)
     for rank in RANK_ORDER:
         for i, token in enumerate(drivers):
             token.counts.append(counts[(i, rank)])
         best_count, best = min((counts[(i, rank)], i) for i in range(len(drivers)))
-        if not best_count:
+        if not best_count or rank not in ranks:
             continue
-        driver = drivers[best]
         sql = _Sql()
         tenant = sql.bind(tenant_id)
-        checks = "".join(f" AND {_word_check(sql, t)}" for t in tokens if t is not driver)
+        whole = [t for i, t in enumerate(drivers)
+                 if counts[(i, rank)] < COUNTED and t.whole_in_index]
+        read = whole or [drivers[best]]
+        ids = " INTERSECT ".join(
+            f"SELECT place_id FROM place_terms WHERE tenant_id = {tenant} AND rank = {rank} "
+            f"AND {_term_range(sql, t)}" for t in read)
+        if not whole:
+            ids += f" LIMIT {CANDIDATES}"
+        checks = "".join(f" AND {_word_check(sql, t)}" for t in tokens if t not in read)
         statement = (
             "SELECT p.id, p.kind, p.names, p.lat, p.lon, p.search_key, p.street_key "
-            "FROM places p WHERE p.id IN (SELECT place_id FROM place_terms WHERE "
-            f"tenant_id = {tenant} AND rank = {rank} AND {_term_range(sql, driver)} "
-            f"LIMIT {CANDIDATES}){checks} AND (p.issue_id IS NULL OR NOT EXISTS (SELECT 1 "
-            "FROM issues i WHERE i.id = p.issue_id AND i.hidden = TRUE)) "
+            f"FROM places p WHERE p.id IN ({ids}){checks} AND (p.issue_id IS NULL OR "
+            "NOT EXISTS (SELECT 1 FROM issues i WHERE i.id = p.issue_id AND i.hidden = TRUE)) "
             f"LIMIT {limit * 4}")
         found.extend(session.execute(text(statement).columns(*_PLACE_COLUMNS), sql.params))
         if len(found) >= limit * 4:
@@ -294,27 +323,34 @@ def _score(place, tokens: list[_Token]) -> tuple:  # noqa: ANN001 - a place row
     return (RANKS.get(place.kind, 50), not exact, not starts, -whole, len(key))
 
 
-def _search_words(session: Session, tenant: Tenant, tokens: list[_Token],
-                  limit: int) -> list:
-    found = _candidates(session, tenant.id, tokens, limit)
+def _search_words(session: Session, tenant: Tenant, tokens: list[_Token], limit: int,
+                  memo: dict, ranks: tuple[int, ...] = tuple(RANK_ORDER)) -> list:
+    """`memo` remembers each word's counts and correction for one suggestion: "Chapple &
+    Colege" is searched whole and then street by street, and each word is read once."""
+    found = _candidates(session, tenant.id, tokens, limit, memo, ranks)
     if not found:
-        unmatched = [i for i, t in enumerate(tokens)
-                     if (t.drives and not any(t.counts)) or not t.drives]
+        # A word the index leaves out (a street type: "St", "Avenue") is a known word, never
+        # one to correct: only indexed words found nowhere are.
+        unmatched = [i for i, t in enumerate(tokens) if t.drives and not any(t.counts)]
         changed = False
         for i in unmatched:
-            if (better := _correct(session, tenant.id, tokens[i])) is not None:
+            key = ("fix", tokens[i].key)
+            if key not in memo:
+                memo[key] = _correct(session, tenant.id, tokens[i])
+            if (better := memo[key]) is not None:
                 tokens[i] = better
                 changed = True
         if changed:
-            found = _candidates(session, tenant.id, tokens, limit)
+            found = _candidates(session, tenant.id, tokens, limit, memo, ranks)
     found.sort(key=lambda p: _score(p, tokens))
     return found
 
 
-def _streets(session: Session, tenant: Tenant, tokens: list[_Token]) -> list[str]:
+def _streets(session: Session, tenant: Tenant, tokens: list[_Token],
+             memo: dict) -> list[str]:
     """The street keys of address points matching one side of "X & Y"."""
     streets: list[str] = []
-    for place in _search_words(session, tenant, tokens, 10):
+    for place in _search_words(session, tenant, tokens, 10, memo):
         if place.kind == "address" and place.street_key and place.street_key not in streets:
             streets.append(place.street_key)
     return streets[:4]
@@ -328,13 +364,17 @@ def _street_label(session: Session, tenant_id: int, street_key: str) -> str:
     return rest if rest and any(c.isdigit() for c in first) else text
 
 
-def _street_points(session: Session, tenant: Tenant, street: str,
-                   cache: dict[str, list[tuple[float, float]]]) -> list[tuple[float, float]]:
-    if street not in cache:
-        cache[street] = [tuple(row) for row in session.execute(
-            select(Place.lat, Place.lon).where(Place.tenant_id == tenant.id,
-                                               Place.street_key == street).limit(5000))]
-    return cache[street]
+def _street_points(session: Session, tenant: Tenant,
+                   streets: list[str]) -> dict[str, list[tuple[float, float]]]:
+    """The address points of each street, in one statement for all of them."""
+    points: dict[str, list[tuple[float, float]]] = {street: [] for street in streets}
+    if streets:
+        for street, lat, lon in session.execute(
+                select(Place.street_key, Place.lat, Place.lon).where(
+                    Place.tenant_id == tenant.id, Place.street_key.in_(streets))
+                .limit(5000 * len(streets))):
+            points[street].append((lat, lon))
+    return points
 
 
 def _crossing(a: list[tuple[float, float]],
@@ -353,18 +393,17 @@ def _crossing(a: list[tuple[float, float]],
 
 
 def _intersections(session: Session, tenant: Tenant, groups: list[list[_Token]],
-                   limit: int) -> list[Suggestion]:
+                   limit: int, memo: dict) -> list[Suggestion]:
     if len(groups) != 2:
         return []
-    left, right = (_streets(session, tenant, g) for g in groups)
+    left, right = (_streets(session, tenant, g, memo) for g in groups)
     found: list[Suggestion] = []
-    points: dict[str, list[tuple[float, float]]] = {}
+    points = _street_points(session, tenant, sorted(set(left) | set(right)))
     for a in left:
         for b in right:
             if a == b or len(found) >= limit:
                 continue
-            point = _crossing(_street_points(session, tenant, a, points),
-                              _street_points(session, tenant, b, points))
+            point = _crossing(points[a], points[b])
             if point is None:
                 continue
             label = (f"{_street_label(session, tenant.id, a)} & "
@@ -391,12 +430,16 @@ def suggest(session: Session, tenant: Tenant, query: str, locale: str,
             seen.add(key)
             results.append(s)
 
-    places = _search_words(session, tenant, everything, limit)
+    memo: dict = {}
+    # "X & Y" whole is a named place (a landmark, a named corner): no one address holds the
+    # words of two streets, and reading the address ranks for them finds nothing, slowly.
+    ranks = (RANKS["area"], RANKS["intersection"]) if len(groups) == 2 else tuple(RANK_ORDER)
+    places = _search_words(session, tenant, everything, limit, memo, ranks)
     named = [p for p in places if p.kind in ("area", "landmark", "intersection")]
     for place in named:
         keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
                         ZOOMS[place.kind]))
-    for s in _intersections(session, tenant, groups, limit):
+    for s in _intersections(session, tenant, groups, limit, memo):
         keep(s)
     for place in places:
         if place not in named:

@@ -84,6 +84,9 @@ def _matched(text: str) -> tuple[str, ...]:
     return tuple(w for w in words(text) if w not in STOPWORDS)
 
 
+UNINDEXED = STREET_TYPES | STOPWORDS
+
+
 def indexed(word: str) -> bool:
     """Whether a word gets index rows (street types and joining words do not)."""
     return word not in STREET_TYPES and word not in STOPWORDS

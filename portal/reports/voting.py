@@ -55,6 +55,11 @@ def network_key(address: str, secret_key: str, day: date) -> str:
     return "n:" + digest[:40]
 
 
+def account_voter(user_id: int) -> str:
+    """The voter key of a signed-in person: their account (see `request_context.visitor_key`)."""
+    return f"u:{user_id}"
+
+
 def _cast_by(issue: Issue, voter_key: str, network: str | None):  # noqa: ANN202 - a SELECT
     who = Vote.voter_key == voter_key
     if network:

@@ -16,6 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from portal.core.errors import N_, Message, ValidationError
+from portal.engagement import own_items, watching
+from portal.mail import unsubscribe
 from portal.models import Body, Tenant
 from portal.routes.guards import back, current_user, expired_form, read_form
 from portal.staff import accounts, permissions, sessions
@@ -113,12 +115,32 @@ def account_page(request: Request) -> Response:
     user = current_user(request)
     if user is None:
         return RedirectResponse(url(request, "signin"), status_code=303)
+    portal = tenant(request)
     with request.app.state.db.session() as session:
         places = role_places(session, user)
+        mine = own_items.own_items(session, portal, user.id, user.email)
+        watches = [_watch_row(request, portal, w) for w in mine.watches]
     return render(request, "account.html", {
         "user": user, "places": places, "csrf_token": csrf_token(request),
-        "notice": request.query_params.get("done", ""),
+        "notice": request.query_params.get("done", ""), "reports": mine.reports,
+        "votes": mine.votes, "watches": watches,
     })
+
+
+def _watch_row(request: Request, portal: Tenant, watch) -> dict:  # noqa: ANN001 - a Watch
+    """A watch in words, with a link to change it (the watch form for the same place, which
+    updates the watch asked for again) and one to stop it (its signed unsubscribe link)."""
+    if watch.kind == "issue":
+        change = url(request, "watch", _query={"issue": watch.issue_id})
+    elif watch.kind == "circle":
+        change = url(request, "watch", _query={"lat": watch.lat, "lon": watch.lon})
+    else:
+        change = url(request, "watch")
+    token = unsubscribe.make_token(request.app.state.settings.secret_key, watch.email,
+                                   f"watch:{watch.id}")
+    return {"what": watching.describe(watch, portal), "frequency": watch.frequency,
+            "issue_id": watch.issue_id, "change_url": change,
+            "stop_url": url(request, "unsubscribe", token=token)}
 
 
 def role_places(session, user) -> list[dict]:  # noqa: ANN001

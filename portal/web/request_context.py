@@ -35,7 +35,7 @@ def visitor_key(request: Request) -> str:
     network (`voter_network`), which a wiped cookie or another browser does not change.
     """
     if (user := _signed_in_id(request)) is not None:
-        return f"u:{user}"
+        return voting.account_voter(user)
     session = request.scope.get("session")
     if session is not None:
         if vid := session.get("vid"):

@@ -77,7 +77,9 @@
   function pointMarker(f) {
     var c = f.geometry.coordinates, p = f.properties;
     var label = statusLabel(p.status) + (p.overdue_label ? " · " + p.overdue_label : "") + ": " + p.title;
-    var marker = L.marker([c[1], c[0]], { icon: pin(p.status, p.overdue), title: label, alt: label, keyboard: true });
+    // Not a tab stop: the map is one stop (arrows pan, +/- zoom) and the list beside it says
+    // what the pins show; a hundred pins must not be a hundred stops (see issuesMap).
+    var marker = L.marker([c[1], c[0]], { icon: pin(p.status, p.overdue), title: label, alt: label, keyboard: false });
     var link = document.createElement("a");
     link.href = p.url;
     link.textContent = p.title;
@@ -131,11 +133,14 @@
 
   function clusterMarker(f, numbers, activate) {
     var c = f.geometry.coordinates, p = f.properties;
-    var marker = L.marker([c[1], c[0]], { icon: clusterIcon(p, numbers), title: p.label, keyboard: true,
+    var marker = L.marker([c[1], c[0]], { icon: clusterIcon(p, numbers), title: p.label, keyboard: false,
       riseOnHover: true });
     marker.on("add", function () {
       var icon = marker.getElement();
       icon.setAttribute("aria-label", p.label);
+      // A button a screen reader finds and presses by its name, but no tab stop of its own.
+      icon.setAttribute("role", "button");
+      icon.tabIndex = -1;
       // Pins grouped here because they overlap on screen (not a server cluster): how many.
       if (p.near) icon.setAttribute("data-near", String(p.count));
       // role=button: Enter and Space activate it, as they would a button. Cancelling keydown
@@ -156,6 +161,10 @@
     var layer = L.layerGroup().addTo(map);
     var list = document.getElementById(el.getAttribute("data-list") || "");
     var count = document.getElementById(el.getAttribute("data-count") || "");
+    // The map is one tab stop (Leaflet's keyboard: arrows pan, + and - zoom); what it says
+    // about itself is the help beside it and the live count of issues in view, which the list
+    // below follows.
+    if (count) el.setAttribute("aria-describedby", ((el.getAttribute("aria-describedby") || "") + " " + count.id).trim());
     var fixed = el.hasAttribute("data-fixed-query");
     var lang = document.documentElement.lang || "en";
     var numbers = compactNumbers(lang);
@@ -254,9 +263,8 @@
         var marker = f.properties && f.properties.cluster ? clusterMarker(f, numbers, activate) : pointMarker(f);
         marker.addTo(layer);
         var icon = marker.getElement();
-        // Leaflet pans a marker reached by Tab into view (autoPanOnFocus; a cluster's centre
-        // may lie just outside the view, its cell only touching it); the key lets the redraw
-        // that pan brings give the focus back to the same place.
+        // A cluster opened by Enter or Space keeps the focus (it moves the map): the key lets
+        // the redraw give it back to the same place, or to what the cluster split into.
         icon.setAttribute("data-key", featureKey(f));
         return marker;
       });
