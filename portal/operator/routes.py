@@ -29,8 +29,7 @@ from portal.tenancy.links import portal_base
 from portal.web.request_context import csrf_token
 from portal.web.templating import render, url
 from widgets import loader
-from widgets.snippets import WHOLE_PORTAL_KINDS
-from widgets.snippets import build_snippet, parse_options
+from widgets.snippets import WHOLE_PORTAL_KINDS, build_snippet, parse_options
 
 
 def _may(user, _portal) -> bool:  # noqa: ANN001 - the shape permitted_form asks
