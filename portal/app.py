@@ -58,6 +58,7 @@ from portal.routes import sms as sms_routes
 from portal.routes import staff as staff_routes
 from portal.routes import staff_announcements as staff_announcement_routes
 from portal.routes import staff_open311 as staff_open311_routes
+from portal.routes import staff_templates as staff_template_routes
 from portal.web import session_tokens, static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
@@ -121,7 +122,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *places.routes,
         *assets.routes, *widget_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
-        *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
+        *staff_announcement_routes.routes, *staff_template_routes.routes, *open311.routes,
+        *staff_open311_routes.routes,
         *sms_routes.routes, *install_routes.routes,
     ]
     middleware = [

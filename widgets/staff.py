@@ -17,6 +17,7 @@ from portal.core.errors import N_, Message
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.models import STATUSES
+from portal.routes.guards import staff_render
 from portal.staff import permissions
 from portal.tenancy import admin_tokens
 from portal.web.absolute_urls import portal_address, portal_origin
@@ -59,7 +60,11 @@ def generator_page(request: Request) -> Response:
     name = localized(portal.name, options.lang or request.state.locale, portal.default_language)
     with use_locale(options.lang or portal.default_language):
         snippet = build_snippet(options, origin, portal_url, name, loader.current())
-    response = render(request, "staff_widgets.html", {
+    # A signed-in admin gets the staff menu (this page is one of its entries); a token
+    # holder has no staff area to go back to.
+    show = staff_render if permissions.is_tenant_admin(
+        getattr(request.state, "user", None), portal) else render
+    response = show(request, "staff_widgets.html", {
         "options": options, "errors": errors, "snippet": snippet,
         "kinds": KINDS, "statuses": STATUSES,
     }, 400 if errors else 200)

@@ -77,5 +77,6 @@ def staff_render(request: Request, template: str, context: dict,
     nav = {"can_queue": permissions.can_use_queue(user),
            "can_moderate": permissions.is_moderator(user, portal),
            "can_announce": permissions.can_write_announcements(user, portal),
-           "can_open311": permissions.is_tenant_admin(user, portal)}
+           "can_open311": permissions.is_tenant_admin(user, portal),
+           "can_widgets": permissions.is_tenant_admin(user, portal)}
     return render(request, template, {**context, "nav": nav}, status_code)
