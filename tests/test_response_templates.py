@@ -203,3 +203,15 @@ def test_templates_in_body_json_are_loaded_and_staff_edits_survive_a_reload(
     (folder / "body.json").write_text(json.dumps(data))
     with pytest.raises(Exception, match="mended"), db.session() as s:
         tenant_files.load_body(s, folder)
+
+
+def test_the_staff_menu_offers_the_widgets_page_to_the_portals_admins_only(app, db, world,
+                                                                           works):
+    grant(db, "admin@north.test", "admin", portal="northside")
+    admin = client_for(app, HOST)
+    sign_in(admin, db, "admin@north.test")
+    home = admin.get("/staff").text
+    assert 'href="/t/northside/staff/widgets"' in home or 'href="/staff/widgets"' in home
+    widgets = admin.get("/staff/widgets").text
+    assert 'aria-current="page">Widgets</a>' in widgets  # the staff menu, on the page too
+    assert ">Widgets</a>" not in works.get("/staff").text
