@@ -60,12 +60,15 @@ def generator_page(request: Request) -> Response:
     name = localized(portal.name, options.lang or request.state.locale, portal.default_language)
     with use_locale(options.lang or portal.default_language):
         snippet = build_snippet(options, origin, portal_url, name, loader.current())
+        # The preview's frame, like its loader, comes from this page's own address (a path
+        # from the root: what is pasted elsewhere names `origin`, this page need not).
+        preview = build_snippet(options, "", portal_url, name, loader.current()).element
     # A signed-in admin gets the staff menu (this page is one of its entries); a token
     # holder has no staff area to go back to.
     show = staff_render if permissions.is_tenant_admin(
         getattr(request.state, "user", None), portal) else render
     response = show(request, "staff_widgets.html", {
-        "options": options, "errors": errors, "snippet": snippet,
+        "options": options, "errors": errors, "snippet": snippet, "preview": preview,
         "kinds": KINDS, "statuses": STATUSES,
     }, 400 if errors else 200)
     # The live preview frames our own widget pages.
