@@ -215,3 +215,11 @@ def test_the_staff_menu_offers_the_widgets_page_to_the_portals_admins_only(app, 
     widgets = admin.get("/staff/widgets").text
     assert 'aria-current="page">Widgets</a>' in widgets  # the staff menu, on the page too
     assert ">Widgets</a>" not in works.get("/staff").text
+
+
+def test_a_made_up_language_field_is_no_language(works, db):
+    r = _create(works, title_xx="Sneaky", text_xx="Not a language")
+    assert r.status_code == 400
+    assert "Write a title and a reply in at least one language." in r.text
+    with db.session() as s:
+        assert s.scalars(select(ResponseTemplate)).all() == []

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from portal.core import text_fields
 from portal.core.errors import N_, Message, NotFound, ValidationError
+from portal.core.i18n import SUPPORTED
 from portal.models import STATUSES, Body, Issue
 from portal.reports import status
 from portal.routes.guards import back, current_user, denied, permitted_form, staff_render
@@ -75,9 +76,9 @@ def edit_page(request: Request) -> Response:
     return _page(request, draft, editing=request.path_params["template_id"])
 
 
-def _draft(form, languages: list[str]) -> templates.Draft:  # noqa: ANN001
-    codes = sorted({k.split("_", 1)[1] for k in form if k.startswith(("title_", "text_"))}
-                   | set(languages))
+def _draft(form) -> templates.Draft:  # noqa: ANN001
+    # Only languages the server knows: a made-up field name (title_xx) is no language.
+    codes = [code for code in SUPPORTED if f"title_{code}" in form or f"text_{code}" in form]
     return templates.Draft(
         body_id=text_fields.record_number(str(form.get("body", ""))),
         titles={c: str(form.get(f"title_{c}", "")) for c in codes if f"title_{c}" in form},
@@ -92,7 +93,7 @@ async def _save(request: Request, template_id: int | None) -> Response:
         return refusal
     body_ids = permissions.staff_body_ids(current_user(request))
     portal = tenant(request)
-    draft = _draft(form, [])
+    draft = _draft(form)
     if draft.body_id is None and len(body_ids) == 1:
         draft.body_id = next(iter(body_ids))  # one body: the form need not ask
     try:
