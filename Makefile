@@ -30,10 +30,11 @@ run: install
 	$(BIN)/portal demo
 	REPORTAL_ENV=development BACKGROUND_SENDER=1 $(BIN)/portal serve --host 127.0.0.1 --port 8000
 
-# Chromium drives the browser tests (with Noto fonts, so Chinese, Korean and Arabic render in
-# screenshots); PostgreSQL runs the suite a second time (with PostGIS, a streaming replica and
-# Redis started by the tests themselves).
-SYSTEM_PACKAGES := chromium postgresql postgresql-15-postgis-3 redis-server fonts-noto-cjk fonts-noto-core
+# Chromium drives the browser tests (with Noto fonts, so Chinese, Korean, Arabic and the
+# overdue clock emoji render in screenshots); PostgreSQL runs the suite a second time (with
+# PostGIS, a streaming replica and Redis started by the tests themselves).
+SYSTEM_PACKAGES := chromium postgresql postgresql-15-postgis-3 redis-server fonts-noto-cjk fonts-noto-core \
+	fonts-noto-color-emoji
 system-deps:
 	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 && [ -n "$(PG_BIN)" ] && [ -x "$(PG_BIN)/initdb" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \

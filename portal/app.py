@@ -64,6 +64,7 @@ from portal.routes import staff_constituents as staff_constituent_routes
 from portal.routes import staff_open311 as staff_open311_routes
 from portal.routes import staff_portal as staff_portal_routes
 from portal.routes import staff_portal_team as staff_portal_team_routes
+from portal.routes import staff_templates as staff_template_routes
 from portal.web import session_tokens, static_build
 from portal.web.csrf import CsrfSigner
 from portal.web.forms import FormRefused
@@ -128,8 +129,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *places.routes,
         *assets.routes, *widget_routes.routes, *card_routes.routes, *compare_routes.routes,
         *signin_routes.routes, *staff_routes.routes, *moderation_routes.routes,
-        *staff_announcement_routes.routes, *open311.routes, *staff_open311_routes.routes,
-        *staff_constituent_routes.routes,
+        *staff_announcement_routes.routes, *staff_template_routes.routes, *open311.routes,
+        *staff_open311_routes.routes, *staff_constituent_routes.routes,
         *staff_portal_routes.routes, *staff_portal_team_routes.routes,
         *sms_routes.routes, *install_routes.routes, *operator_routes.routes,
     ]

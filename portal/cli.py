@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from portal import operator_commands, reactions, tenant_commands
+from portal.core import time_text
 from portal.core.db import Database, analyze, settle
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
@@ -296,8 +297,10 @@ def cmd_open311(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "list":
             for row in api_keys.list_keys(session, portal):
                 body = session.get(Body, row.body_id) if row.body_id else None
-                state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
-                print(f"{row.id:>5}  o311_{row.prefix}_…  {state:<18} "
+                # Times in the portal's own zone, named: the operator may be anywhere.
+                state = (_("revoked %(when)s", when=time_text.written(
+                    row.revoked_at, portal.time_zone)) if row.revoked_at else _("live"))
+                print(f"{row.id:>5}  o311_{row.prefix}_…  {state:<34} "
                       f"{body.slug if body else '-':<16} {row.application}")
             return 0
         if args.action == "revoke":
@@ -351,19 +354,26 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     """`portal outbox failed`: unsent mail that met an error, and why, for the operator."""
     from portal.mail import outbox
+    from portal.models import Tenant
 
     with _db(settings).session() as session:
         rows = outbox.failed(session, limit=args.limit)
         if rows:
             number, kind, recipient = _("id"), _("kind"), _("recipient")
             tries, state, error = _("tries"), _("state"), _("last error")
-            print(f"{number:>7} {kind:<16} {recipient:<32} {tries:>5} {state:<9} {error}")
+            retry = _("next try")
+            print(f"{number:>7} {kind:<16} {recipient:<32} {tries:>5} {state:<9} "
+                  f"{retry:<28} {error}")
+        zones = dict(session.execute(select(Tenant.id, Tenant.time_zone)).all())
         for row in rows:
-            state = (_("stopped") if row.attempts >= outbox.MAX_ATTEMPTS
-                     else _("retrying"))
+            stopped = row.attempts >= outbox.MAX_ATTEMPTS
+            state = _("stopped") if stopped else _("retrying")
+            # The next try in the zone of the portal the mail is about, else UTC (named).
+            retry = "-" if stopped else time_text.written(row.next_attempt_at,
+                                                          zones.get(row.tenant_id, "UTC"))
             error = " ".join(row.last_error.split()) or "-"
             print(f"{row.id:>7} {row.kind:<16} {row.recipient:<32} "
-                  f"{row.attempts:>2}/{outbox.MAX_ATTEMPTS} {state:<9} {error}")
+                  f"{row.attempts:>2}/{outbox.MAX_ATTEMPTS} {state:<9} {retry:<28} {error}")
     print(_("unsent messages with errors: %(count)s", count=len(rows)))
     return 0
 
@@ -381,7 +391,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(N_("--date must look like 2025-06-30")) from None
     with _db(settings).session() as session:
         count = digests.compose_digests(session, day)
-    print(_("digests written for %(day)s: %(count)s", day=day.isoformat(), count=count))
+    print(_("digests written for %(day)s (UTC): %(count)s", day=day.isoformat(), count=count))
     return 0
 
 

@@ -44,6 +44,7 @@ from portal.models import (
     Flag,
     Issue,
     LoginToken,
+    ResponseTemplate,
     Tenant,
     Update,
     User,
@@ -142,6 +143,7 @@ class Scene:
     body_ids: dict[str, int] = field(default_factory=dict)
     static_file: str = ""
     desk_issue: int = 0  # northside's issue whose reporter its office may contact
+    reply_template: int = 0  # a city-works response template, read by the cells only
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def __repr__(self) -> str:  # pytest and Hypothesis print a failing test's arguments
@@ -273,6 +275,7 @@ class Scene:
             "news": {"alien": theirs.news, "body": mine.body_news}.get(target, mine.news),
             "author": f"body:{self.body_ids[BODY]}" if target == "body" else "portal",
             "state_body": self.body_ids["state-roads"],
+            "reply_template": self.reply_template,
             "slug": HOSTS[other if away else host], "home_slug": HOSTS[host],
             "lat": lat, "lon": lon, "home_lat": PLACES[host][0], "home_lon": PLACES[host][1],
             "watch_token": self.watch_token[other if away else host],
@@ -302,6 +305,8 @@ STATE_COLUMNS = {  # what a write could change, per table (row counts cover the 
     Announcement: (Announcement.id, Announcement.expire_at, Announcement.publish_at),
     User: (User.id, User.last_sign_in_at, User.name),
     LoginToken: (LoginToken.id, LoginToken.used_at),
+    ResponseTemplate: (ResponseTemplate.id, ResponseTemplate.body_id,
+                       ResponseTemplate.updated_at),
 }
 
 
@@ -354,6 +359,11 @@ def build_scene(app, db, settings) -> Scene:  # noqa: ANN001
     scene.static_file = manifest["css/portal.css"]
     with db.session() as s:
         scene.body_ids = {b.slug: b.id for b in s.scalars(select(Body))}
+        template = ResponseTemplate(body_id=scene.body_ids[BODY], title={"en": "Matrix reply"},
+                                    text={"en": "We are on it."})
+        s.add(template)
+        s.flush()
+        scene.reply_template = template.id
         for host in HOSTS:
             mark = f"Qz{host[:2]}"
             bundle, words = scene.bundle(s, host, mark)

@@ -80,7 +80,8 @@ def test_outbox_failed_lists_unsent_mail_with_its_error(settings, db, world):
     result = portal(settings, "outbox", "failed")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["id", "kind", "recipient", "tries", "state", "last", "error"]
+    assert lines[0].split() == ["id", "kind", "recipient", "tries", "state", "next", "try",
+                                "last", "error"]
     stopped = next(line for line in lines if "gone@example.org" in line)
     assert "watch_notice" in stopped and f"{outbox.MAX_ATTEMPTS}/{outbox.MAX_ATTEMPTS}" in stopped
     assert "stopped" in stopped and "may not contain linefeed" in stopped  # one line each

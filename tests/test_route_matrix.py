@@ -357,6 +357,24 @@ EXPECTATIONS: dict[str, Case] = {
     "GET /operator/bodies": Case("/operator/bodies", section(lambda w: False)),
     "POST /operator/bodies": Case("/operator/bodies", section(lambda w: False), form={
         "name_property": "name", "slug_template": "m-{{name}}", "request_types": "a: A"}),
+    # Response templates: a body's staff, their own body's only (city-works' template is
+    # shared by every cell, so writes aim at a template nobody has and change nothing).
+    "GET /staff/templates": Case("/staff/templates", section(lambda w: w.any_staff)),
+    "POST /staff/templates": Case("/staff/templates",
+                                  lambda w: 303 if w.any_staff else 403,
+                                  form={"title_en": "Matrix", "text_en": "On it"}),
+    "GET /staff/templates/{template_id:int}": Case(
+        "/staff/templates/{reply_template}",
+        lambda w: 200 if w.body_staff else 404 if w.any_staff else 403),
+    "POST /staff/templates/{template_id:int}": Case(
+        "/staff/templates/999999", lambda w: 404 if w.any_staff else 403,
+        form={"title_en": "Taken", "text_en": "Over"}, changes=False),
+    "POST /staff/templates/{template_id:int}/delete": Case(
+        "/staff/templates/999999/delete", lambda w: 404 if w.any_staff else 403,
+        changes=False),
+    "POST /staff/issues/{issue_id:int}/template": Case(
+        "/staff/issues/{issue}/template", thing(manages, 200), ISSUE,
+        {"template": "{reply_template}"}, changes=False),
     # -- one issue, staff side ---------------------------------------------------------
     "GET /staff/issues/{issue_id:int}": Case("/staff/issues/{issue}",
                                              thing(opens_staff_issue, 200), ISSUE),

@@ -276,10 +276,17 @@ def test_snippet_has_the_loader_the_element_a_link_an_iframe_and_the_csp_lines()
     assert s.loader == '<script async src="https://portal.example/embed.js"></script>'
     assert s.element.startswith(
         '<div data-reportal="map" data-tenant="northside" data-lang="es" data-center="2,1" '
-        'data-zoom="14" data-status="open,closed" data-height="500">'
-        '<a href="https://portal.example/t/northside/?lang=es">')
+        'data-zoom="14" data-status="open,closed" data-height="500"><iframe ')
+    # The frame is in the snippet, sized by attributes: its space is kept before any script
+    # or stylesheet (a strict host CSP forbids ours and inline styles), and it works without
+    # JavaScript. The link, hidden, is for the loader to show if the frame is refused.
+    assert s.element.endswith(
+        '<a href="https://portal.example/t/northside/?lang=es" hidden>'
+        'Mapa de casos de Portal Northside</a></div>')
+    assert s.iframe in s.element
     assert 'src="https://portal.example/w/northside/map?lang=es&amp;center=2%2C1' in s.iframe
-    assert 'height="500"' in s.iframe and "allow=" not in s.iframe
+    assert ' width="100%" height="500" frameborder="0" loading="lazy"' in s.iframe
+    assert "allow=" not in s.iframe and "style=" not in s.full
     assert s.csp == ["script-src https://portal.example", "frame-src https://portal.example"]
     assert loader.current().sri in s.pinned and 'crossorigin="anonymous"' in s.pinned
 

@@ -3,8 +3,12 @@
 `parse_options` turns form or command-line values into `WidgetOptions` (bad values become
 messages, never exceptions). `build_snippet` writes, for one widget:
 
-- the one-line loader tag plus the widget element (its inner link is the no-JavaScript
-  fallback, and the loader's text if the frame is refused),
+- the one-line loader tag plus the widget element. The element holds the widget's own
+  `<iframe>`, whose `width`/`height` attributes reserve its space before any script or
+  stylesheet runs (HTML attributes, not CSS: a host page whose Content-Security-Policy forbids
+  our stylesheet and inline styles still gets no layout shift, and the frame works without
+  JavaScript); the loader then enhances it (auto-height, messages). Its hidden link is what
+  the loader shows instead if the portal refuses to be framed there,
 - the same loader pinned to a versioned file with its Subresource Integrity hash,
 - a plain `<iframe>` for CMSes that strip scripts,
 - the plain link, and the Content-Security-Policy lines the host page needs.
@@ -33,6 +37,8 @@ KINDS = ("map", "report", "announcements", "stats", "issue")
 # The kinds whose snippet needs no choice made first (an issue card needs its issue): what a
 # new portal's page offers at once.
 WHOLE_PORTAL_KINDS = ("map", "report", "announcements", "stats")
+# Each kind's reserved height: the one table the element, its frame and the plain frame read
+# (the loader, widgets/embed.js, keeps the same defaults as `H` for elements without a frame).
 DEFAULT_HEIGHTS = {"map": 480, "report": 640, "announcements": 360, "stats": 360, "issue": 360}
 MIN_HEIGHT, MAX_HEIGHT = 120, 3000  # the loader clamps to the same range
 PORTAL_PAGES = {"map": "/", "report": "/report", "announcements": "/", "stats": "/dashboard",
@@ -237,21 +243,25 @@ def _attrs(pairs: list[tuple[str, str]]) -> str:
     return "".join(f' {name}="{escape(value)}"' for name, value in pairs)
 
 
-def element(options: WidgetOptions, link_href: str, link_text: str) -> str:
+def element(options: WidgetOptions, origin: str, frame_title: str, link_href: str) -> str:
+    """The widget element: its frame, sized by attributes, and the link for a refused frame."""
     pairs = [("data-reportal", options.kind), ("data-tenant", options.tenant)]
     pairs += [(f"data-{name}", value) for name, value in options.params()]
     pairs.append(("data-height", str(options.reserved_height)))
-    return f"<div{_attrs(pairs)}>{link(link_href, link_text)}</div>"
+    return (f"<div{_attrs(pairs)}>{iframe(options, origin, frame_title)}"
+            f"{link(link_href, frame_title, hidden=True)}</div>")
 
 
-def link(href: str, text: str) -> str:
-    return f'<a href="{escape(href)}">{escape(text)}</a>'
+def link(href: str, text: str, hidden: bool = False) -> str:
+    return f'<a href="{escape(href)}"{" hidden" if hidden else ""}>{escape(text)}</a>'
 
 
 def iframe(options: WidgetOptions, origin: str, frame_title: str) -> str:
+    """The frame as plain HTML: `width`, `height` and `frameborder` are attributes, which no
+    Content-Security-Policy forbids, so its space is kept with no stylesheet at all."""
     pairs = [("src", widget_url(origin, options)), ("title", frame_title),
-             ("height", str(options.reserved_height)), ("loading", "lazy"),
-             ("style", "width:100%;border:0")]
+             ("width", "100%"), ("height", str(options.reserved_height)),
+             ("frameborder", "0"), ("loading", "lazy")]
     if options.kind == "report":
         pairs.append(("allow", "geolocation"))
     return f"<iframe{_attrs(pairs)}></iframe>"
@@ -271,7 +281,7 @@ def build_snippet(options: WidgetOptions, origin: str, portal_url: str, portal_n
     href = portal_page_url(portal_url, options)
     return Snippet(
         loader=loader_tag(origin),
-        element=element(options, href, text),
+        element=element(options, origin, text, href),
         pinned_loader=pinned_loader_tag(origin, build),
         iframe=iframe(options, origin, text),
         link=link(href, text),

@@ -18,6 +18,7 @@ from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.models import STATUSES
 from portal.reports import area_stats
+from portal.routes.guards import staff_render
 from portal.staff import permissions
 from portal.tenancy import admin_tokens
 from portal.web import figures_text
@@ -62,10 +63,17 @@ def generator_page(request: Request) -> Response:
     name = localized(portal.name, options.lang or request.state.locale, portal.default_language)
     with use_locale(options.lang or portal.default_language):
         snippet = build_snippet(options, origin, portal_url, name, loader.current())
+        # The preview's frame, like its loader, comes from this page's own address (a path
+        # from the root: what is pasted elsewhere names `origin`, this page need not).
+        preview = build_snippet(options, "", portal_url, name, loader.current()).element
     with request.app.state.db.session() as session:
         areas = area_stats.named_areas(session, portal, request.state.locale)
-    response = render(request, "staff_widgets.html", {
-        "options": options, "errors": errors, "snippet": snippet,
+    # A signed-in admin gets the staff menu (this page is one of its entries); a token
+    # holder has no staff area to go back to.
+    show = staff_render if permissions.is_tenant_admin(
+        getattr(request.state, "user", None), portal) else render
+    response = show(request, "staff_widgets.html", {
+        "options": options, "errors": errors, "snippet": snippet, "preview": preview,
         "kinds": KINDS, "statuses": STATUSES, "areas": areas,
         "periods": figures_text.period_choices(),
     }, 400 if errors else 200)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal.core import geo
+from portal.core import geo, time_text
 from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
@@ -71,7 +71,9 @@ def notify_new_issue(session: Session, issue: Issue) -> int:
             subject = _("New report near you: %(name)s", name=name)
             body = "\n".join([_("A new problem was reported in your watch area (%(area)s).",
                                 area=describe(watch, watch.tenant)), "",
-                              name, *_issue_lines(issue, watch.locale)])
+                              name, _("Reported: %(when)s", when=time_text.written(
+                                  issue.created_at, watch.tenant.time_zone)),
+                              *_issue_lines(issue, watch.locale)])
         if enqueue(session, key=f"watch-new:{watch.id}:{issue.id}", kind="watch_new",
                    recipient=watch.email, locale=watch.locale, subject=subject,
                    body_text=body, tenant_id=watch.tenant_id):
@@ -91,7 +93,9 @@ def notify_status_change(session: Session, issue: Issue, update_: Update) -> int
             subject = _("%(name)s is now: %(status)s", name=name, status=status)
             lines = [_("An issue you watch changed (%(area)s).",
                        area=describe(watch, watch.tenant)), "",
-                     name, _("New status: %(status)s", status=status)]
+                     name, _("New status: %(status)s", status=status),
+                     _("Changed: %(when)s", when=time_text.written(
+                         update_.created_at, watch.tenant.time_zone))]
             if update_.text:
                 lines += ["", _("Comment from %(author)s:",
                                 author=update_.author_name or _("Staff")), update_.text]
@@ -147,9 +151,11 @@ def notify_announcement(session: Session, announcement: Announcement) -> int:
         with use_locale(watch.locale):
             title = localized(announcement.title, watch.locale, tenant.default_language)
             subject = _("Announcement: %(title)s", title=title)
+            until = [_("Until %(when)s", when=time_text.written(
+                announcement.expire_at, tenant.time_zone))] if announcement.expire_at else []
             body = "\n".join([
                 _("An announcement for your watch area (%(area)s):",
-                  area=describe(watch, tenant)), "", title, "",
+                  area=describe(watch, tenant)), "", title, *until, "",
                 localized(announcement.body_md, watch.locale, tenant.default_language), "",
                 _("Read it on %(url)s", url=PORTAL_URL + "/"),
             ])

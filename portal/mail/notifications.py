@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from portal.core import time_text
 from portal.core.errors import N_
 from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
 from portal.mail.compose import PORTAL_URL
 from portal.mail.outbox import enqueue
-from portal.models import Body, Issue, OutboxMessage, Update
+from portal.models import Body, Issue, OutboxMessage, Tenant, Update
+from portal.tenancy import service_targets
+
+
+def portal_zone(session: Session, issue: Issue) -> str:
+    """The zone of the portal the issue was reported on: its mail's times are in it."""
+    origin = session.get(Tenant, issue.origin_tenant_id) if issue.origin_tenant_id else None
+    return origin.time_zone if origin else "UTC"
 
 
 def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
@@ -26,11 +34,21 @@ def new_report(session: Session, issue: Issue) -> OutboxMessage | None:
     if body.open311 and not body.open311.get("email"):
         return None  # the report goes to the body's Open311 endpoint instead
     locale = body.language or "en"
+    # The body reads times in the zone it works in (its service hours), else the portal's.
+    zone = service_targets.time_zone(body, portal_zone(session, issue))
     with use_locale(locale):
         type_name = localized(issue.request_type.name, locale)
         lines = [
             _("A new report was sent to %(body)s.", body=localized(body.name, locale)),
             "",
+            _("Reported: %(when)s", when=time_text.written(issue.created_at, zone)),
+        ]
+        if issue.acknowledge_due_at:
+            lines.append(_("Acknowledgement due: %(when)s",
+                           when=time_text.written(issue.acknowledge_due_at, zone)))
+        if issue.close_due_at:
+            lines.append(_("Fix due: %(when)s", when=time_text.written(issue.close_due_at, zone)))
+        lines += [
             _("Request type: %(type)s", type=type_name),
             _("Title: %(title)s", title=issue.title or "-"),
             _("Place: %(lat)s, %(lon)s", lat=issue.lat, lon=issue.lon),
@@ -81,7 +99,9 @@ def status_changed(session: Session, issue: Issue, update: Update,
         name = issue.title or localized(issue.request_type.name, locale)
         subject = _("Your report #%(id)s is now: %(status)s", id=issue.id, status=status)
         lines = [_("Your report \"%(name)s\" (#%(id)s) changed.", name=name, id=issue.id),
-                 _("New status: %(status)s", status=status)]
+                 _("New status: %(status)s", status=status),
+                 _("Changed: %(when)s", when=time_text.written(
+                     update.created_at, portal_zone(session, issue)))]
         if issue.place_name:
             lines.append(_("Near: %(place)s", place=issue.place_name))
         if update.text:
@@ -108,7 +128,9 @@ def staff_replied(session: Session, issue: Issue, update: Update,
         author = update.author_name or _("Staff")
         subject = _("Reply about your report #%(id)s", id=issue.id)
         lines = [_("%(author)s replied about your report \"%(name)s\" (#%(id)s):",
-                   author=author, name=name, id=issue.id), "", update.text]
+                   author=author, name=name, id=issue.id), "", update.text, "",
+                 _("Replied: %(when)s", when=time_text.written(
+                     update.created_at, portal_zone(session, issue)))]
         if issue_url:
             lines += ["", _("Follow it here: %(url)s", url=issue_url)]
     return enqueue(session, key=f"reply:{update.id}:reporter", kind="status_changed",

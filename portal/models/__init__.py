@@ -46,6 +46,7 @@ from portal.models.office import OfficeContact
 from portal.models.open311 import Open311Key, Open311Request
 from portal.models.places import PLACE_KINDS, Place, PlaceGram, PlaceTerm
 from portal.models.rate_limits import RateLimitHit
+from portal.models.replies import ResponseTemplate
 from portal.models.sms import SmsContact, SmsConversation, SmsInbound, SmsReport
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     'PortalDataVersion',
     'RateLimitHit',
     'RequestType',
+    'ResponseTemplate',
     'Role',
     'STATUSES',
     'SmsContact',

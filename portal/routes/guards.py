@@ -79,5 +79,6 @@ def staff_render(request: Request, template: str, context: dict,
            "can_announce": permissions.can_write_announcements(user, portal),
            "can_open311": permissions.is_tenant_admin(user, portal),
            "can_office": permissions.is_office(user, portal),
-           "can_run_portal": permissions.is_tenant_admin(user, portal)}
+           "can_run_portal": permissions.is_tenant_admin(user, portal),
+           "can_widgets": permissions.is_tenant_admin(user, portal)}
     return render(request, template, {**context, "nav": nav}, status_code)

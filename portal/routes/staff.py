@@ -30,6 +30,7 @@ from portal.routes.signin import role_places
 from portal.sms import phones
 from portal.staff import moderation, permissions, triage
 from portal.staff import queue as staff_queue
+from portal.staff import response_templates as reply_templates
 from portal.tenancy.scoping import get_portal_issue, get_public_issue, staff_issues
 from portal.web.forms import read_photo
 from portal.web.request_context import csrf_token, tenant
@@ -148,7 +149,15 @@ def staff_issue_context(session, request: Request, issue: Issue) -> dict:  # noq
             hidden_photos.setdefault(action.photo, action)
     _ = issue.body.name, issue.request_type.name
     show_contact = permissions.can_see_contact(user, issue)
+    offered = reply_templates.for_issue(session, permissions.staff_body_ids(user), issue) \
+        if can_manage else []
     return {
+        # "Use a template": each with its text for this issue, which the page's script puts
+        # in the reply box (without the script, "Insert" asks the server to).
+        "reply_templates": [{"id": t.id, "title": localized(t.title, request.state.locale,
+                                                             portal.default_language),
+                             "text": reply_templates.text_for(t, issue, portal.default_language),
+                             "status": t.status} for t in offered],
         "issue": issue, "updates": updates, "authors": authors,
         "can_manage": can_manage, "can_moderate": can_moderate,
         "can_redact": permissions.can_redact(user, portal, issue),

@@ -3,7 +3,8 @@
 `public_issues(tenant)` is the geography helper: every public read of issues (pages, API,
 search, feeds, exports) starts from it, so a portal only ever shows what lies in its area and
 never what moderators hid. `for_tenant(stmt, Model, tenant)` scopes tenant-private rows
-(settings, staff, announcements) by their `tenant_id` column.
+(settings, staff, announcements) by their `tenant_id` column, and `for_bodies(stmt, Model,
+body_ids)` body-private rows (response templates) by their `body_id`.
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ def get_public_issue(session: Session, tenant: Tenant, issue_id: int) -> Issue:
 def for_tenant(stmt: Select, model: type, tenant: Tenant) -> Select:
     """Scope tenant-private rows (anything with a `tenant_id`) to one tenant."""
     return stmt.where(model.tenant_id == tenant.id)
+
+
+def for_bodies(stmt: Select, model: type, body_ids: set[int]) -> Select:
+    """Scope body-private rows (anything with a `body_id`: response templates) to the bodies
+    whose staff someone is; no bodies, no rows."""
+    return stmt.where(model.body_id.in_(sorted(body_ids) or [-1]))
 
 
 def portal_issues_any(tenant: Tenant) -> Select:

@@ -79,6 +79,13 @@ def check(data: dict, where: str, codes: set[str]) -> dict | None:
     return normal
 
 
+def time_zone(body: Body, fallback: str) -> str:
+    """The zone a body works in: its service hours' (`service_hours.time_zone`), else
+    `fallback` (the portal's). Mail to the body and its due times are written in it."""
+    hours = (body.service_targets or {}).get("service_hours") or {}
+    return hours.get("time_zone") or fallback
+
+
 def promise(config: dict | None, code: str) -> Promise | None:
     """The body's promise for a request type code; None when it makes none."""
     steps = (config or {}).get("targets", {}).get(code)

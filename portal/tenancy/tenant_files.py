@@ -27,7 +27,14 @@ from portal.core import corridors, geo, time_zones
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, RequestType, Tenant, TenantHost
-from portal.tenancy import boundaries, logos, membership, service_targets, themes
+from portal.tenancy import (
+    boundaries,
+    logos,
+    membership,
+    service_targets,
+    template_files,
+    themes,
+)
 from portal.tenancy import hosts as host_names
 
 LOG = logging.getLogger("portal.tenants")
@@ -261,6 +268,8 @@ def load_body(session: Session, folder: Path) -> Body:
         body.service_targets = targets
         session.flush()
         service_targets.refresh_body(session, body)  # promises changed: so did due times
+    template_files.load(session, body, template_files.check(
+        data.get("response_templates"), str(folder / "body.json"), seen))
     return body
 
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from portal.core import i18n
+from portal.core import i18n, time_text
 from portal.core.localized import localized
 from portal.reports import deadlines
 from portal.tenancy.themes import template_dirs
@@ -63,7 +63,7 @@ class Templates:
             )
             env.filters.update(
                 date=formatting.date, datetime=formatting.datetime_, ago=formatting.ago,
-                iso=formatting.iso,
+                iso=formatting.iso, datetime_in=time_text.written,
                 number=formatting.number, localized=self._localized,
                 pager_query=pager_query, bdi=bdi, ltr=ltr,
             )

@@ -5,7 +5,8 @@ Each page must not scroll sideways, must keep its header one bar (at most 64 px)
 must not move while it loads (summed layout shift at most 0.05) and must pass axe's WCAG 2.2 AA
 rules with no serious or critical finding. One browser context per size and direction visits
 every page, so the assets load once per context, as they would for a resident; every page's
-screenshot goes to test-output/layout/, and the English desktop home page is the README's.
+screenshot goes to test-output/layout/, and the English desktop home page, signed out, is the
+README's (readme-home.png, copied to tests/screenshots/portal-home.png when the look changes).
 """
 
 from __future__ import annotations
@@ -98,6 +99,25 @@ def _sign_in(page, base: str, db) -> None:  # noqa: ANN001
     page.wait_for_url("**/staff")
 
 
+def _readme_screenshot(page, base: str) -> list[str]:  # noqa: ANN001
+    """The README's picture: the home page as a resident sees it, signed out (no staff
+    links), with the language menu open so its Chinese, Korean and Arabic names show in real
+    glyphs (fonts-noto-cjk and the Noto Arabic fonts; a missing font draws boxes)."""
+    page.goto(f"{base}/?lang=en")
+    page.wait_for_selector("#map[data-loaded]")
+    page.wait_for_load_state("networkidle")
+    wrong = []
+    if page.locator(".site-header a[href$='/staff']").count():
+        wrong.append("readme: the signed-out home page links to the staff area")
+    page.locator(".lang-menu summary").click()
+    names = page.locator(".lang-menu").inner_text()
+    if not all(name in names for name in ("中文", "한국어", "العربية")):
+        wrong.append(f"readme: language menu lacks CJK or Arabic names: {names!r}")
+    page.screenshot(path=str(OUTPUT / "layout" / "readme-home.png"))
+    page.locator(".lang-menu summary").click()
+    return wrong
+
+
 def test_every_page_type_fits_holds_still_and_passes_axe_on_phone_and_desktop_in_en_and_ar(
         app, db, settings, browser):
     with db.session() as s:
@@ -122,6 +142,8 @@ def test_every_page_type_fits_holds_still_and_passes_axe_on_phone_and_desktop_in
                 page = context.new_page()
                 errors: list[str] = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                if size == "desktop" and lang == "en":
+                    problems += _readme_screenshot(page, base)
                 _sign_in(page, base, db)
                 if issue_id is None:  # the newest issue on the portal's list
                     page.goto(f"{base}/issues")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from playwright.sync_api import expect
 
-from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.conftest import LiveServer, axe_violations, screenshot
 
 
 def test_resident_reports_a_pothole_by_clicking_the_map(live_server, page):
@@ -38,4 +40,52 @@ def test_home_map_shows_pins_and_a_list_that_follows_it(live_server, page, sessi
     violations = axe_violations(page)
     assert violations == [], violations
     screenshot(page, "portal-home.png")
+    assert not page.errors
+
+
+class SlowReports:
+    """The app, with each report's POST held for `delay` seconds: a slow upload."""
+
+    def __init__(self, app, delay: float) -> None:  # noqa: ANN001
+        self.app, self.delay, self.posts = app, delay, 0
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "http" and scope["method"] == "POST" \
+                and scope["path"].endswith("/report"):
+            self.posts += 1
+            await asyncio.sleep(self.delay)
+        await self.app(scope, receive, send)
+
+
+def test_send_says_sending_and_refuses_a_second_press_while_the_report_uploads(app, world,
+                                                                               page):
+    slow = SlowReports(app, 2.5)
+    with LiveServer(slow) as server:
+        page.goto(f"{server.url}/t/northside/report")
+        page.wait_for_selector("#report-map.leaflet-container")
+        box = page.locator("#report-map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.locator("#type-options label", has_text="Pothole").first.click()
+        page.fill("#description", "Deep hole by the bus stop")
+        send = page.locator("#send-report")
+        expect(send).to_have_text("Send report")
+        # While the POST is out Playwright waits on the navigation, so the page notes for
+        # itself what the button said then, and presses it again 0.3 s into the upload;
+        # sessionStorage keeps the notes across the navigation.
+        page.evaluate("""() => {
+          const b = document.querySelector('#send-report');
+          const note = () => sessionStorage.setItem('seen',
+            JSON.stringify([b.textContent, b.getAttribute('aria-disabled')]));
+          new MutationObserver(note).observe(b, {attributes: true, childList: true,
+                                                 characterData: true, subtree: true});
+          b.form.addEventListener('submit', () => setTimeout(() => {
+            b.click(); note(); sessionStorage.setItem('pressed again', 'yes');
+          }, 300));
+        }""")
+        send.click(no_wait_after=True)
+        expect(page.locator(".alert-success")).to_contain_text("Your report was sent")
+        assert slow.posts == 1  # the second press sent nothing
+        assert page.evaluate("sessionStorage.getItem('pressed again')") == "yes"
+        assert page.evaluate("JSON.parse(sessionStorage.getItem('seen'))") == [
+            "Sending…", "true"]
     assert not page.errors

@@ -1,5 +1,6 @@
 /* Inside a widget's iframe: talk to the embed loader on the host page (protocol v1).
-   Says "ready" with the translated title, reports the page height as it changes (report and
+   Says "ready" with the translated title (and again a few times: the snippet's own <iframe>
+   may load before the host page's loader runs, which then needs to hear it), reports the page height as it changes (report and
    announcements; the map keeps the height the host reserved), and accepts host messages only
    from the parent window and only from the portal's allowed embedding origins. The report
    widget loads Leaflet only when someone asks for the map. */
@@ -55,8 +56,15 @@
     targets.forEach(function (origin) { window.parent.postMessage(message, origin); });
   }
 
+  // On the widget's first page, the height the host page reserved (the frame's own, when
+  // this runs) is a floor: the frame grows to longer content but does not shrink below it,
+  // so text under a widget in the host's first screen does not jump up while the page loads
+  // (when, say, there are two short announcements). A page reached from inside the widget
+  // (the report's "thank you") follows someone's click, and fits its content.
+  var inside = document.referrer.indexOf(location.origin + "/") === 0;
+  var reserved = inside ? 0 : window.innerHeight;
   function height() {
-    return Math.ceil(body.getBoundingClientRect().height);
+    return Math.max(reserved, Math.ceil(body.getBoundingClientRect().height));
   }
 
   var last = 0;
@@ -86,4 +94,12 @@
     if (window.ResizeObserver) new ResizeObserver(resized).observe(body);
   }
   post(ready);
+  // Said again at 1, 2 and 4 s for a loader that was not listening yet (repeats change
+  // nothing for one that was).
+  [1e3, 2e3, 4e3].forEach(function (delay) {
+    setTimeout(function () {
+      if (kind !== "map") ready.height = last = height();
+      post(ready);
+    }, delay);
+  });
 })();
