@@ -9,7 +9,7 @@
  * No innerHTML, no style attributes (CSSOM only): works under a strict CSP and Trusted Types.
  * Keep statements ;-terminated, no empty statements, comments on lines of their own: the
  * minifier only strips. Names are short because every byte is gzipped onto news pages:
- *   o portal origin   L widgets   I IntersectionObserver   H default heights by kind (else 360)
+ *   o portal origin   L widgets   I IntersectionObserver   H default heights by kind
  *   g(v) widget for an element or a frame's window   z(x, h) set the reserved height (clamped)
  *   y(x, q, p) show the frame (q: at its height) or the link (the space given back unless
  *   p, keep: "auto" also beats a height the host's own stylesheet reserved)
@@ -20,9 +20,9 @@
  *   h height asked for (data-height, then the frame's messages) */
 ((w, d) => {
   if (w.Reportal) return;
-  var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640},
-    g = v => L.find(x => x.e == v || x.f && x.f.contentWindow == v),
-    z = (x, h) => x.e.style.height = Math.min(Math.max((x.h = h || x.h) || H[x.k] || 360, 120), 3e3) + "px",
+  var o = new URL(d.currentScript.src).origin, L = [], I, H = {map: 480, report: 640, announcements: 360, stats: 360, issue: 360},
+    g = v => L.find(x => x.e == v || x.f?.contentWindow == v),
+    z = (x, h) => x.e.style.height = Math.min(Math.max((x.h = h || x.h) || H[x.k], 120), 3e3) + "px",
     y = (x, q, p) => {
       x.f.style.display = q ? "" : "none";
       x.a.hidden = q;
@@ -41,7 +41,8 @@
       // space kept for the frame, so nothing moves if it answers after all. The snippet's own
       // frame may have loaded before the loader ran: it is asked to say "ready" again, and
       // judged once the page, its frames included, has loaded.
-      if (f) d.readyState[0] == "c" ? l(x) : w.addEventListener("load", () => l(x));
+      // Of "loading", "interactive" and "complete", only "complete" sorts before "d".
+      if (f) d.readyState < "d" ? l(x) : w.addEventListener("load", () => l(x));
       else {
         f = x.f = d.createElement("iframe");
         f.src = x.u;
@@ -60,7 +61,7 @@
       var c = e.dataset, k = c.reportal, p = new URLSearchParams(), a, x;
       if (g(e) || !H[k] || !c.tenant) return;
       for (a in c) if (!/^(reportal|tenant|height|title)$/.test(a)) p.set(a, c[a]);
-      x = {e: e, k: k, q: [], u: o + "/w/" + encodeURIComponent(c.tenant) + "/" + k + "?" + p};
+      x = {e, k, q: [], u: o + "/w/" + encodeURIComponent(c.tenant) + "/" + k + "?" + p};
       x.f = e.querySelector("iframe");
       a = e.querySelector("a");
       if (!a) {
@@ -75,12 +76,12 @@
       I.observe(e);
     });
   w.addEventListener("message", v => {
-    var m = v.data, x = v.origin == o && m && m.reportal == 1 && g(v.source);
+    var m = v.data, x = v.origin == o && m?.reportal == 1 && g(v.source);
     if (!x) return;
     if (m.type == "ready") {
       x.r = 1;
       y(x, 1);
-      while (x.q.length) s(x, x.q.shift());
+      x.q.splice(0).map(m => s(x, m));
     }
     if (m.height > 0 && x.k != "map") z(x, Math.ceil(m.height));
   });

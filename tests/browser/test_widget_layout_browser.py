@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.layout_checks import layout_shift, throttle, watch_layout_shift
 from tests.browser.test_widgets_browser import host_site, portal, stranger_site, widget  # noqa: F401
+from tests.factories import file_report
 from widgets.snippets import KINDS
 
 STRICT_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src {origin}; "
@@ -18,14 +19,18 @@ STRICT_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_widget_in_the_first_screen_of_a_strict_csp_page_over_3g_does_not_shift_it(
-        portal, host_site, page, kind):  # noqa: F811
+        portal, host_site, page, session, kind):  # noqa: F811
     """The widget first on the page, text under it, the host's CSP forbidding our stylesheet
     and inline styles, and no rule of the host's own reserving the space: summed shift at most
     0.05 while the frame loads, says "ready" and sizes itself. The snippet's <iframe> keeps
     the space by its height attribute before any script runs."""
+    # An issue card needs its issue; the other kinds need no option.
+    options = {"issue": file_report(session, "northside", lat=2.0, lon=1.0).id} \
+        if kind == "issue" else {}
+    session.commit()
     watch_layout_shift(page.context)
     throttle(page)
-    body = ('<p>Our reporters mapped the city.</p>' + widget(portal, kind).full
+    body = ('<p>Our reporters mapped the city.</p>' + widget(portal, kind, **options).full
             + '<p>Read on.</p>' * 3 + widget(portal, "announcements").element)
     csp = STRICT_CSP.format(origin=portal.url)
     url = host_site.article(f"/{kind}.html", body, headers={"Content-Security-Policy": csp},
