@@ -78,8 +78,9 @@ def desk_issue(request: Request) -> Response:
 
 
 async def _office_form(request: Request):  # noqa: ANN202
-    """(form, None) when the CSRF token is valid, the user is this portal's office and the
-    issue shows here; else (None, the refusal: 403 for anonymous visitors, 404 otherwise)."""
+    """(form, None) when the CSRF token is valid and the user is this portal's office; else
+    (None, the refusal: 403 for anonymous visitors, 404 otherwise). Whether the issue shows
+    here is checked by the handler, in the session that acts on it."""
     form = await read_form(request)
     if form is None:
         return None, expired_form(request)
@@ -88,11 +89,6 @@ async def _office_form(request: Request):  # noqa: ANN202
         return None, denied(request)
     if not permissions.is_office(user, tenant(request)):
         return None, denied(request, hide=True)
-    with request.app.state.db.session() as session:
-        try:
-            get_public_issue(session, tenant(request), request.path_params["issue_id"])
-        except NotFound:
-            return None, denied(request, hide=True)
     return form, None
 
 
@@ -124,6 +120,8 @@ async def escalate(request: Request) -> Response:
             issue = get_public_issue(session, tenant(request), issue_id)
             constituent_desk.escalate(session, tenant(request), issue, text,
                                       current_user(request))
+    except NotFound:
+        return denied(request, hide=True)
     except ValidationError as exc:
         return _issue_response(request, issue_id, exc.errors, {"escalate": text}, 400)
     return back(request, "office_issue", done="escalated", anchor="history",
