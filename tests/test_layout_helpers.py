@@ -4,6 +4,8 @@ text, and a widget's frame-ancestors that names no partner to a refused site."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from portal.web.bidi import bdi, ltr
@@ -44,7 +46,8 @@ def test_a_logo_portal_shows_its_name_once_and_reserves_the_logos_size(app, clie
     app.state.tenants.clear()
     header = client.get("/").text.split("</header>")[0]
     # The logo is the wordmark: the name is there once, for screen readers, not shown twice.
-    assert 'class="brand-logo" src="/logo.svg" alt="" width="160" height="40"' in header
+    assert re.search(r'class="brand-logo" src="/logo\.svg\?v=[0-9a-f]{12}" alt="" width="160" '
+                     r'height="40"', header)
     assert header.count('class="brand-name') == 1
     assert 'class="brand-name visually-hidden"' in header
     # The Menu and language buttons are disclosures: they open without JavaScript.

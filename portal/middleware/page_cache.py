@@ -2,12 +2,15 @@
 
 A city's home page, list and dashboard are the same bytes for every anonymous visitor until
 something on the portal changes, and rendering them is most of what a request costs. The key is
-(portal, data version, minute, and the request's path, query string and the headers a page can
-differ by: host, cookies, Accept-Language, Accept-Encoding, X-Forwarded-Proto): the data version
-(`portal.tenancy.data_version`) moves in the transaction of every change a public page shows —
-a report, a vote, a comment, a status, a hide, a redaction, a merge, an area change — on every
-process, so a hit can never show what a moderator removed; the minute keeps "3 minutes ago" and
-an announcement's publication time true. A hit costs the version's one primary-key read.
+(portal, data version, settings stamp, minute, and the request's path, query string and the
+headers a page can differ by: host, cookies, Accept-Language, Accept-Encoding,
+X-Forwarded-Proto): the data version (`portal.tenancy.data_version`) moves in the transaction of
+every change a public page shows — a report, a vote, a comment, a status, a hide, a redaction,
+a merge, an area change — on every process, so a hit can never show what a moderator removed;
+the settings stamp (`portal.tenancy.settings_stamp`) moves with every change to a portal's
+settings, hosts, bodies or request types, so a hit never shows a colour, a name or a host that
+was changed; the minute keeps "3 minutes ago" and an announcement's publication time true. A
+hit costs one round trip, which reads the version and the stamp together.
 
 Only pages whose handler says so (`@shared_page`) are kept, and only when nothing in them can
 belong to one visitor:
@@ -17,7 +20,9 @@ belong to one visitor:
   hit), and no read-your-writes cookie (a visitor's pages after their own write);
 - a 200 answer without `Set-Cookie`;
 - and the version read again after the render is the one read before it, so a page rendered
-  while a change committed is not kept under the older key.
+  while a change committed is not kept under the older key; and the portal settings it was
+  rendered with are as new as the stamp in its key (`TenantCache.check`), so a process that
+  rendered with settings it had not yet seen change never keeps that page under the new stamp.
 
 Forms whose hidden fields are per visitor (the report form's submission key) must not be
 marked shared; anonymous CSRF tokens are bound to the portal only (`portal.web.csrf`), so a
@@ -142,8 +147,9 @@ async def _send_page(page: Page, if_none_match: bytes, send: Send) -> None:
 class PageCacheMiddleware:
     """The outermost layer, so that a hit skips every other one: it learns which paths (on
     which host) were shared pages of which portal from their first answer, then keys them by
-    the request's own path, query and headers. What it learned is forgotten after the tenant
-    cache's time bound, so a host moved to another portal is followed as fast as there."""
+    the request's own path, query and headers. What it learned holds while the settings stamp it
+    was learned under does, so a host moved to another portal is followed from the next request
+    on (and for at most the tenant cache's backstop time `TTL`)."""
 
     LEARN_FOR = 5.0  # seconds: `portal.middleware.tenant.TenantCache.TTL`
 
@@ -151,20 +157,21 @@ class PageCacheMiddleware:
                  clock: Callable[[], float] | None = None) -> None:
         self.app, self.db, self.cache = app, db, cache
         self.clock = clock or (lambda: time.time())
-        # (host, path) -> (portal id, until): a handful of fixed paths per portal.
-        self.shared: dict[tuple[bytes, str], tuple[int, float]] = {}
+        # (host, path) -> (portal id, until, settings stamp): a few fixed paths per portal.
+        self.shared: dict[tuple[bytes, str], tuple[int, float, int]] = {}
         self.inline_reads = is_sqlite(db.engine)
         self.limiter = CapacityLimiter(VERSION_READERS)
 
-    def _read_version(self, tenant_id: int) -> int:
+    def _read_version(self, tenant_id: int) -> tuple[int, int]:
         with self.db.connection(Reads.REPLICA) as connection:
-            return data_version.current(connection, tenant_id)
+            return data_version.current_and_stamp(connection, tenant_id)
 
-    async def _version(self, tenant_id: int) -> int:
-        """The portal's data version, for a key. SQLite's is a read of a page in this process's
-        memory, cheaper than handing it to a thread (in WAL mode a reader never waits), so it
-        is read on the event loop. A server's is a round trip that may meet a timeout, so it
-        goes to threads of its own, which a hit never waits for behind a render."""
+    async def _version(self, tenant_id: int) -> tuple[int, int]:
+        """The portal's data version and the settings stamp, for a key. SQLite's are a read of
+        a page in this process's memory, cheaper than handing it to a thread (in WAL mode a
+        reader never waits), so they are read on the event loop. A server's is a round trip
+        that may meet a timeout, so it goes to threads of its own, which a hit never waits for
+        behind a render."""
         if self.inline_reads:
             return self._read_version(tenant_id)
         return await to_thread.run_sync(self._read_version, tenant_id, limiter=self.limiter)
@@ -181,35 +188,41 @@ class PageCacheMiddleware:
         learned = self.shared.get(place)
         if learned is None or learned[1] < now:
             if learned is not None:  # others go on hitting while this one checks it again
-                self.shared[place] = (learned[0], now + self.LEARN_FOR)
+                self.shared[place] = (learned[0], now + self.LEARN_FOR, learned[2])
             await self._learn(scope, receive, send, place, now)
             return
         tenant_id = learned[0]
         try:
-            version = await self._version(tenant_id)
+            version, stamp = await self._version(tenant_id)
         except DatabaseUnavailable:  # the app answers that in its own way
             await self.app(scope, receive, send)
             return
-        key = (tenant_id, version, int(now // 60), *request)
+        if stamp != learned[2]:  # a setting changed: this host may be another portal's now
+            await self._learn(scope, receive, send, place, now)
+            return
+        key = (tenant_id, version, stamp, int(now // 60), *request)
         page = self.cache.get(key)
         if page is not None:
             await _send_page(page, if_none_match, send)
             return
-        await self._render(scope, receive, send, key, tenant_id, version)
+        await self._render(scope, receive, send, key, tenant_id, (version, stamp))
 
     async def _learn(self, scope: Scope, receive: Receive, send: Send,
                      place: tuple[bytes, str], now: float) -> None:
         await self.app(scope, receive, send)
-        tenant = scope.get("state", {}).get("tenant")
+        state = scope.get("state", {})
+        tenant = state.get("tenant")
         if tenant is not None and _is_shared_page(scope):
             if len(self.shared) > 4096:  # hosts are whatever clients send
                 self.shared.clear()
-            self.shared[place] = (tenant.id, now + self.LEARN_FOR)
+            self.shared[place] = (tenant.id, now + self.LEARN_FOR, state["settings_stamp"])
         else:  # no longer a shared page (or no longer a portal's): answered in full from now
             self.shared.pop(place, None)
 
     async def _render(self, scope: Scope, receive: Receive, send: Send, key: tuple,
-                      tenant_id: int, version: int) -> None:
+                      tenant_id: int, versions: tuple[int, int]) -> None:
+        """Answer through the app; keep the page under `key` if it was rendered for the
+        portal, with settings as new as the key's stamp, and nothing changed meanwhile."""
         started: list[Message] = []
         chunks: list[bytes] = []
         keep = [True]
@@ -225,7 +238,9 @@ class PageCacheMiddleware:
             await send(message)
 
         await self.app(scope, receive, capture)
-        tenant = scope.get("state", {}).get("tenant")
+        state = scope.get("state", {})
+        tenant = state.get("tenant")
         if (keep[0] and started and tenant is not None and tenant.id == tenant_id
-                and await self._version(tenant_id) == version):
+                and state.get("settings_stamp") == versions[1]
+                and await self._version(tenant_id) == versions):
             self.cache.put(key, Page(200, list(started[0].get("headers", [])), b"".join(chunks)))

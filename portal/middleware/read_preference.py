@@ -59,27 +59,33 @@ def _cookie(scope: Scope) -> str | None:
     return None
 
 
+def reads_for(scope: Scope, path: str, secret_key: str) -> Reads:
+    """Where a request for `path` (as the router sees it) reads."""
+    if scope["method"] not in READ_METHODS or is_private(path):
+        return Reads.PRIMARY
+    if AFTER_A_WIDGET_WRITE.match(path) or just_after_a_write(scope, secret_key):
+        return Reads.FRESH
+    return Reads.REPLICA
+
+
+def just_after_a_write(scope: Scope, secret_key: str) -> bool:
+    """Whether the request brings back a valid read-your-writes cookie."""
+    value = _cookie(scope)
+    if not value:
+        return False
+    try:
+        signing.unsign(secret_key, PURPOSE, value, max_age=FRESH_SECONDS)
+    except signing.BadLink:
+        return False
+    return True
+
+
 class ReadPreferenceMiddleware:
     def __init__(self, app: ASGIApp, db: Database, secret_key: str, https_only: bool) -> None:
         self.app, self.db, self.secret_key, self.https_only = app, db, secret_key, https_only
 
     def reads_for(self, scope: Scope) -> Reads:
-        path = route_path(scope)
-        if scope["method"] not in READ_METHODS or is_private(path):
-            return Reads.PRIMARY
-        if AFTER_A_WIDGET_WRITE.match(path) or self._fresh(scope):
-            return Reads.FRESH
-        return Reads.REPLICA
-
-    def _fresh(self, scope: Scope) -> bool:
-        value = _cookie(scope)
-        if not value:
-            return False
-        try:
-            signing.unsign(self.secret_key, PURPOSE, value, max_age=FRESH_SECONDS)
-        except signing.BadLink:
-            return False
-        return True
+        return reads_for(scope, route_path(scope), self.secret_key)
 
     def _set_cookie(self, scope: Scope) -> str:
         value = signing.sign(self.secret_key, PURPOSE, 1)

@@ -19,16 +19,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portal.core.db import Database, DatabaseUnavailable, Reads
+from portal.core.db import Database, DatabaseUnavailable, Reads, is_sqlite
+from portal.middleware import read_preference
 from portal.models import Tenant, TenantHost
+from portal.tenancy import settings_stamp
 from portal.tenancy.hosts import BadHost, Host, parse_host
 from portal.web.unavailable import RETRY_AFTER
 
+# Stamp reads on PostgreSQL: threads apart from the handlers' (`REQUEST_THREADS`).
+STAMP_READERS = 4
 TENANT_FREE_PREFIXES = ("/static/", "/embed.js", "/healthz", "/favicon.ico", "/embed/")
 
 
@@ -62,22 +67,19 @@ class _Recent:
 
 
 class TenantCache:
-    """Tenant rows by host or slug, each process its own, kept `TTL` seconds from their read.
+    """Tenant rows by host or slug, each process its own, checked on every request against the
+    settings stamp (`portal.tenancy.settings_stamp`).
 
-    The bound: a change to a portal or its hosts committed by any process (`portal tenants
-    load` or `admin-token`, another worker, another server) is served by every process at most
-    `TTL` seconds after its commit, a portal removed is 404 by then, a new one found. An entry
-    is stamped with the time its query *began*, so whatever it holds was read after any commit
-    older than its stamp. Until then a process may serve the old settings (a revoked widget
-    admin token, too, works there for at most `TTL` seconds).
+    Each request reads the stamp first (`check`): one primary-key read of a one-row table. A
+    stamp that moved since this process last read it means some process committed a change to
+    a portal, its hosts, bodies or request types, so everything held is dropped and read again
+    as it is asked for. So a change saved anywhere (another worker, another server, `portal
+    tenants load`) is served by every process from its next request on, a new host name is
+    found, a removed portal is 404, a revoked widget admin token refused. An entry is read
+    after the stamp it is checked against, so it is never older than that stamp.
 
-    Why a time bound and not the portal's data version (`portal.tenancy.data_version`): the
-    version would cost one more query on every request, the hottest path there is (a cached
-    map read is one small query today), yet it moves with every report and vote, which change no
-    setting, and not with a host added or removed (host rows are no public data), so names
-    would need a time bound anyway. Settings change by an operator's command, seldom; a few
-    seconds is a delay nobody waits on, and one reload per portal per `TTL` per process is
-    nothing.
+    `TTL` is only a backstop, for writes no session sees (SQL typed by hand into the
+    database): an entry is read again at most `TTL` seconds after its read began.
 
     Bounded in size too, because Host headers are whatever anyone sends: portals found and names
     that found none are kept apart, each up to its own size and least recently used first out,
@@ -90,6 +92,33 @@ class TenantCache:
                  max_missing: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
         self.db, self.ttl, self.clock = db, ttl, clock
         self._found, self._missing = _Recent(max_found), _Recent(max_missing)
+        # The stamp everything held was read after; it only moves forward (a read that was
+        # slower than a later one must not undo it).
+        self.stamp = -1
+        self.inline_reads = is_sqlite(db.engine)
+        self.limiter = CapacityLimiter(STAMP_READERS)
+
+    def _read_stamp(self, reads: Reads) -> int:
+        with self.db.connection(reads) as connection:
+            return settings_stamp.current(connection)
+
+    async def check(self, reads: Reads = Reads.FRESH) -> int:
+        """Read the settings stamp; when it moved, drop everything held. Call it once per
+        request, before any look-up. Returns the stamp what is held now is as new as.
+
+        A public page reads it where it reads the rest (`Reads.REPLICA`, milliseconds behind
+        the primary), so the primary is not asked once per page; what is read again after it
+        moved comes from the primary. SQLite's stamp is a read in this process's memory,
+        cheaper than handing it to a thread; a server's is a round trip, which must not stall
+        the event loop."""
+        if self.inline_reads:
+            stamp = self._read_stamp(reads)
+        else:
+            stamp = await to_thread.run_sync(self._read_stamp, reads, limiter=self.limiter)
+        if stamp > self.stamp:
+            self.clear()
+            self.stamp = stamp
+        return self.stamp
 
     @property
     def max_entries(self) -> int:
@@ -138,8 +167,20 @@ def _checked_host(scope: Scope) -> Host:
 
 
 class TenantMiddleware:
-    def __init__(self, app: ASGIApp, cache: TenantCache, base_domain: str) -> None:
+    def __init__(self, app: ASGIApp, cache: TenantCache, base_domain: str,
+                 secret_key: str = "") -> None:
         self.app, self.cache, self.base_domain = app, cache, base_domain
+        self.secret_key = secret_key
+
+    def _stamp_reads(self, scope: Scope, path: str) -> Reads:
+        """Where this request reads the settings stamp: where the rest of it reads
+        (`portal.middleware.read_preference`), its path taken as the router will see it; but
+        never the primary or nothing, so a write while the primary is down still reaches the
+        page that says so and keeps the form."""
+        if path.startswith("/t/"):
+            path = "/" + path[3:].partition("/")[2]
+        reads = read_preference.reads_for(scope, path, self.secret_key)
+        return Reads.FRESH if reads is Reads.PRIMARY else reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,6 +200,7 @@ class TenantMiddleware:
             return
         slug = None
         try:
+            state["settings_stamp"] = await self.cache.check(self._stamp_reads(scope, path))
             tenant = (self.cache.by_host(host.authority) if host.port is not None else None) \
                 or self.cache.by_host(host.name)
             if tenant is None and host.name.endswith("." + self.base_domain):

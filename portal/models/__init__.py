@@ -47,6 +47,7 @@ from portal.models.open311 import Open311Key, Open311Request
 from portal.models.places import PLACE_KINDS, Place, PlaceGram, PlaceTerm
 from portal.models.rate_limits import RateLimitHit
 from portal.models.replies import ResponseTemplate
+from portal.models.settings_stamp import SettingsStamp
 from portal.models.sms import SmsContact, SmsConversation, SmsInbound, SmsReport
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     'RateLimitHit',
     'RequestType',
     'ResponseTemplate',
+    'SettingsStamp',
     'Role',
     'STATUSES',
     'SmsContact',

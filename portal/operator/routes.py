@@ -148,9 +148,8 @@ async def new_submit(request: Request) -> Response:
             except ConfigError as exc:
                 errors[portal_form.field_of(exc)] = exc.message
             else:
-                # Other processes find it within the tenant cache's few seconds; this one
-                # forgets a "no such portal" it may have cached while the form was filled in.
-                request.app.state.tenants.clear()
+                # Every process, this one too, finds it from its next request on: creating
+                # it moved the settings stamp (`portal.tenancy.settings_stamp`).
                 return RedirectResponse(url(request, "operator_portal", slug=slug),
                                         status_code=303)
     return _form_page(request, draft, layer=layer, errors=errors, notes=notes, preview=True,

@@ -303,9 +303,10 @@ class OfferedType:
     name: dict
 
 
-# Per portal *settings object*: the tenant cache replaces that object every few seconds
-# (`portal.middleware.tenant.TenantCache`), so bodies and types edited anywhere show within
-# the same bound as any other setting, and a list page does not load every body's boundary.
+# Per portal *settings object*: the tenant cache replaces that object on every process when
+# a portal, body or request type changes (`portal.tenancy.settings_stamp`), so bodies and
+# types edited anywhere show from the next request on, like any other setting, and a list
+# page does not load every body's boundary.
 _OFFERED: WeakKeyDictionary[Tenant, list[OfferedType]] = WeakKeyDictionary()
 
 

@@ -17,9 +17,14 @@ from portal.web.request_context import tenant
 DIGEST = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _cached(request: Request, body: str, media_type: str, max_age: int = 300) -> Response:
+def _cached(request: Request, body: str, media_type: str, max_age: int = 300,
+            version: str | None = None) -> Response:
+    """Kept `max_age` seconds, then checked by its ETag. Pages link a portal's stylesheet and
+    logo as `?v=<version>`: that URL's answer never changes, so it is kept a year."""
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
-    headers = {"etag": etag, "cache-control": f"public, max-age={max_age}",
+    kept = ("max-age=31536000, immutable" if version and request.query_params.get("v") == version
+            else f"max-age={max_age}")
+    headers = {"etag": etag, "cache-control": f"public, {kept}",
                "cross-origin-resource-policy": "cross-origin"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -27,17 +32,17 @@ def _cached(request: Request, body: str, media_type: str, max_age: int = 300) ->
 
 
 def theme_css(request: Request) -> Response:
-    portal = tenant(request)
-    settings = request.app.state.settings
-    tokens = themes.resolved_tokens(settings.themes_dir, portal.theme, portal.tokens)
-    return _cached(request, themes.css_custom_properties(tokens), "text/css")
+    sheet = themes.stylesheet(request.app.state.settings.themes_dir, tenant(request))
+    return _cached(request, sheet.css, "text/css", version=sheet.version)
 
 
 def logo(request: Request) -> Response:
     portal = tenant(request)
     if not portal.logo_svg:
         return PlainTextResponse("Not Found", 404)
-    response = _cached(request, portal.logo_svg, "image/svg+xml")
+    sheet = themes.stylesheet(request.app.state.settings.themes_dir, portal)
+    response = _cached(request, portal.logo_svg, "image/svg+xml",
+                       version=sheet.logo_version)
     # An SVG opened directly must not run script.
     response.headers["content-security-policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response

@@ -35,9 +35,8 @@ def refused(request: Request) -> Response | None:
 
 
 def settled(request: Request, name: str, done: str, anchor: str = "") -> Response:
-    """After a change: this process reads the portal afresh at once (the others within
-    `TenantCache.TTL`; their cached pages drop now, with the data version), then go back."""
-    request.app.state.tenants.clear()
+    """After a change, go back: every process reads the portal afresh from its next request on,
+    because the change moved the settings stamp (`portal.tenancy.settings_stamp`)."""
     return back(request, name, done=done, anchor=anchor)
 
 
@@ -116,7 +115,6 @@ async def logo_submit(request: Request) -> Response:
                                                        current_user(request).id, name, data)
     except ValidationError as exc:
         return _page(request, exc.errors, status_code=400)
-    request.app.state.tenants.clear()
     query = {"done": notice_for(change, "logo-removed" if remove else "logo")}
     if dropped:  # what the SVG held that a logo may not: said, not kept
         query["dropped"] = ", ".join(dropped)[:200]

@@ -68,6 +68,7 @@ from portal.models import (
     Update,
     Vote,
 )
+from portal.tenancy import settings_stamp
 
 ISSUE, ANNOUNCEMENT, BODY, REQUEST_TYPE, PORTAL = (
     "issue", "announcement", "body", "request_type", "portal")
@@ -144,6 +145,16 @@ def current(bind: Session | Connection, tenant_id: int) -> int:
     connection = bind.connection() if isinstance(bind, Session) else bind
     version = connection.execute(_CURRENT, {"tenant_id": tenant_id}).scalar()
     return version or 1  # a portal without its row yet is at the start
+
+
+_CURRENT_AND_STAMP = select(_CURRENT.scalar_subquery(), settings_stamp.CURRENT.scalar_subquery())
+
+
+def current_and_stamp(connection: Connection, tenant_id: int) -> tuple[int, int]:
+    """The portal's data version and the settings stamp (`portal.tenancy.settings_stamp`), in
+    one round trip: what a cached page's key needs."""
+    version, stamp = connection.execute(_CURRENT_AND_STAMP, {"tenant_id": tenant_id}).one()
+    return version or 1, stamp or 0
 
 
 def bump(connection: Connection, tenant_ids: Iterable[int]) -> None:

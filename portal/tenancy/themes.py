@@ -7,11 +7,18 @@ must reach WCAG AA (4.5:1); a definition that breaks one is refused with the fai
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from portal.core.errors import N_, ConfigError
+
+if TYPE_CHECKING:
+    from portal.models import Tenant
 
 # Tokens every theme defines; CSS reads them as `--rp-<name>` custom properties.
 TOKENS = (
@@ -103,6 +110,33 @@ def css_custom_properties(tokens: dict[str, str]) -> str:
     """`:root{--rp-…}` text for a tenant; values were validated on load."""
     body = ";".join(f"--rp-{k}:{v}" for k, v in sorted(tokens.items()))
     return f":root{{{body}}}"
+
+
+def stylesheet(themes_dir: Path, portal: Tenant) -> Stylesheet:
+    """The portal's `/theme.css` and its version, once per settings object.
+
+    Pages link the stylesheet and the logo with their version in the URL, so a browser that
+    kept the old ones (they are cached for minutes) asks again the moment a colour or the logo
+    changes (`TenantCache` replaces the object on every process when a setting moves)."""
+    found = _STYLESHEETS.get(portal)
+    if found is None:
+        css = css_custom_properties(resolved_tokens(themes_dir, portal.theme, portal.tokens))
+        found = _STYLESHEETS[portal] = Stylesheet(css, _version(css), _version(portal.logo_svg))
+    return found
+
+
+@dataclass(frozen=True)
+class Stylesheet:
+    css: str
+    version: str
+    logo_version: str
+
+
+_STYLESHEETS: WeakKeyDictionary[Tenant, Stylesheet] = WeakKeyDictionary()
+
+
+def _version(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def template_dirs(themes_dir: Path, theme: str) -> list[Path]:

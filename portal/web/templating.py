@@ -20,7 +20,7 @@ from starlette.routing import Route
 from portal.core import i18n, time_text
 from portal.core.localized import localized
 from portal.reports import deadlines
-from portal.tenancy.themes import template_dirs
+from portal.tenancy.themes import stylesheet, template_dirs
 from portal.web import formatting
 from portal.web.bidi import bdi, ltr
 from portal.web.csp import page_csp
@@ -114,6 +114,7 @@ def render(
         "dir": i18n.text_direction(locale),
         "url": lambda name, **params: url(request, name, **params),
         "lang_url": lambda code: lang_url(request, code),
+        "look": stylesheet(templates.themes_dir, tenant) if tenant else None,
     }
     html = templates.env(tenant.theme if tenant else "civic").get_template(template).render(
         {**base_ctx, **(context or {})}
