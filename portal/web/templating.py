@@ -114,7 +114,7 @@ def render(
         "dir": i18n.text_direction(locale),
         "url": lambda name, **params: url(request, name, **params),
         "lang_url": lambda code: lang_url(request, code),
-        "look": stylesheet(templates.themes_dir, tenant) if tenant else None,
+        "portal_stylesheet": stylesheet(templates.themes_dir, tenant) if tenant else None,
     }
     html = templates.env(tenant.theme if tenant else "civic").get_template(template).render(
         {**base_ctx, **(context or {})}

@@ -101,10 +101,8 @@ def test_an_operator_makes_a_live_portal_whose_snippet_files_a_report(server, ho
     expect(page.locator(".contrast-table")).not_to_contain_text("Fails")
     expect(page.locator("#p-colour")).to_have_value(shade)
     # The preview box wears the shade (its stylesheet is the portal's tokens).
-    page.wait_for_load_state("load")
-    colour = page.eval_on_selector(".portal-preview .button-primary",
-                                   "e => getComputedStyle(e).backgroundColor")
-    assert colour == "rgb({}, {}, {})".format(*(int(shade[i:i + 2], 16) for i in (1, 3, 5)))
+    expect(page.locator(".portal-preview .button-primary")).to_have_css(
+        "background-color", "rgb({}, {}, {})".format(*(int(shade[i:i + 2], 16) for i in (1, 3, 5))))
     assert axe_violations(page) == []
     page.get_by_role("button", name="Create portal").click()
     expect(page).to_have_url(re.compile(r"/t/northside/operator/portals/eastside$"))
@@ -165,4 +163,36 @@ def test_an_area_drawn_on_the_map_becomes_the_portals_area(server, page, db):
     assert json.loads(page.input_value("#drawn-geojson")) == drawn
     page.get_by_role("button", name="Create portal").click()
     expect(page).to_have_url(re.compile(r"/operator/portals/drawn$"))
+    assert not page.errors
+
+
+def test_the_preview_follows_the_typing_without_a_post(server, page, db):
+    """With JS the preview needs no button: names in each language, a failing colour and its
+    offered shade follow the form as it is filled in, and the page itself never reloads."""
+    base = f"{server.url}/t/northside"
+    sign_in(page, base, db)
+    page.goto(f"{base}/operator/new")
+    expect(page.locator("#preview")).to_have_count(0)
+    page.evaluate("window.__samePage = true")
+    page.check("input[name=languages][value=es]")
+    page.fill("#p-name-en", "Westside Reports")
+    page.fill("#p-name-es", "Reportes del Oeste")
+    expect(page.locator(".portal-preview[lang=es] .brand-name")).to_have_text("Reportes del Oeste")
+    expect(page.locator(".portal-preview[lang=en] .brand-name")).to_have_text("Westside Reports")
+    expect(page.locator(".contrast-table")).not_to_contain_text("Fails")
+
+    page.fill("#p-colour", "#ffcc00")
+    expect(page.locator(".contrast-table")).to_contain_text("Fails")
+    offer = page.locator("button[name=use_colour]")
+    shade = offer.get_attribute("value")
+    offer.click()
+    expect(page.locator("#p-colour")).to_have_value(shade)
+    expect(page.locator(".contrast-table")).not_to_contain_text("Fails")
+    expect(page.locator(".portal-preview .button-primary").first).to_have_css(
+        "background-color", "rgb({}, {}, {})".format(*(int(shade[i:i + 2], 16) for i in (1, 3, 5))))
+
+    page.fill("#p-colour", "orange")  # no colour at all: said in the preview
+    expect(page.locator("#preview .alert-error")).to_contain_text("orange")
+    assert page.evaluate("window.__samePage") is True  # no reload: what was typed stays
+    assert axe_violations(page) == []
     assert not page.errors
