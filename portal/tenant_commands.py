@@ -28,6 +28,7 @@ from portal.tenancy import (
     logos,
     portal_creation,
     tenant_checks,
+    tenant_dump,
     tenant_files,
 )
 
@@ -130,10 +131,10 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
             if args.slug:
                 tenant = _portal(session, args.slug)
                 out = Path(args.path) if args.path else folder / "portals" / tenant.slug
-                tenant_files.dump_portal(tenant, out)
+                tenant_dump.dump_portal(tenant, out)
                 print(_("wrote %(path)s", path=out))
             else:
-                bodies, portals = tenant_files.dump_all(session, folder)
+                bodies, portals = tenant_dump.dump_all(session, folder)
                 print(_("wrote %(bodies)s bodies and %(portals)s portals to %(folder)s",
                         bodies=bodies, portals=portals, folder=folder))
     return 0

@@ -13,7 +13,7 @@ from portal.models import Tenant
 from portal.places import gazetteer
 from portal.sms import outbound
 from portal.sms.gateways import TwilioGateway, twilio_signature
-from portal.tenancy import tenant_files
+from portal.tenancy import tenant_settings
 
 TOKEN, SID, SYNC_SECRET = "test-twilio-auth-token", "ACtest", "test-smssync-secret"
 ENVIRON = {"T_TWILIO_TOKEN": TOKEN, "T_TWILIO_SID": SID, "T_SMSSYNC_SECRET": SYNC_SECRET}
@@ -40,10 +40,10 @@ def set_up_numbers(session, monkeypatch) -> None:  # noqa: ANN001
         monkeypatch.setenv(name, value)
     twilio = {"gateway": "twilio", "secret_env": "T_TWILIO_TOKEN", "account_env": "T_TWILIO_SID"}
     portals = {t.slug: t for t in session.scalars(select(Tenant))}
-    portals["northside"].sms_numbers = tenant_files.sms_numbers(
+    portals["northside"].sms_numbers = tenant_settings.sms_numbers(
         [{"number": NORTH, **twilio},
          {"number": NORTH_SYNC, "gateway": "smssync", "secret_env": "T_SMSSYNC_SECRET"}], "test")
-    portals["riverside"].sms_numbers = tenant_files.sms_numbers(
+    portals["riverside"].sms_numbers = tenant_settings.sms_numbers(
         [{"number": RIVER, **twilio}], "test")
     gazetteer.add_places(session, portals["northside"].id, [
         gazetteer.NewPlace("landmark", {"en": "Elm Park", "es": "Parque Elm"}, 2.0, 1.0),

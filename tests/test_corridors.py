@@ -17,7 +17,7 @@ from portal.core import corridors, geo
 from portal.core.errors import ConfigError
 from portal.models import IssuePortal, Tenant
 from portal.reports.routing import request_types_at
-from portal.tenancy import tenant_files
+from portal.tenancy import tenant_dump, tenant_files
 from tests.corridor_support import (
     BOX,
     LINE_LAT,
@@ -85,7 +85,7 @@ def test_dump_writes_the_corridors_back_and_they_load_the_same(commuters, sessio
                                                                 tmp_path):
     tenant, _body = commuters
     out = tmp_path / "dumped"
-    tenant_files.dump_portal(tenant, out / "commuters")
+    tenant_dump.dump_portal(tenant, out / "commuters")
     data = json.loads((out / "commuters" / "area.geojson").read_text())
     assert [f["properties"].get("id") for f in data["features"]] == [None, "blue-line"]
     again = tenant_files.load_portal(session, out / "commuters", settings.themes_dir)

@@ -15,7 +15,7 @@ import pytest
 
 from portal.places import backends
 from portal.places.backends import AnswerCache, Nominatim, Photon, RateGate
-from portal.tenancy.tenant_files import geocoder_setting
+from portal.tenancy.tenant_settings import geocoder_setting
 from tests.factories import file_report, tenant
 
 # Inside the `northside` test portal (lon 0..2, lat 1..3), and one point far outside it.

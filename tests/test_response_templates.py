@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import Body, ResponseTemplate, Update
-from portal.tenancy import tenant_files
+from portal.tenancy import tenant_dump, tenant_files
 from tests.conftest import client_for
 from tests.factories import file_report
 from tests.http_support import csrf
@@ -184,7 +184,7 @@ def test_templates_in_body_json_are_loaded_and_staff_edits_survive_a_reload(
     folder = tmp_path / "city-works"
     with db.session() as s:
         body = s.scalars(select(Body).where(Body.slug == "city-works")).one()
-        tenant_files.dump_body(body, folder)
+        tenant_dump.dump_body(body, folder)
     data = json.loads((folder / "body.json").read_text())
     data["response_templates"] = [{"title": {"en": "From the file"},
                                    "text": {"en": "Filed text."}, "request_type": "pothole"}]

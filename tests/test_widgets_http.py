@@ -13,7 +13,7 @@ from portal.core.i18n import use_locale
 from portal.core.settings import REPO_ROOT
 from portal.models import Issue, Tenant
 from portal.staff import announcements
-from portal.tenancy import tenant_files
+from portal.tenancy import tenant_files, tenant_settings
 from tests.conftest import client_for
 from tests.factories import tenant as tenant_row
 from tests.http_support import csrf, form_tokens
@@ -236,7 +236,7 @@ def test_report_widget_loads_no_map_until_asked(dev):
     ("  https://example.org:8443  ", "https://example.org:8443"),
 ])
 def test_embedding_origins_are_normalised(raw, expected):
-    assert tenant_files.normalise_origin(raw) == expected
+    assert tenant_settings.normalise_origin(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["ftp://example.org", "https://", "https://exa mple.org",
@@ -244,7 +244,7 @@ def test_embedding_origins_are_normalised(raw, expected):
                                  "javascript:alert(1)", "https://[::1]"])
 def test_an_origin_that_cannot_go_into_a_csp_header_is_refused(raw):
     with pytest.raises(ConfigError):
-        tenant_files.normalise_origin(raw)
+        tenant_settings.normalise_origin(raw)
 
 
 def test_messy_origins_in_a_portal_file_become_the_widgets_frame_ancestors(app, world, dev,

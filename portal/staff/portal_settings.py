@@ -6,7 +6,7 @@ written), then writes the portal's row and records the change (`portal_audit.rec
 caller's transaction. Writing the `tenants` row moves the portal's data version
 (`portal.tenancy.data_version`), so cached public pages of every process drop at once.
 
-The checks are the loader's (`tenant_files`, `themes`, `logos`): a portal set here dumps to
+The checks are the loader's (`tenant_settings`, `themes`, `logos`): a portal set here dumps to
 files that load back.
 """
 
@@ -24,7 +24,7 @@ from portal.core.errors import N_, ConfigError, Message, ValidationError
 from portal.core.i18n import SUPPORTED
 from portal.models import Body, PortalChange, Tenant
 from portal.staff import portal_audit
-from portal.tenancy import brand_colours, logos, tenant_files, themes
+from portal.tenancy import brand_colours, logos, tenant_settings, themes
 
 # What each audited setting holds: the `tenants` columns it writes.
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -164,7 +164,7 @@ def set_embed_origins(session: Session, tenant: Tenant, user_id: int | None,
     origins, bad = [], []
     for line in lines:
         try:
-            origins.append(tenant_files.normalise_origin(line))
+            origins.append(tenant_settings.normalise_origin(line))
         except ConfigError:
             bad.append(line)
     if bad:

@@ -1,4 +1,5 @@
-"""Tenants and bodies as files: `portal tenants load` upserts them, `dump` writes one back.
+"""Tenants and bodies as files: `portal tenants load` upserts them (`tenant_dump` writes them
+back).
 
 Layout (see tenants/README.md):
 
@@ -18,7 +19,6 @@ import json
 import logging
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ from portal.tenancy import (
     membership,
     service_targets,
     template_files,
+    tenant_settings,
     themes,
 )
 from portal.tenancy import hosts as host_names
@@ -41,9 +42,6 @@ LOG = logging.getLogger("portal.tenants")
 
 KINDS = ("politician", "university", "newspaper", "city", "county", "other")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$")
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,99}$")
-OPEN311_UPDATES = ("requests", "servicerequestupdates")
 
 
 def _read_json(path: Path) -> dict:
@@ -77,55 +75,6 @@ def _nearby_m(value: object, folder: Path, code: str) -> int | None:
     return value
 
 
-def normalise_origin(origin: str) -> str:
-    """'https://Example.org/news/' -> 'https://example.org'; keeps a non-default port."""
-    raw = origin.strip()
-    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:  # not a number, or out of range
-        port = -1
-    # The origin goes into a CSP header: only a plain host name (or IPv4) and port may pass.
-    if parts.scheme not in ("http", "https") or not HOST.match(host) or port == -1:
-        raise ConfigError(N_("embedding origin %(origin)r is not an http(s) origin"),
-                          origin=origin)
-    default = {"http": 80, "https": 443}[parts.scheme]
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
-
-
-GEOCODERS = ("gazetteer", "nominatim", "photon")
-
-
-def geocoder_setting(value: object, where: str) -> dict:
-    """`"geocoder"` of portal.json: the built-in gazetteer unless a backend is named.
-
-    {"backend": "nominatim", "url": "https://nominatim.example.org", "email": "ops@…"} or
-    {"backend": "photon", "url": "https://photon.example.org"}; the gazetteer always answers
-    first, the backend adds what the portal's own places lack (see `portal.places.backends`).
-    """
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(N_("geocoder must be an object like {\"backend\": \"gazetteer\"}"),
-                          where=where)
-    backend = value.get("backend", "gazetteer")
-    if backend not in GEOCODERS:
-        raise ConfigError(N_("geocoder backend %(backend)r is not one of %(backends)s"),
-                          where=where, backend=backend, backends=", ".join(GEOCODERS))
-    if backend == "gazetteer":
-        return {}
-    url = str(value.get("url", "")).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(N_("geocoder %(backend)s needs a url starting with http(s)://"),
-                          where=where, backend=backend)
-    setting = {"backend": backend, "url": url}
-    if email := str(value.get("email", "")).strip():
-        setting["email"] = email
-    return setting
-
-
 def _area(folder: Path) -> tuple[str, list[corridors.Corridor]]:
     """The area as stored (polygons and buffered corridors in one) and the corridors."""
     try:
@@ -149,82 +98,6 @@ def _set_area(row: Body | Tenant, area_text: str) -> None:
     row.min_lon, row.min_lat, row.max_lon, row.max_lat = geo.bbox(area_text)
 
 
-def open311_config(raw: object, where: str) -> dict | None:
-    """A body's `open311` block, checked and with its defaults; None when there is none.
-
-    The API key is never in the file: `api_key_env` names the environment variable the
-    worker reads it from when it sends.
-    """
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise ConfigError(N_("expected an object with endpoint, api_key_env and the rest"),
-                          where=where)
-    endpoint = str(raw.get("endpoint", "")).strip().rstrip("/")
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
-            or parts.query or parts.fragment:
-        raise ConfigError(N_("endpoint %(url)r must be an http(s) base address, like "
-                             "https://311.example.org/open311/v2"), where=where, url=endpoint)
-    env_name = str(raw.get("api_key_env", ""))
-    if not ENV_NAME.match(env_name):
-        raise ConfigError(N_("api_key_env must name an environment variable, like "
-                             "CITY_OPEN311_KEY: the key itself never goes in a file"),
-                          where=where)
-    codes = raw.get("service_codes") or {}
-    updates = raw.get("updates", "requests")
-    if not isinstance(codes, dict) or not all(isinstance(v, str) and v for v in codes.values()):
-        raise ConfigError(N_("service_codes must map our codes to the body's, like "
-                             "{\"pothole\": \"POT\"}"), where=where)
-    if updates not in OPEN311_UPDATES:
-        raise ConfigError(N_("updates must be one of %(choices)s"), where=where,
-                          choices=", ".join(OPEN311_UPDATES))
-    return {"endpoint": endpoint, "jurisdiction_id": str(raw.get("jurisdiction_id", "")),
-            "api_key_env": env_name, "service_codes": {str(k): v for k, v in codes.items()},
-            "email": bool(raw.get("email", False)), "updates": updates}
-
-
-SMS_GATEWAYS = ("twilio", "smssync")
-PHONE = re.compile(r"^\+?[0-9]{3,15}$")
-
-
-def sms_numbers(raw: object, where: str) -> list[dict]:
-    """A portal's `sms` list: its phone numbers for reports by text, each on one gateway.
-
-    Secrets are never in the file: `secret_env` names the environment variable holding the
-    gateway's secret (Twilio's auth token, SMSSync's shared secret); Twilio also needs
-    `account_env` (the account SID) to send.
-    """
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ConfigError(N_("sms must be a list of numbers, like [{\"number\": "
-                             "\"+12035550100\", \"gateway\": \"twilio\", ...}]"), where=where)
-    numbers = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ConfigError(N_("each sms number must be an object"), where=where)
-        number = str(item.get("number", "")).replace(" ", "").replace("-", "")
-        if not PHONE.match(number):
-            raise ConfigError(N_("sms number %(number)r must be digits, like +12035550100"),
-                              where=where, number=number)
-        gateway = item.get("gateway")
-        if gateway not in SMS_GATEWAYS:
-            raise ConfigError(N_("sms gateway %(gateway)r is not one of %(choices)s"),
-                              where=where, gateway=str(gateway),
-                              choices=", ".join(SMS_GATEWAYS))
-        entry = {"number": number, "gateway": gateway}
-        for name in ("secret_env", "account_env") if gateway == "twilio" else ("secret_env",):
-            env_name = str(item.get(name, ""))
-            if not ENV_NAME.match(env_name):
-                raise ConfigError(N_("%(field)s must name an environment variable, like "
-                                     "PORTAL_SMS_SECRET: the secret never goes in a file"),
-                                  where=where, field=name)
-            entry[name] = env_name
-        numbers.append(entry)
-    return numbers
-
-
 def load_body(session: Session, folder: Path) -> Body:
     data = _read_json(folder / "body.json")
     slug = data.get("slug", folder.name)
@@ -239,7 +112,7 @@ def load_body(session: Session, folder: Path) -> Body:
     body.name = _texts(data.get("name"), f"{folder} name")
     body.contact_email = str(data.get("contact_email", ""))
     body.language = data.get("language", "en")
-    body.open311 = open311_config(data.get("open311"), f"{folder} open311")
+    body.open311 = tenant_settings.open311_config(data.get("open311"), f"{folder} open311")
     _set_area(body, area_text)
     body.area_size = geo.size(area_text)
     session.add(body)
@@ -324,7 +197,7 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
     origins = []
     for origin in data.get("embed_origins", []):
         try:
-            origins.append(normalise_origin(str(origin)))
+            origins.append(tenant_settings.normalise_origin(str(origin)))
         except ConfigError as exc:
             raise exc.at(f"{where} embed_origins") from None
     tolerance = boundaries.parse_tolerance(str(data.get("simplify", "20m")))
@@ -336,8 +209,8 @@ def load_portal(session: Session, folder: Path, themes_dir: Path) -> Tenant:
         raise ConfigError(N_("time_zone %(zone)r is not a time zone name such as "
                              "America/New_York"), where=f"{where} time_zone", zone=time_zone)
     area_text, lines = _area(folder)
-    geocoder = geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
-    numbers = sms_numbers(data.get("sms"), f"{folder} sms")
+    geocoder = tenant_settings.geocoder_setting(data.get("geocoder"), f"{folder} geocoder")
+    numbers = tenant_settings.sms_numbers(data.get("sms"), f"{folder} sms")
     logo_path = (folder / data.get("logo", "logo.svg")).resolve()
     if not logo_path.is_relative_to(folder.resolve()):
         raise ConfigError(N_("the logo must be a file in the portal's folder"), where=str(folder))
@@ -436,75 +309,3 @@ def content_gaps(bodies: list[Body], portal: Tenant) -> list[str]:
                 check(rt.name, f"request type {body.slug}/{rt.code}'s name")
                 check(rt.help, f"request type {body.slug}/{rt.code}'s help", required=False)
     return gaps
-
-
-def dump_portal(tenant: Tenant, folder: Path) -> None:
-    """Write a portal back out in the same layout `load_portal` reads."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data = {
-        "slug": tenant.slug,
-        "kind": tenant.kind,
-        "name": tenant.name,
-        "area_name": tenant.area_name,
-        "hosts": [h.host for h in sorted(tenant.hosts, key=lambda h: not h.is_primary)],
-        "languages": tenant.languages,
-        "default_language": tenant.default_language,
-        "theme": tenant.theme,
-        "tokens": tenant.tokens,
-        "tile_url": tenant.tile_url,
-        "tile_attribution": tenant.tile_attribution,
-        "allow_anonymous": tenant.allow_anonymous,
-        "embed_origins": tenant.embed_origins,
-        "request_types": tenant.request_type_keys,
-        "time_zone": tenant.time_zone,
-    }
-    if tenant.geocoder:
-        data["geocoder"] = tenant.geocoder
-    if tenant.display_area_geojson is None:
-        data["simplify"] = "0m"  # loaded as it is, as it was
-    if tenant.sms_numbers:
-        data["sms"] = tenant.sms_numbers
-    (folder / "portal.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
-    area = {"type": "Feature", "properties": {}, "geometry": json.loads(tenant.area_geojson)}
-    if tenant.corridors:  # the lines again, so the watch page keeps its named routes
-        area = {"type": "FeatureCollection", "features": [area] + [
-            {"type": "Feature", "geometry": c["line"],
-             "properties": {"id": c["key"], "name": c["name"], "buffer_m": c["buffer_m"]}}
-            for c in tenant.corridors]}
-    (folder / "area.geojson").write_text(json.dumps(area) + "\n", encoding="utf-8")
-    if tenant.logo_svg:
-        (folder / "logo.svg").write_text(tenant.logo_svg, encoding="utf-8")
-
-
-def dump_body(body: Body, folder: Path) -> None:
-    """Write a body back out in the layout `load_body` reads (active request types only)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    data: dict = {
-        "slug": body.slug,
-        "name": body.name,
-        "contact_email": body.contact_email,
-        "language": body.language,
-        "request_types": [
-            {"code": rt.code, "name": rt.name, **({"help": rt.help} if rt.help else {}),
-             **({"questions": rt.questions} if rt.questions else {})}
-            for rt in body.request_types if rt.active
-        ],
-    }
-    if body.open311:
-        data["open311"] = body.open311
-    (folder / "body.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
-    area = {"type": "Feature", "properties": {}, "geometry": json.loads(body.area_geojson)}
-    (folder / "area.geojson").write_text(json.dumps(area) + "\n", encoding="utf-8")
-
-
-def dump_all(session: Session, tenants_dir: Path) -> tuple[int, int]:
-    """Every body and portal into `tenants_dir` (bodies/<slug>/, portals/<slug>/)."""
-    bodies = list(session.scalars(select(Body).order_by(Body.slug)))
-    portals = list(session.scalars(select(Tenant).order_by(Tenant.slug)))
-    for body in bodies:
-        dump_body(body, tenants_dir / "bodies" / body.slug)
-    for tenant in portals:
-        dump_portal(tenant, tenants_dir / "portals" / tenant.slug)
-    return len(bodies), len(portals)
