@@ -9,40 +9,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from portal import operator_commands, reactions, tenant_commands
+from portal import import_commands, operator_commands, reactions, tenant_commands
+from portal.cli_support import close_all, open_db, portal_named
 from portal.core import time_text
-from portal.core.db import Database, analyze, settle
+from portal.core.db import analyze, settle
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import gettext as _
 from portal.core.i18n import normalise, translate, use_locale
 from portal.core.settings import Settings
 from widgets import cli as widgets_cli
-
-# The databases this run of main() opened; it closes them at the end, so a caller that runs
-# main() in its own process (a test, a script) is not left holding connections (on PostgreSQL
-# they would keep the database busy).
-_opened: list[Database] = []
-
-
-def _db(settings: Settings) -> Database:
-    db = Database(settings.database_url)
-    _opened.append(db)
-    return db
-
-
-def _portal(session, slug: str):  # noqa: ANN001,ANN202 - Session -> Tenant
-    from portal.models import Tenant
-
-    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
-    if tenant is None:
-        raise ConfigError(N_("no portal called %(slug)r"), slug=slug)
-    return tenant
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,122 +60,15 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from portal.core.migrate import upgrade
 
     upgrade(settings.database_url)
-    analyze(_db(settings).engine)
+    analyze(open_db(settings).engine)
     print(_("database is up to date"))
-    return 0
-
-
-def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from portal.data import import_mapping
-
-    if args.open311:
-        return _import_open311(args, settings)
-    if not args.file:
-        raise ConfigError(N_("say what to import: a file, or --open311 FILE-or-URL"))
-    path = Path(args.file)
-    if not path.is_file():
-        raise ConfigError(N_("no such file: %(path)s"), path=str(path))
-    if args.suggest_mapping:
-        return _suggest_mapping(path, args)
-    mapping = import_mapping.load(Path(args.mapping)) if args.mapping else None
-    return _import_file(args, settings, path, mapping)
-
-
-def _import_open311(args: argparse.Namespace, settings: Settings) -> int:
-    """`--open311`: a saved requests.json, or every request an Open311 server has since
-    `--since`, through the shipped `open311` mapping (or `--mapping`)."""
-    import tempfile
-
-    from portal.data import import_mapping
-    from portal.open311 import endpoint, history
-
-    mapping = (import_mapping.load(Path(args.mapping)) if args.mapping
-               else import_mapping.shipped_named("open311"))
-    source = args.open311
-    if not source.startswith(("http://", "https://")):
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(N_("no such file: %(path)s"), path=str(path))
-        return _import_file(args, settings, path, mapping)
-    try:
-        since = datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since else (
-            datetime.now(UTC) - timedelta(days=365))
-    except ValueError:
-        raise ConfigError(N_("bad --since %(value)s: give a date such as 2024-01-31"),
-                          value=args.since) from None
-    with tempfile.TemporaryDirectory(prefix="reportal-open311-") as folder:
-        path = Path(folder) / "requests.json"
-        try:
-            count = history.download(source.rstrip("/"), path, since=since,
-                                     until=datetime.now(UTC), jurisdiction=args.jurisdiction or "")
-        except endpoint.EndpointError as exc:
-            raise ConfigError(N_("the Open311 server did not answer as it should: %(error)s"),
-                              error=str(exc)) from None
-        print(_("requests read from %(url)s: %(count)s", url=source, count=count))
-        return _import_file(args, settings, path, mapping)
-
-
-def _import_file(args: argparse.Namespace, settings: Settings, path: Path, mapping) -> int:  # noqa: ANN001
-    from portal.data import import_values
-    from portal.data.importer import import_issues
-
-    if not args.tenant:
-        raise ConfigError(N_("say which portal to import into with --tenant SLUG"))
-    try:
-        tolerance = import_values.parse_distance(args.tolerance) if args.tolerance else 0.0
-    except import_values.BadValue:
-        raise ConfigError(N_("bad tolerance %(value)s: give a distance such as 600m or 1.5km"),
-                          value=args.tolerance) from None
-    db = _db(settings)
-    with db.session() as session:
-        tenant = _portal(session, args.tenant)
-        started = time.monotonic()
-
-        def progress(done: int, total: int) -> None:
-            rate = done / max(time.monotonic() - started, 1e-6)
-            if total:
-                width = 30
-                filled = min(width, int(width * done / total))
-                bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
-            else:
-                bar = f"{done}"
-            sys.stderr.write(f"\r{bar}  {rate:,.0f}/s")
-            sys.stderr.flush()
-
-        # Commit every batch: a long import that stops half-way keeps what it did, and a
-        # re-run finds those records already there.
-        summary = import_issues(session, path, tenant, mapping=mapping, progress=progress,
-                                on_batch=session.commit, tolerance_m=tolerance,
-                                skipped_path=Path(args.skipped) if args.skipped else None)
-    analyze(db.engine)  # a bulk load changes what the planner should choose
-    sys.stderr.write("\n")
-    for line in summary.lines():
-        print(line)
-    return 0
-
-
-def _suggest_mapping(path: Path, args: argparse.Namespace) -> int:
-    """Write a starting mapping from the columns (and status and category values) seen."""
-    from portal.data import import_mapping, import_sources
-
-    fmt = args.format or import_sources.guess_format(path)
-    records = args.records if args.records is not None else (
-        import_sources.guess_records(path) if fmt in ("json", "geojson") else "")
-    found = import_sources.header(path, fmt, records)
-    text = import_mapping.suggest(found, fmt, records, path.stem.split(".")[0][:40],
-                                  import_mapping.values_seen(path, fmt, records, found))
-    if args.suggest_mapping == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.suggest_mapping).write_text(text, encoding="utf-8")
-        print(_("wrote %(path)s", path=args.suggest_mapping))
     return 0
 
 
 def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
     from portal.places import addresses, naming
 
-    db = _db(settings)
+    db = open_db(settings)
     if args.action == "import":
         if not args.file or not args.tenant:
             raise ConfigError(N_("places import needs a file and --tenant"))
@@ -203,7 +76,7 @@ def cmd_places(args: argparse.Namespace, settings: Settings) -> int:
         if not path.is_file():
             raise ConfigError(N_("no such file: %(path)s"), path=str(path))
         with db.session() as session:
-            summary = addresses.import_addresses(session, _portal(session, args.tenant), path)
+            summary = addresses.import_addresses(session, portal_named(session, args.tenant), path)
         settle(db.engine, addresses.TABLES)
         for line in summary.lines():
             print(line)
@@ -219,8 +92,8 @@ def cmd_sms(args: argparse.Namespace, settings: Settings) -> int:
     from portal.sms import phones
 
     vault = phones.PhoneVault(settings)
-    with _db(settings).session() as session:
-        tenant_id = _portal(session, args.tenant).id
+    with open_db(settings).session() as session:
+        tenant_id = portal_named(session, args.tenant).id
         if args.action == "forget":
             if not phones.forget(session, vault, tenant_id, args.number):
                 raise ConfigError(N_("this portal has no texts from that number"))
@@ -236,9 +109,9 @@ def cmd_sms(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from portal.data.demo import seed_demo_issues
 
-    with _db(settings).session() as session:
+    with open_db(settings).session() as session:
         added = seed_demo_issues(session, settings)
-    analyze(_db(settings).engine)
+    analyze(open_db(settings).engine)
     print(_("demo issues added: %(count)s", count=added))
     return 0
 
@@ -248,7 +121,7 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     from portal.models import Body, Role, Tenant, User
     from portal.staff import accounts
 
-    with _db(settings).session() as session:
+    with open_db(settings).session() as session:
         if args.action == "list":
             for user in session.scalars(select(User).order_by(User.email)):
                 roles = []
@@ -292,8 +165,8 @@ def cmd_open311(args: argparse.Namespace, settings: Settings) -> int:
     from portal.models import Body
     from portal.open311 import api_keys
 
-    with _db(settings).session() as session:
-        portal = _portal(session, args.slug)
+    with open_db(settings).session() as session:
+        portal = portal_named(session, args.slug)
         if args.action == "list":
             for row in api_keys.list_keys(session, portal):
                 body = session.get(Body, row.body_id) if row.body_id else None
@@ -331,7 +204,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from portal import worker
 
     settings.require_secret()  # it signs the unsubscribe links in every mail
-    db = _db(settings)
+    db = open_db(settings)
     if args.once:
         report = worker.run_once(db, settings, {})
         mail, o311 = report.mail, report.open311
@@ -356,7 +229,7 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     from portal.mail import outbox
     from portal.models import Tenant
 
-    with _db(settings).session() as session:
+    with open_db(settings).session() as session:
         rows = outbox.failed(session, limit=args.limit)
         if rows:
             number, kind, recipient = _("id"), _("kind"), _("recipient")
@@ -380,7 +253,7 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Write the daily digests for one day (UTC; default yesterday). Safe to run again."""
-    from datetime import date, timedelta
+    from datetime import date
 
     from portal.engagement import digests
     from portal.models import utcnow
@@ -389,7 +262,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
         day = date.fromisoformat(args.date) if args.date else (utcnow() - timedelta(days=1)).date()
     except ValueError:
         raise ConfigError(N_("--date must look like 2025-06-30")) from None
-    with _db(settings).session() as session:
+    with open_db(settings).session() as session:
         count = digests.compose_digests(session, day)
     print(_("digests written for %(day)s (UTC): %(count)s", day=day.isoformat(), count=count))
     return 0
@@ -398,7 +271,7 @@ def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_office_digest(args: argparse.Namespace, settings: Settings) -> int:
     """Write the weekly district digests to politicians' offices for one week (Monday to
     Monday, UTC; default last week). Safe to run again."""
-    from datetime import date, timedelta
+    from datetime import date
 
     from portal.models import utcnow
     from portal.staff import district_digest
@@ -409,7 +282,7 @@ def cmd_office_digest(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         raise ConfigError(N_("--week must look like 2025-06-30")) from None
     week = district_digest.week_of(day)
-    with _db(settings).session() as session:
+    with open_db(settings).session() as session:
         count = district_digest.compose_digests(session, week)
     print(_("district digests written for the week of %(week)s: %(count)s",
             week=week.isoformat(), count=count))
@@ -431,29 +304,7 @@ def parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db_upgrade)
     tenant_commands.add_parsers(sub)  # tenants …, bodies import
     operator_commands.add_parsers(sub)  # operators grant|revoke|list
-    imp = sub.add_parser("import-issues", help="import historical issues from a CSV, JSON, "
-                                               "JSON Lines or GeoJSON file")
-    imp.add_argument("file", nargs="?")
-    imp.add_argument("--open311", metavar="FILE-or-URL",
-                     help="a city's Open311 requests: a saved requests.json, or the server's "
-                          "v2 address (every request since --since, with their notes)")
-    imp.add_argument("--since", metavar="DATE", help="with an --open311 address: from this day "
-                                                      "(default: a year ago)")
-    imp.add_argument("--jurisdiction", help="with an --open311 address: its jurisdiction_id")
-    imp.add_argument("--tenant", help="portal whose area and types to use")
-    imp.add_argument("--mapping", help="TOML file saying which column holds what (default: "
-                                       "the shipped mapping matching a CSV's columns)")
-    imp.add_argument("--suggest-mapping", metavar="OUT", nargs="?", const="-",
-                     help="write a starting mapping for this file (to OUT, or stdout)")
-    imp.add_argument("--format", choices=["csv", "json", "jsonl", "geojson"],
-                     help="with --suggest-mapping: the file's format (default: its extension)")
-    imp.add_argument("--records", help="with --suggest-mapping: the dotted path to the "
-                                       "records in a JSON document, e.g. issues")
-    imp.add_argument("--skipped", metavar="CSV", help="write every skipped record here, with "
-                                                      "its source row, reason and distance")
-    imp.add_argument("--tolerance", metavar="DISTANCE",
-                     help="accept points this far outside the area (e.g. 600m), moved inside")
-    imp.set_defaults(func=cmd_import)
+    import_commands.add_parser(sub)  # import-issues
     places = sub.add_parser("places", help="address points for the place search; name old issues")
     places.add_argument("action", choices=["import", "backfill"])
     places.add_argument("file", nargs="?", help="an OpenAddresses CSV (LON,LAT,NUMBER,STREET…)")
@@ -532,8 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"portal: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
         finally:
-            while _opened:
-                _opened.pop().engine.dispose()
+            close_all()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from portal.cli_support import open_db, portal_named
 from portal.core.db import Database
 from portal.core.errors import N_, ConfigError
 from portal.core.i18n import SUPPORTED, translate
@@ -99,7 +100,7 @@ def _geometry_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.database_url)
+    db = open_db(settings)
     folder = Path(args.path) if args.path else settings.tenants_dir
     if args.action == "load":
         from portal.places import named_areas
@@ -122,14 +123,14 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
         if not args.slug:
             raise ConfigError(N_("tenants admin-token needs a portal slug"))
         with db.session() as session:
-            token = admin_tokens.issue(_portal(session, args.slug))
+            token = admin_tokens.issue(portal_named(session, args.slug))
         print(_("Admin token for %(slug)s (shown once; any earlier token no longer works):",
                 slug=args.slug))
         print(token)
     elif args.action == "dump":
         with db.session() as session:
             if args.slug:
-                tenant = _portal(session, args.slug)
+                tenant = portal_named(session, args.slug)
                 out = Path(args.path) if args.path else folder / "portals" / tenant.slug
                 tenant_dump.dump_portal(tenant, out)
                 print(_("wrote %(path)s", path=out))
@@ -138,15 +139,6 @@ def cmd_tenants(args: argparse.Namespace, settings: Settings) -> int:
                 print(_("wrote %(bodies)s bodies and %(portals)s portals to %(folder)s",
                         bodies=bodies, portals=portals, folder=folder))
     return 0
-
-
-def _portal(session, slug: str):  # noqa: ANN001,ANN202 - Session -> Tenant
-    from portal.models import Tenant
-
-    tenant = session.scalars(select(Tenant).where(Tenant.slug == slug)).first()
-    if tenant is None:
-        raise ConfigError(N_("no portal called %(slug)r"), slug=slug)
-    return tenant
 
 
 def _list(db: Database) -> None:
@@ -280,7 +272,7 @@ def cmd_bodies(args: argparse.Namespace, settings: Settings) -> int:
         name_template=args.name_template, contact_email_template=args.contact_email_template,
         language=args.language)
     layer = read_boundary(args, args.file)
-    with Database(settings.database_url).session() as session:
+    with open_db(settings).session() as session:
         made, problems = portal_creation.bodies_from_layer(
             session, layer, template, folder, source=args.file, replace=args.force)
     for slug, name in made:

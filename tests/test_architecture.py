@@ -30,7 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("widgets",),
     ("portal.operator",),  # the operators' pages: portals, bodies and their widget snippets
     ("portal.reactions", "portal.worker", "portal.app", "portal.cli", "portal.tenant_commands",
-     "portal.operator_commands", "portal.migrations"),
+     "portal.operator_commands", "portal.import_commands", "portal.cli_support",
+     "portal.migrations"),
 ]
 
 
