@@ -1,7 +1,8 @@
 """The database schema as SQLAlchemy 2 typed models, one module per part of the product.
 
 `core` holds portals, bodies, issues and what every reader needs; `engagement` what residents
-follow and earn; `accounts` who may do what, and the audit of it. Import from here.
+follow and earn; `accounts` who may do what, and the audit of it; `dashboard` the counters the
+dashboard reads instead of the issues. Import from here.
 """
 
 from portal.models.accounts import (
@@ -22,12 +23,6 @@ from portal.models.core import (
     AnnouncementPortal,
     Base,
     Body,
-    DashboardCount,
-    DashboardDeferral,
-    DashboardDuration,
-    DashboardDurationBucket,
-    DashboardWeek,
-    DashboardWeekDuration,
     Issue,
     IssueCell,
     IssueCellDeferral,
@@ -40,6 +35,14 @@ from portal.models.core import (
     Update,
     Vote,
     utcnow,
+)
+from portal.models.dashboard import (
+    DashboardCount,
+    DashboardDeferral,
+    DashboardDuration,
+    DashboardDurationBucket,
+    DashboardWeek,
+    DashboardWeekDuration,
 )
 from portal.models.engagement import Contribution, MailSuppression, PointAward, Watch
 from portal.models.office import OfficeContact
