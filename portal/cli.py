@@ -252,19 +252,22 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_digest(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the daily digests for one day (UTC; default yesterday). Safe to run again."""
+    """Write the daily digests for one day, each portal's own day in its time zone (default:
+    yesterday there). Safe to run again."""
     from datetime import date
 
     from portal.engagement import digests
     from portal.models import utcnow
 
     try:
-        day = date.fromisoformat(args.date) if args.date else (utcnow() - timedelta(days=1)).date()
+        day = date.fromisoformat(args.date) if args.date else None
     except ValueError:
         raise ConfigError(N_("--date must look like 2025-06-30")) from None
     with open_db(settings).session() as session:
-        count = digests.compose_digests(session, day)
-    print(_("digests written for %(day)s (UTC): %(count)s", day=day.isoformat(), count=count))
+        for zone, yesterday in sorted(digests.digest_days(session, utcnow()).items()):
+            count = digests.compose_digests(session, day or yesterday, zone)
+            print(_("digests written for %(day)s in %(zone)s: %(count)s",
+                    day=(day or yesterday).isoformat(), zone=zone, count=count))
     return 0
 
 
@@ -346,7 +349,8 @@ def parser() -> argparse.ArgumentParser:
     outbox_cmd.add_argument("--limit", type=int, default=200, help="list at most this many")
     outbox_cmd.set_defaults(func=cmd_outbox)
     digest = sub.add_parser("digest", help="write the daily digest emails for watchers")
-    digest.add_argument("--date", help="the day to summarise (UTC), default yesterday")
+    digest.add_argument("--date", help="the day to summarise, each portal's own (default: "
+                                       "yesterday in the portal's time zone)")
     digest.set_defaults(func=cmd_digest)
     office = sub.add_parser("office-digest", help="write the weekly district digests for "
                                                   "politicians' offices")

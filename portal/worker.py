@@ -42,15 +42,16 @@ class StepReport:
 
 
 def run_once(db: Database, settings: Settings, digest_state: dict | None = None) -> StepReport:
-    """One worker step: yesterday's digests (once per day) and last week's district digests
-    for politicians' offices (once per week), then everything due, then (every
+    """One worker step: yesterday's digests (once per day in each portal's time zone, once
+    its day has ended there) and last week's district digests for politicians' offices (once
+    per week), then everything due, then (every
     `POLL_EVERY`, and on every `--once` run) the Open311 bodies' changes."""
     if digest_state is not None:
-        day = (utcnow() - timedelta(days=1)).date()
-        if digest_state.get("day") != day:
-            with db.session() as session:
-                digests.compose_digests(session, day)
-            digest_state["day"] = day
+        with db.session() as session:
+            for zone, day in digests.digest_days(session, utcnow()).items():
+                if digest_state.get(("day", zone)) != day:
+                    digests.compose_digests(session, day, zone)
+                    digest_state[("day", zone)] = day
         week = district_digest.week_of(utcnow().date()) - timedelta(days=7)  # last full week
         if digest_state.get("week") != week:
             with db.session() as session:

@@ -1,8 +1,10 @@
 """Daily digests and the event list behind a watch's feed.
 
-A digest is one email per daily watcher with the day's new issues, status changes and
-announcements in their area (UTC days); writing it twice for the same day is impossible,
-its outbox key names the watch and the day.
+A digest is one email per daily watcher with the day's new issues, status changes, office
+follow-ups and announcements in their area. The day is the portal's own, midnight to midnight
+in its time zone (a New Haven watcher's "Tuesday" is New Haven's), so it is written once that
+day has ended there (`digest_days`). Writing it twice for the same day is impossible: its
+outbox key names the watch and the day.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.core import time_zones
 from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
@@ -24,8 +27,15 @@ from portal.engagement.watch_notices import (
 from portal.engagement.watching import active_watches, bbox_of, covers, describe, issue_link
 from portal.mail.compose import PORTAL_URL
 from portal.mail.outbox import enqueue
-from portal.models import Announcement, AnnouncementPortal, Watch
+from portal.models import Announcement, AnnouncementPortal, Tenant, Watch
 from portal.reports import activity as events
+
+NOTE_CHARS = 300  # a follow-up in a digest: enough to know what it says; the link has it all
+
+
+def shortened(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= NOTE_CHARS else text[:NOTE_CHARS - 1].rstrip() + "…"
 
 
 def watch_events(session: Session, watch: Watch, *, since: datetime | None = None,
@@ -38,9 +48,18 @@ def watch_events(session: Session, watch: Watch, *, since: datetime | None = Non
                          covers=lambda lat, lon: covers(watch, lat, lon), limit=limit)
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, UTC)
-    return start, start + timedelta(days=1)
+def _day_bounds(day: date, zone_name: str) -> tuple[datetime, datetime]:
+    """The day in that zone, as UTC instants (a day of a clock change has 23 or 25 hours)."""
+    zone = time_zones.zone(zone_name)
+    start = datetime.combine(day, time.min, zone).astimezone(UTC)
+    return start, datetime.combine(day + timedelta(days=1), time.min, zone).astimezone(UTC)
+
+
+def digest_days(session: Session, now: datetime) -> dict[str, date]:
+    """The last day that has ended, in each time zone a portal has: what is due."""
+    zones = session.scalars(select(Tenant.time_zone).distinct()).all()
+    return {name: (now.astimezone(time_zones.zone(name)) - timedelta(days=1)).date()
+            for name in zones}
 
 
 def _announcements_on(session: Session, watch: Watch, start: datetime,
@@ -59,8 +78,9 @@ def _announcements_on(session: Session, watch: Watch, start: datetime,
 
 
 def compose_digest(session: Session, watch: Watch, day: date) -> bool:
-    """Write one watcher's digest for `day` (UTC) if anything happened; True if written."""
-    start, end = _day_bounds(day)
+    """Write one watcher's digest for `day` (the portal's) if anything happened; True if
+    written."""
+    start, end = _day_bounds(day, watch.tenant.time_zone)
     found = list(reversed(watch_events(session, watch, since=start, until=end, limit=200)))
     news = _announcements_on(session, watch, start, end)
     if not found and not news:
@@ -75,6 +95,10 @@ def compose_digest(session: Session, watch: Watch, day: date) -> bool:
             name = issue_name(event.issue, watch.locale)
             if event.kind == "new":
                 lines.append(_("- New: %(name)s", name=name))
+            elif event.kind == "note":
+                lines.append(_("- %(office)s followed up on %(name)s:",
+                               office=event.update.author_name, name=name))
+                lines.append("  " + shortened(event.update.text))
             else:
                 lines.append(_("- %(name)s is now: %(status)s", name=name,
                                status=status_label(event.update.new_status)))
@@ -90,10 +114,13 @@ def compose_digest(session: Session, watch: Watch, day: date) -> bool:
     return written is not None
 
 
-def compose_digests(session: Session, day: date) -> int:
-    """Write the daily digests for `day` (UTC); safe to run again. Returns how many."""
-    watches = session.scalars(select(Watch).where(active_watches(), Watch.frequency == "daily")
-                              .order_by(Watch.id)).all()
+def compose_digests(session: Session, day: date, zone: str | None = None) -> int:
+    """Write the daily digests for `day`, each portal's own (only portals in `zone`, if
+    given); safe to run again. Returns how many."""
+    query = select(Watch).where(active_watches(), Watch.frequency == "daily")
+    if zone is not None:
+        query = query.join(Tenant, Tenant.id == Watch.tenant_id).where(Tenant.time_zone == zone)
+    watches = session.scalars(query.order_by(Watch.id)).all()
     count = 0
     for watch in watches:
         if compose_digest(session, watch, day):

@@ -1,4 +1,5 @@
-"""What happened, in public: new issues and status changes, for feeds, digests and mail.
+"""What happened, in public: new issues, status changes and an office's follow-up notes, for
+feeds, digests and mail.
 
 Every read starts from `scoping.public_issues(tenant)`, so hidden issues, internal notes and
 hidden updates never appear. An optional bounding box narrows the SQL; an optional `covers`
@@ -18,6 +19,7 @@ from portal.core.errors import N_
 from portal.models import Issue, RequestType, Tenant, Update
 from portal.tenancy.scoping import in_bbox, public_issues
 
+OFFICE_NOTE = "office_note"  # an Update's kind: a politician's office following up, in public
 STATUS_LABELS = {
     "open": N_("Open"),
     "acknowledged": N_("Acknowledged"),
@@ -33,7 +35,8 @@ def aware(value: datetime) -> datetime:
 
 @dataclass
 class Event:
-    """`kind` is "new" (the issue was reported) or "status" (`update` changed its status)."""
+    """`kind` is "new" (the issue was reported), "status" (`update` changed its status) or
+    "note" (`update` is a politician's office following up on it, in public)."""
 
     kind: str
     at: datetime
@@ -65,7 +68,8 @@ def recent(session: Session, tenant: Tenant, *, since: datetime | None = None,
     issues = session.scalars(new_q.order_by(Issue.created_at.desc()).limit(limit)).all()
 
     visible = base.with_only_columns(Issue.id).scalar_subquery()
-    upd_q = (select(Update).where(Update.issue_id.in_(visible), Update.kind == "status",
+    upd_q = (select(Update).where(Update.issue_id.in_(visible),
+                                  Update.kind.in_(("status", OFFICE_NOTE)),
                                   Update.internal.is_(False), Update.hidden.is_(False))
              .options(selectinload(Update.issue).selectinload(Issue.request_type)
                       .selectinload(RequestType.body)))
@@ -76,8 +80,9 @@ def recent(session: Session, tenant: Tenant, *, since: datetime | None = None,
     updates = session.scalars(upd_q.order_by(Update.created_at.desc()).limit(limit)).all()
 
     events = [Event("new", aware(i.created_at), i) for i in issues]
-    events += [Event("status", aware(u.created_at), u.issue, u) for u in updates]
+    events += [Event("status" if u.kind == "status" else "note", aware(u.created_at), u.issue, u)
+               for u in updates]
     if covers is not None:
         events = [e for e in events if covers(e.issue.lat, e.issue.lon)]
-    events.sort(key=lambda e: (e.at, e.kind == "status"), reverse=True)
+    events.sort(key=lambda e: (e.at, e.kind != "new"), reverse=True)
     return events[:limit]

@@ -46,6 +46,11 @@ def events_feed(request: Request, found: list[events.Event], *, title_suffix: st
             near = f" ({_('near %(place)s', place=issue.place_name)})" if issue.place_name else ""
             summary = f"{type_name}{near}. {issue.description}"
             category = "new"
+        elif event.kind == "note":
+            title = _("%(office)s followed up on %(name)s", office=event.update.author_name,
+                      name=name)
+            summary = event.update.text
+            category = "follow-up"
         else:
             status = _(events.STATUS_LABELS.get(event.update.new_status or "", ""))
             title = _("%(name)s is now: %(status)s", name=name, status=status)
@@ -68,7 +73,8 @@ def events_feed(request: Request, found: list[events.Event], *, title_suffix: st
 def portal_feed(request: Request) -> Response:
     with request.app.state.db.session() as session:
         found = events.recent(session, tenant(request), limit=50)
-        return events_feed(request, found, title_suffix=_("new issues and status changes"),
+        return events_feed(request, found,
+                           title_suffix=_("new issues, status changes and follow-ups"),
                            self_path=url(request, "feed"), feed_key="issues")
 
 

@@ -37,11 +37,11 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.reports import status
+from portal.reports import activity, status
 from portal.staff.queue import SORTS, QueueFilters, narrow
 from portal.tenancy.scoping import for_tenant, public_issues
 
-OFFICE_NOTE = "office_note"
+OFFICE_NOTE = activity.OFFICE_NOTE
 ESCALATED = "escalated"
 OFFICE_ROLE = "office"  # `Update.author_role` of the office's entries
 
