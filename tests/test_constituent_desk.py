@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from portal.engagement import watching
 from portal.mail import unsubscribe
-from portal.models import Issue, OfficeContact, OutboxMessage, Place, User
+from portal.models import Issue, OfficeContact, OutboxMessage, Place, Update, User
 from portal.places import gazetteer
 from portal.reports import status
 from portal.staff import accounts, constituent_desk, district_digest, triage
@@ -280,6 +280,29 @@ def test_escalating_mails_the_body_and_says_so_in_the_history(app, db, district)
     public = client_for(app, "riverside.reportal.test").get(f"/issues/{issue_id}").text
     assert "Escalated by Riverside Portal to city-works dept" in public
     assert "Residents call us daily" not in public  # the office's words go to the body only
+
+
+def test_an_issue_is_escalated_once_a_week_at_most(app, db, district):
+    issue_id = district["private"]
+    office = signed_in(app, db, "riverside", OFFICE)
+    path = f"/staff/constituents/{issue_id}"
+
+    def press() -> object:
+        return office.post(path + "/escalate", data={"csrf_token": csrf(office.get(path).text),
+                                                     "text": "Please look again"})
+
+    assert press().status_code == 303
+    again = press()
+    assert again.status_code == 400
+    assert "Your office escalated this issue on" in again.text
+    assert "It can be escalated again from" in again.text
+    assert len(outbox(db, "office_escalation")) == 1  # the body got one mail
+    with db.session() as s:  # eight days later
+        row = s.scalars(select(Update).where(Update.issue_id == issue_id,
+                                             Update.kind == "escalated")).one()
+        row.created_at = row.created_at - timedelta(days=8)
+    assert press().status_code == 303
+    assert len(outbox(db, "office_escalation")) == 2
 
 
 def test_without_csrf_or_the_role_nothing_is_written(app, db, district):

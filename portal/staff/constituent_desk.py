@@ -15,6 +15,7 @@ Permission checks are the caller's job; these functions assume the actor may act
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,6 +24,7 @@ from portal.core.errors import N_, Message, ValidationError
 from portal.core.i18n import gettext as _
 from portal.core.i18n import use_locale
 from portal.core.localized import localized
+from portal.core.time_text import day_written
 from portal.engagement.watch_notices import issue_name, status_label
 from portal.engagement.watching import issue_link, one_per_address, watches_for_issue
 from portal.mail.outbox import enqueue
@@ -38,11 +40,15 @@ from portal.models import (
     utcnow,
 )
 from portal.reports import activity, status
+from portal.reports.activity import aware
 from portal.staff.queue import SORTS, QueueFilters, narrow
 from portal.tenancy.scoping import for_tenant, public_issues
 
 OFFICE_NOTE = activity.OFFICE_NOTE
 ESCALATED = "escalated"
+# A body hears from one office about one issue once a week at most: a second press, a second
+# tab or an impatient aide would otherwise fill a works department's inbox with the same ask.
+ESCALATE_AGAIN_AFTER = timedelta(days=7)
 OFFICE_ROLE = "office"  # `Update.author_role` of the office's entries
 
 
@@ -142,6 +148,12 @@ def notify_watchers(session: Session, issue: Issue, row: Update) -> int:
     return count
 
 
+def _last_escalation(session: Session, tenant: Tenant, issue: Issue) -> datetime | None:
+    return session.scalar(select(func.max(Update.created_at)).where(
+        Update.issue_id == issue.id, Update.kind == ESCALATED,
+        Update.author_role == OFFICE_ROLE, Update.author_name == office_name(tenant)))
+
+
 def escalate(session: Session, tenant: Tenant, issue: Issue, text: str,
              user: User | None) -> Update:
     """Mail the responsible body's contact about the issue, from the outbox, and record it in
@@ -150,6 +162,13 @@ def escalate(session: Session, tenant: Tenant, issue: Issue, text: str,
         text = status.check_text(text, "", required=False)[0]
     except ValidationError as exc:
         raise ValidationError({"escalate": exc.errors["text"]}) from None
+    last = _last_escalation(session, tenant, issue)
+    if last is not None and utcnow() - aware(last) < ESCALATE_AGAIN_AFTER:
+        raise ValidationError({"escalate": Message(
+            N_("Your office escalated this issue on %(day)s. It can be escalated again from "
+               "%(again)s."), {"day": day_written(last, tenant.time_zone),
+                               "again": day_written(aware(last) + ESCALATE_AGAIN_AFTER,
+                                                    tenant.time_zone)})})
     body = issue.body
     body_name = localized(body.name, body.language or "en")
     if not body.contact_email:
