@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.models import Issue, Update
+from portal.models import Issue, Update, utcnow
 from portal.places import named_areas
-from portal.reports import status
+from portal.reports import deadlines, status
 from tests.conftest import client_for
 from tests.factories import file_report
 from tests.factories import tenant as tenant_row
@@ -192,6 +192,25 @@ def test_issue_card_shows_status_with_a_shape_place_votes_and_the_latest_update(
     assert "etag" in response.headers
     french = dev.get("/w/riverside/issue", params={"issue": newsroom["w1"], "lang": "fr"})
     assert re.search(r'<html lang="fr"', french.text)
+
+
+def test_issue_card_marks_an_issue_past_its_target_once_the_time_has_passed(dev, db, newsroom):
+    """No data changes when a promise runs out: the card (kept per data version) still says
+    so from the next answer on."""
+    with db.session() as s:
+        issue = s.get(Issue, newsroom["w2"])
+        issue.status = "open"
+        issue.acknowledge_due_at = utcnow() + timedelta(seconds=2)
+        issue.close_due_at = None
+    path, params = "/w/riverside/issue", {"issue": newsroom["w2"], "lang": "en"}
+    before = dev.get(path, params=params)
+    assert "Overdue" not in before.text
+    with pytest.MonkeyPatch.context() as patch:
+        later = utcnow() + timedelta(minutes=1)
+        patch.setattr(deadlines, "utcnow", lambda: later)
+        after = dev.get(path, params=params, headers={"if-none-match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert "Overdue: not acknowledged within the target" in after.text
 
 
 def test_issue_card_refuses_an_issue_outside_the_portal_revealing_nothing(dev, newsroom):

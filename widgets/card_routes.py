@@ -30,7 +30,7 @@ from portal.core.i18n import ngettext, text_direction
 from portal.core.localized import localized
 from portal.middleware.page_cache import Page, PageCache
 from portal.models import STATUSES, utcnow
-from portal.reports import area_stats, status
+from portal.reports import area_stats, deadlines, status
 from portal.tenancy import data_version, themes
 from portal.tenancy.scoping import get_public_issue
 from portal.web import figures_text as ft
@@ -185,7 +185,9 @@ def issue_widget(request: Request) -> Response:
     request.scope["frame_ancestors"] = _ancestors(request)  # the 404 page is framed too
     issue_id = _issue_id(request)
     with request.app.state.db.session() as session:
-        get_public_issue(session, tenant(request), issue_id)  # NotFound reveals nothing
+        found = get_public_issue(session, tenant(request), issue_id)  # NotFound reveals nothing
+        # Time alone makes an issue overdue, with no data changing: the mark is in the key.
+        late = deadlines.issue_lateness(found)
 
     def build() -> tuple[bytes, str, dict[str, str]]:
         with request.app.state.db.session() as session:
@@ -200,7 +202,7 @@ def issue_widget(request: Request) -> Response:
             "content-security-policy": page.headers["content-security-policy"],
             "content-language": page.headers["content-language"]}
 
-    return _cached(request, "issue", (issue_id,), build)
+    return _cached(request, "issue", (issue_id, late), build)
 
 
 routes = [
