@@ -111,10 +111,15 @@ class TenantCache:
         moved comes from the primary. SQLite's stamp is a read in this process's memory,
         cheaper than handing it to a thread; a server's is a round trip, which must not stall
         the event loop."""
-        if self.inline_reads:
-            stamp = self._read_stamp(reads)
-        else:
-            stamp = await to_thread.run_sync(self._read_stamp, reads, limiter=self.limiter)
+        try:
+            if self.inline_reads:
+                stamp = self._read_stamp(reads)
+            else:
+                stamp = await to_thread.run_sync(self._read_stamp, reads, limiter=self.limiter)
+        except DatabaseUnavailable:
+            # Neither server answers: go on with the portals held, so the page that says so
+            # is the portal's own, in its language (its handler meets the same outage).
+            return self.stamp
         if stamp > self.stamp:
             self.clear()
             self.stamp = stamp
