@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from starlette.testclient import TestClient
 
 from portal.app import create_app
@@ -176,3 +176,35 @@ def test_a_database_without_the_stamp_row_gets_it_on_the_first_change(db, world)
     with db.session() as s:
         tenant(s, "northside").allow_anonymous = False
     assert _stamp(db) == 2
+
+
+def test_a_shared_page_the_cache_missed_reads_the_stamp_once(apps, db):
+    """The page cache reads the stamp with the data version; the tenant middleware takes that
+    value instead of asking again."""
+    _, second = apps
+    visitor = _visitor(second)
+    _warm(visitor)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    def count_on_next_page() -> int:
+        statements.clear()
+        event.listen(second.state.db.engine, "before_cursor_execute", seen)
+        try:
+            assert visitor.get("/").status_code == 200
+        finally:
+            event.remove(second.state.db.engine, "before_cursor_execute", seen)
+        # Read alone (not with the data version, as the page cache reads it) is a second trip.
+        return sum(s.lstrip().startswith("SELECT settings_stamps.value") for s in statements)
+
+    with second.state.db.session() as s:  # a report: the page is rendered again
+        file_report(s, "northside", 2.0, 1.0)
+    assert count_on_next_page() == 0, statements
+    with second.state.db.session() as s:  # a setting: the page is learned again
+        tenant(s, "northside").allow_anonymous = False
+    assert count_on_next_page() == 0, statements
+    assert count_on_next_page() == 0, statements  # a hit: the data version's read alone
+    assert visitor.get("/report").status_code == 200  # not a shared page: its own read
+    assert sum(s.lstrip().startswith("SELECT settings_stamps.value") for s in statements) == 0

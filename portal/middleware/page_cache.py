@@ -197,6 +197,7 @@ class PageCacheMiddleware:
         except DatabaseUnavailable:  # the app answers that in its own way
             await self.app(scope, receive, send)
             return
+        scope.setdefault("state", {})["settings_stamp_seen"] = stamp  # the tenant layer's too
         if stamp != learned[2]:  # a setting changed: this host may be another portal's now
             await self._learn(scope, receive, send, place, now)
             return

@@ -102,9 +102,10 @@ class TenantCache:
         with self.db.connection(reads) as connection:
             return settings_stamp.current(connection)
 
-    async def check(self, reads: Reads = Reads.FRESH) -> int:
-        """Read the settings stamp; when it moved, drop everything held. Call it once per
-        request, before any look-up. Returns the stamp what is held now is as new as.
+    async def check(self, reads: Reads = Reads.FRESH, seen: int | None = None) -> int:
+        """Read the settings stamp (or take `seen`, read on the same server by this request a
+        moment ago); when it moved, drop everything held. Call it once per request, before
+        any look-up. Returns the stamp what is held now is as new as.
 
         A public page reads it where it reads the rest (`Reads.REPLICA`, milliseconds behind
         the primary), so the primary is not asked once per page; what is read again after it
@@ -112,7 +113,9 @@ class TenantCache:
         cheaper than handing it to a thread; a server's is a round trip, which must not stall
         the event loop."""
         try:
-            if self.inline_reads:
+            if seen is not None:
+                stamp = seen
+            elif self.inline_reads:
                 stamp = self._read_stamp(reads)
             else:
                 stamp = await to_thread.run_sync(self._read_stamp, reads, limiter=self.limiter)
@@ -205,7 +208,10 @@ class TenantMiddleware:
             return
         slug = None
         try:
-            state["settings_stamp"] = await self.cache.check(self._stamp_reads(scope, path))
+            reads = self._stamp_reads(scope, path)
+            # A shared page the page cache missed: it read the stamp on the replica just now.
+            seen = state.get("settings_stamp_seen") if reads is Reads.REPLICA else None
+            state["settings_stamp"] = await self.cache.check(reads, seen)
             tenant = (self.cache.by_host(host.authority) if host.port is not None else None) \
                 or self.cache.by_host(host.name)
             if tenant is None and host.name.endswith("." + self.base_domain):
