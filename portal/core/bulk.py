@@ -88,17 +88,21 @@ def one_of(session: Session, column: ColumnElement, values: Sequence) -> ColumnE
     SQLite answers through the column's index as it does a list. Values are numbers or
     text (JSON has no dates).
 
-    PostgreSQL: whole numbers are also bounded by their least and greatest (the same rows).
-    An array parameter tells the planner nothing of where its values lie, and for a batch's
-    new ids, a few per cent of a table still small, it chose to read the whole table rather
-    than the index; a range it can estimate, and reads just the batch's end of the index."""
+    Whole numbers that fill a range (a batch's new ids, as a rule) are that range, which
+    needs no list at all. Other whole numbers are also bounded by their least and greatest
+    on PostgreSQL (the same rows): an array parameter tells the planner nothing of where its
+    values lie, and for a batch's ids, a few per cent of a table still small, it chose to
+    read the whole table rather than the index; a range it can estimate."""
+    whole = bool(values) and all(isinstance(v, int) for v in values)
+    if whole:
+        low, high = min(values), max(values)
+        if high - low + 1 == len(set(values)):
+            return column.between(low, high)
     if is_sqlite(session):
         listed = bindparam(None, json.dumps(list(values)), type_=String())
         return column.in_(select(func.json_each(listed).table_valued("value").c.value))
     matched = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    if values and all(isinstance(v, int) for v in values):
-        return and_(column.between(min(values), max(values)), matched)
-    return matched
+    return and_(column.between(low, high), matched) if whole else matched
 
 
 def present(session: Session, table: Table, keys: Sequence[tuple]) -> set[tuple]:

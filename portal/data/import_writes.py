@@ -63,12 +63,14 @@ def _insert(session: Session, records: list[Record], places: Places, tenant: Ten
     # The membership rows carry their copies of the issue, its first public moves included,
     # and the batch is counted into the map's cells and the dashboard's figures in a few
     # statements rather than by the triggers row by row.
-    links = [{"issue_id": i, "tenant_id": tenant_id, "lat": r.lat, "lon": r.lon,
-              "status": r.status, "hidden": False, "created_at": r.created_at,
-              "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
-              "acknowledged_at": r.first("acknowledged"), "closed_at": r.first("closed")}
-             for i, r in zip(ids, records, strict=True)
-             for tenant_id in places.portal_ids(r.lat, r.lon)]
+    # Each record's copy is made once, then given to each portal showing it.
+    copies = [({"issue_id": i, "lat": r.lat, "lon": r.lon, "status": r.status,
+                "hidden": False, "created_at": r.created_at,
+                "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
+                "acknowledged_at": r.first("acknowledged"), "closed_at": r.first("closed")},
+               places.portal_ids(r.lat, r.lon)) for i, r in zip(ids, records, strict=True)]
+    links = [{**copy, "tenant_id": tenant_id} for copy, portal_ids in copies
+             for tenant_id in portal_ids]
     # The addresses the records carry become places of the portals showing them.
     by_id = dict(zip(ids, records, strict=True))
     offered: dict[int, list[NewPlace]] = {}
