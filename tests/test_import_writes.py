@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from portal.core import bulk
 from portal.data.importer import import_issues
 from portal.models import Issue, IssuePortal, PlaceGram, Tenant
 from portal.places import gazetteer
@@ -74,3 +75,30 @@ def test_places_written_in_one_statement_each_keep_their_own_words(world, sessio
         found = gazetteer.suggest(session, riverside, name.lower(), "en")
         assert [(s.label.split(" Testville")[0], round(s.lat, 2)) for s in found] == [
             (f"{n + 1} {name} Road", round(0.15 if n == 0 else 0.2 + (n - 1) / 100, 2))]
+
+
+def test_a_batch_names_its_rows_alike_whether_their_ids_fill_a_range_or_not(
+        world, session, tmp_path):
+    """`bulk.one_of`: a run of ids is read as a range, ids with gaps through the list (and,
+    on PostgreSQL, its bounds), text through the list; each finds exactly its rows."""
+    rows = [boston_row(f"91000{n}", "2025-02-04 12:00:00", "Street Light Outages",
+                       "Street Light Outages", "0.8", f"0.7{n}") for n in range(6)]
+    import_issues(session, write_csv(tmp_path / "boston.csv", BOSTON_HEADER, rows),
+                  tenant(session, "riverside"), fmt="boston311")
+    session.commit()
+    ids = sorted(session.scalars(select(Issue.id)))
+    assert len(ids) >= 4
+
+    def found(column, values: list) -> list:  # noqa: ANN001 - a column
+        return sorted(session.scalars(select(column).where(bulk.one_of(session, column,
+                                                                        values))))
+
+    run = ids[1:3]
+    assert found(Issue.id, run) == run
+    spaced = ids[::2]
+    assert found(Issue.id, spaced) == spaced
+    assert found(Issue.id, [ids[0], ids[-1], ids[-1] + 1000]) == [ids[0], ids[-1]]
+    assert found(Issue.id, []) == []
+    some = sorted(session.scalars(select(Issue.external_id).where(
+        Issue.external_id.is_not(None)).limit(2)))
+    assert found(Issue.external_id, [*some, "no-such-record"]) == some

@@ -31,6 +31,7 @@ from sqlalchemy import (
     ColumnElement,
     String,
     Table,
+    and_,
     any_,
     bindparam,
     func,
@@ -85,11 +86,49 @@ def one_of(session: Session, column: ColumnElement, values: Sequence) -> ColumnE
     thousand placeholders cost milliseconds of Python each time. On PostgreSQL
     `column = ANY(:array)`; on SQLite `column IN (SELECT value FROM json_each(:list))`, which
     SQLite answers through the column's index as it does a list. Values are numbers or
-    text (JSON has no dates)."""
+    text (JSON has no dates).
+
+    Whole numbers that fill a range (a batch's new ids, as a rule) are that range, which
+    needs no list at all. Other whole numbers are also bounded by their least and greatest
+    on PostgreSQL (the same rows): an array parameter tells the planner nothing of where its
+    values lie, and for a batch's ids, a few per cent of a table still small, it chose to
+    read the whole table rather than the index; a range it can estimate."""
+    whole = bool(values) and all(isinstance(v, int) for v in values)
+    if whole:
+        low, high = min(values), max(values)
+        if high - low + 1 == len(set(values)):
+            return column.between(low, high)
     if is_sqlite(session):
         listed = bindparam(None, json.dumps(list(values)), type_=String())
         return column.in_(select(func.json_each(listed).table_valued("value").c.value))
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    matched = column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return and_(column.between(low, high), matched) if whole else matched
+
+
+def present(session: Session, table: Table, keys: Sequence[tuple]) -> set[tuple]:
+    """Which of `keys` (values of `table`'s whole primary key, in its order) are rows of
+    `table` already, in one statement however many, each a look-up in the key's index."""
+    if not keys:
+        return set()
+    names = [c.name for c in table.primary_key.columns]
+    listed = ", ".join(f'"{n}"' for n in names)
+    if is_sqlite(session):
+        # A join, the keys first (SQLite keeps a CROSS JOIN's order): a row-value IN over
+        # json_each would use the index's first column only.
+        columns = ", ".join(f't."{n}"' for n in names)
+        matched = " AND ".join(f"""t."{n}" = json_extract(k.value, '$[{i}]')"""
+                               for i, n in enumerate(names))
+        statement = text(f'SELECT {columns} FROM json_each(:keys) AS k '
+                         f'CROSS JOIN "{table.name}" AS t WHERE {matched}')
+        rows = session.execute(statement, {"keys": json.dumps([list(k) for k in keys])})
+    else:
+        arrays = [bindparam(f"k{i}", [k[i] for k in keys], type_=ARRAY(table.c[n].type))
+                  for i, n in enumerate(names)]
+        marks = ", ".join(f":k{i}" for i in range(len(names)))
+        statement = text(f'SELECT {listed} FROM "{table.name}" WHERE ({listed}) IN '
+                         f"(SELECT * FROM unnest({marks}))").bindparams(*arrays)
+        rows = session.execute(statement)
+    return {tuple(row) for row in rows}
 
 
 def copy_rows(session: Session, table: Table, rows: Sequence[dict], *,

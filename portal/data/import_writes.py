@@ -63,12 +63,14 @@ def _insert(session: Session, records: list[Record], places: Places, tenant: Ten
     # The membership rows carry their copies of the issue, its first public moves included,
     # and the batch is counted into the map's cells and the dashboard's figures in a few
     # statements rather than by the triggers row by row.
-    links = [{"issue_id": i, "tenant_id": tenant_id, "lat": r.lat, "lon": r.lon,
-              "status": r.status, "hidden": False, "created_at": r.created_at,
-              "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
-              "acknowledged_at": r.first("acknowledged"), "closed_at": r.first("closed")}
-             for i, r in zip(ids, records, strict=True)
-             for tenant_id in places.portal_ids(r.lat, r.lon)]
+    # Each record's copy is made once, then given to each portal showing it.
+    copies = [({"issue_id": i, "lat": r.lat, "lon": r.lon, "status": r.status,
+                "hidden": False, "created_at": r.created_at,
+                "body_id": r.request_type.body_id, "request_type_id": r.request_type.id,
+                "acknowledged_at": r.first("acknowledged"), "closed_at": r.first("closed")},
+               places.portal_ids(r.lat, r.lon)) for i, r in zip(ids, records, strict=True)]
+    links = [{**copy, "tenant_id": tenant_id} for copy, portal_ids in copies
+             for tenant_id in portal_ids]
     # The addresses the records carry become places of the portals showing them.
     by_id = dict(zip(ids, records, strict=True))
     offered: dict[int, list[NewPlace]] = {}
@@ -150,8 +152,12 @@ def analyze(session: Session) -> None:
 
     The triggers' statements are planned once per connection; planned while the tables were
     small they go on scanning them whole, and every batch takes longer than the last. ANALYZE
-    moves the statistics, which makes PostgreSQL plan those statements again."""
-    session.execute(text("ANALYZE issues, updates, issue_portals"))
+    moves the statistics, which makes PostgreSQL plan those statements again. Only the
+    columns a batch's statements look rows up by: the table sizes move all the same, and
+    the rest (the membership's geometry above all) cost most of a whole-table ANALYZE;
+    autovacuum brings them up to date after the load."""
+    session.execute(text("ANALYZE issues (id, external_id), updates (issue_id), "
+                         "issue_portals (issue_id, tenant_id, hidden)"))
 
 
 def write_batch(session: Session, records: list[Record], places: Places, tenant: Tenant,

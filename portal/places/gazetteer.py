@@ -132,11 +132,27 @@ def add_places_of(session: Session, places: dict[int, list[NewPlace]], source: s
         terms.extend({"tenant_id": row["tenant_id"], "rank": row["rank"], "term": t,
                       "place_id": place_id} for t in mine)
     bulk.insert_rows(session, PlaceTerm.__table__, terms)
+    # Grams only for the words new to their portal: an import's batches repeat most of their
+    # words (street names, house numbers), and writing every gram again only to skip it as
+    # there already was most of the cost of adding a batch's places. A word's grams go in
+    # together, so its first one there says all are.
+    new = sorted(vocabulary - _known_words(session, vocabulary))
     grams = [{"tenant_id": tenant_id, "gram": g, "term": t}
-             for tenant_id, t in sorted(vocabulary) for g in sorted(words.grams(t))]
+             for tenant_id, t in new for g in sorted(words.grams(t))]
     # Another writer may have added the same word meanwhile: a gram row is a fact, not a count.
     bulk.insert_rows(session, PlaceGram.__table__, grams, skip_conflicts=True)
     return len(ids)
+
+
+def _known_words(session: Session, vocabulary: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The (portal, word) pairs whose grams are there already, in one statement."""
+    firsts = {(tenant_id, _first_gram(t), t): (tenant_id, t) for tenant_id, t in vocabulary}
+    return {firsts[key] for key in bulk.present(session, PlaceGram.__table__, list(firsts))}
+
+
+def _first_gram(word: str) -> str:
+    """The gram every word has (`words.grams`): its start, marked."""
+    return f"${word}$"[:3]
 
 
 def remove_source(session: Session, tenant_id: int, source: str) -> int:
