@@ -1,4 +1,4 @@
-"""Migration 0027_importspeed3: a place's index rows keep their foreign key to the place and
+"""Migration 0028_importspeed3: a place's index rows keep their foreign key to the place and
 lose the one to `tenants`; down puts it back and up takes it away again (on a database of
 its own: SQLite here, a fresh database on the same server for the PostgreSQL run)."""
 
@@ -24,7 +24,7 @@ def test_place_terms_lose_their_tenant_key_and_get_it_back_on_the_way_down(tmp_p
     url = _fresh_url(tmp_path)
     upgrade(url)
     assert _referred(url) == {"places": "CASCADE"}
-    command.downgrade(config(url), "0026_look2")
+    command.downgrade(config(url), "0027_settings_stamp")
     assert _referred(url) == {"places": "CASCADE", "tenants": "CASCADE"}
     engine = create_engine(url)
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("place_terms")}

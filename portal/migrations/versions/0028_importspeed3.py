@@ -5,15 +5,15 @@
 nothing the one to `places` does not, and cost a look-up and a row lock of the portal for
 every word of every place an import adds (two per address, for each portal showing it).
 
-Revision ID: 0027_importspeed3
-Revises: 0026_look2
+Revision ID: 0028_importspeed3
+Revises: 0027_settings_stamp
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027_importspeed3"
-down_revision = "0026_look2"
+revision = "0028_importspeed3"
+down_revision = "0027_settings_stamp"
 branch_labels = None
 depends_on = None
 
