@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.core import geo
 from portal.core.errors import ConfigError
 from portal.models import Issue, Place, PlaceTerm
-from portal.places import addresses, gazetteer, named_areas, naming, words
+from portal.places import addresses, gazetteer, named_areas, naming, point_names, words
 from tests.factories import file_report
 from tests.places_support import (
     BOSTON_HOODS,
@@ -188,7 +188,7 @@ def test_reverse_geocoding_names_the_neighbourhood_of_1000_boston_points(session
         if not expected:
             continue
         inside += 1
-        name = gazetteer.reverse(session, boston, lat, lon)
+        name = point_names.name_of(session, boston, lat, lon)
         assert name.area in expected, (lat, lon)
     assert inside >= 990
 
@@ -209,7 +209,7 @@ def test_reverse_geocoding_of_1000_new_haven_points(session, new_haven):
                     if outline.covers(here))
         if not expected:
             continue
-        name = gazetteer.reverse(session, new_haven, lat, lon)
+        name = point_names.name_of(session, new_haven, lat, lon)
         assert name.area, (lat, lon)
         if clear:
             assert name.area == expected[0], (lat, lon)

@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 
 from portal.core import geo
 from portal.models import Tenant
-from portal.places import gazetteer
-from portal.places.gazetteer import ZOOMS, PlaceName, Suggestion
+from portal.places import gazetteer, point_names
+from portal.places.gazetteer import ZOOMS, Suggestion
+from portal.places.point_names import PlaceName
 
 log = logging.getLogger(__name__)
 USER_AGENT = "Reportal/1.0 (civic issue reporting; +https://github.com/reportal)"
@@ -299,7 +300,7 @@ def find_places(session: Session, tenant: Tenant, query: str, locale: str, *,
 
 def name_point(session: Session, tenant: Tenant, lat: float, lon: float) -> PlaceName:
     """Name a point: the gazetteer's names, else the remote geocoder's (when it answers)."""
-    name = gazetteer.reverse(session, tenant, lat, lon)
+    name = point_names.name_of(session, tenant, lat, lon)
     if name.address and name.area:
         return name
     remote = remote_for(tenant)

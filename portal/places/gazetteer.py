@@ -5,9 +5,8 @@ is a range over `place_terms` (rank, then term: named areas first), capped at
 `CANDIDATES` rows, and the other words are checked on those candidates only. A word found
 nowhere is corrected through `place_grams` (trigrams of the portal's words) and the search
 runs once more. "Chapel & College" is also looked up as two streets, whose address points'
-nearest pair within `CROSSING_M` metres gives the corner. Reverse look-ups read the address
-points in a small box around the point (`ix_places_tenant_kind_lat_lon`) and the named areas
-whose box holds it.
+nearest pair within `CROSSING_M` metres gives the corner. What a point is called (the other
+way round) is `portal.places.point_names`.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ ZOOMS = {"area": 15, "landmark": 18, "intersection": 18, "address": 18, "reporte
 CANDIDATES = 3000  # index rows read per rank for the most selective word
 COUNTED = 4000  # a word with fewer index rows than this at a rank is read whole (intersected)
 CROSSING_M = 120.0  # two streets whose points come this close meet there
-NEAR_M = 100.0  # an address point this close names a point ("near 120 Chapel St")
-EDGE = 0.0005  # degrees (~50 m): how far outside an outline a point still counts as in it
 MAX_QUERY = 200
 
 
@@ -322,7 +319,7 @@ def _correct(session: Session, tenant_id: int, token: _Token) -> _Token | None:
     return _Token(tuple(item[3] for item in best), token.prefix, corrected=True)
 
 
-def _label(place, tenant: Tenant, locale: str) -> str:  # noqa: ANN001 - a place row
+def place_label(place, tenant: Tenant, locale: str) -> str:  # noqa: ANN001 - a place row
     return localized(place.names, locale, tenant.default_language)
 
 
@@ -453,67 +450,12 @@ def suggest(session: Session, tenant: Tenant, query: str, locale: str,
     places = _search_words(session, tenant, everything, limit, memo, ranks)
     named = [p for p in places if p.kind in ("area", "landmark", "intersection")]
     for place in named:
-        keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
+        keep(Suggestion(place_label(place, tenant, locale), place.kind, place.lat, place.lon,
                         ZOOMS[place.kind]))
     for s in _intersections(session, tenant, groups, limit, memo):
         keep(s)
     for place in places:
         if place not in named:
-            keep(Suggestion(_label(place, tenant, locale), place.kind, place.lat, place.lon,
+            keep(Suggestion(place_label(place, tenant, locale), place.kind, place.lat, place.lon,
                             ZOOMS[place.kind]))
     return results
-
-
-# ----------------------------------------------------------------------------- reverse
-
-@dataclass(frozen=True)
-class PlaceName:
-    """What a point is called: the nearest address point (if close) and the named area."""
-
-    address: str = ""
-    area: str = ""
-
-    def __str__(self) -> str:
-        return ", ".join(part for part in (self.address, self.area) if part)
-
-
-def area_at(session: Session, tenant: Tenant, lat: float, lon: float, locale: str) -> str:
-    """The smallest named area of the portal containing the point, in `locale`; or "".
-
-    Outlines are simplified (tenants/SOURCES.md: about 20 m), which leaves slivers between
-    neighbours: a point in one is named by the nearest area within `EDGE` degrees.
-    """
-    rows = session.scalars(select(Place).where(
-        Place.tenant_id == tenant.id, Place.kind == "area", Place.min_lat <= lat + EDGE,
-        Place.max_lat >= lat - EDGE, Place.min_lon <= lon + EDGE,
-        Place.max_lon >= lon - EDGE)).all()
-    inside = [p for p in rows if p.area_geojson and geo.contains(p.area_geojson, lat, lon)]
-    if inside:
-        return _label(min(inside, key=lambda p: geo.size(p.area_geojson)), tenant, locale)
-    here = shapely.Point(lon, lat)
-    near = [(geo.area(p.area_geojson).distance(here), p) for p in rows if p.area_geojson]
-    near = [(d, p) for d, p in near if d <= EDGE]
-    return _label(min(near, key=lambda item: item[0])[1], tenant, locale) if near else ""
-
-
-def address_near(session: Session, tenant: Tenant, lat: float, lon: float) -> str:
-    """The address point nearest the point within `NEAR_M` metres; or ""."""
-    d_lat = NEAR_M / 111_000
-    d_lon = d_lat / max(0.1, abs(math.cos(math.radians(lat))))
-    rows = session.execute(select(Place.names, Place.lat, Place.lon).where(
-        Place.tenant_id == tenant.id, Place.kind == "address",
-        Place.lat.between(lat - d_lat, lat + d_lat),
-        Place.lon.between(lon - d_lon, lon + d_lon)).limit(2000)).all()
-    best, best_d = "", NEAR_M
-    for names, p_lat, p_lon in rows:
-        distance = geo.distance_m(lat, lon, p_lat, p_lon)
-        if distance <= best_d:
-            best, best_d = localized(names, tenant.default_language), distance
-    return best
-
-
-def reverse(session: Session, tenant: Tenant, lat: float, lon: float,
-            locale: str | None = None) -> PlaceName:
-    """Name a point from the portal's own places (no network)."""
-    return PlaceName(address_near(session, tenant, lat, lon),
-                     area_at(session, tenant, lat, lon, locale or tenant.default_language))

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Issue, IssuePortal, Tenant
-from portal.places import backends, gazetteer
-from portal.places.gazetteer import NewPlace, PlaceName
+from portal.places import backends, gazetteer, point_names
+from portal.places.gazetteer import NewPlace
+from portal.places.point_names import PlaceName
 
 MAX_NAME = 300
 
@@ -33,9 +34,9 @@ class Namer:
     def name(self, lat: float, lon: float) -> str:
         if self.remote and backends.remote_for(self.tenant) is not None:
             return str(backends.name_point(self.session, self.tenant, lat, lon))[:MAX_NAME]
-        address = (gazetteer.address_near(self.session, self.tenant, lat, lon)
+        address = (point_names.address_near(self.session, self.tenant, lat, lon)
                    if self.has_addresses else "")
-        area = (gazetteer.area_at(self.session, self.tenant, lat, lon,
+        area = (point_names.area_at(self.session, self.tenant, lat, lon,
                                   self.tenant.default_language) if self.has_areas else "")
         return str(PlaceName(address, area))[:MAX_NAME]
 

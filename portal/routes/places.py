@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from portal.core.errors import N_, Message
 from portal.core.i18n import translate
-from portal.places import backends, gazetteer
+from portal.places import backends, point_names
 from portal.places.gazetteer import MAX_QUERY, Suggestion
 from portal.reports.reporting import area_label
 from portal.routes import api
@@ -82,7 +82,7 @@ def place_name(request: Request) -> Response:
     if errors:
         return api.errors_response(errors)
     with request.app.state.db.session() as session:
-        name = str(gazetteer.reverse(session, portal, lat, lon, locale))
+        name = str(point_names.name_of(session, portal, lat, lon, locale))
     return Response(json.dumps({"name": name}, ensure_ascii=False),
                     media_type="application/json",
                     headers={"cache-control": "public, max-age=60", "vary": "Accept-Language"})

@@ -18,7 +18,7 @@ from portal.core import geo, text_fields
 from portal.core.db import DatabaseUnavailable, Reads, reading
 from portal.core.errors import N_, Message, NotFound, ValidationError
 from portal.engagement import watching
-from portal.places import gazetteer
+from portal.places import point_names
 from portal.reports import nearby, photo_place, voting
 from portal.reports.reporting import (
     ReportForm,
@@ -225,7 +225,7 @@ def _file(request: Request, report: ReportForm, on_success) -> Response:  # noqa
                                                           else (lat, lon)))
         if where is not None:
             with db.session() as session:
-                name = str(gazetteer.reverse(session, portal, *where, report.locale))
+                name = str(point_names.name_of(session, portal, *where, report.locale))
             _keep_photo(request, report)
             offer = {"lat": f"{where[0]:.6f}", "lon": f"{where[1]:.6f}", "name": name}
             return render(request, template, form_context(request, report, {}, photo_offer=offer),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.core import geo
 from portal.models import Tenant
-from portal.places import gazetteer
+from portal.places import gazetteer, point_names
 
 CHOICES = 3  # "did you mean 1) … 2) … 3) …?"
 _NUMBER = r"(-?\d{1,3}(?:\.\d+)?)"
@@ -58,7 +58,7 @@ def candidates(session: Session, tenant: Tenant, text: str, locale: str) -> list
     """What the text may mean as a place, best first (at most `CHOICES`)."""
     point = coordinates(text)
     if point is not None:
-        name = gazetteer.reverse(session, tenant, point[0], point[1], locale)
+        name = point_names.name_of(session, tenant, point[0], point[1], locale)
         return [Candidate(str(name) or f"{point[0]:.5f}, {point[1]:.5f}", *point)]
     found = gazetteer.suggest(session, tenant, text[:gazetteer.MAX_QUERY], locale,
                               limit=CHOICES)
