@@ -63,7 +63,7 @@ class PlaceTerm(Base):
     (many) address points that share a prefix with them.
 
     `tenant_id` is the place's portal, copied into the key; it has no foreign key of its own
-    (migration 0027): the row goes with its place, and the place with its portal, and a
+    (migration 0028_importspeed3): the row goes with its place, and the place with its portal, and a
     check of the portal for every word of every place an import adds was a good part of
     what adding them cost.
     """

@@ -95,17 +95,18 @@ def add_places_of(session: Session, places: dict[int, list[NewPlace]], source: s
     statement per table: an import's batch offers each address to every portal showing it.
     The words of a name offered to several portals are worked out once."""
     rows, keys = [], []
-    worked: dict[tuple, tuple[str, str, set[str]]] = {}
+    worked: dict[tuple, tuple[str, str, set[str], set[str]]] = {}
     for tenant_id, new in places.items():
         for p in new:
             key = (tuple(p.names.items()), p.street)
             if key not in worked:
                 names = [n for n in p.names.values() if n]
+                whole = {w[:100] for name in names for w in words.match_words(name)
+                         if words.indexed(w)}
                 worked[key] = (words.search_key(names),
                                " ".join(words.match_words(p.street))[:200],
-                               {w[:100] for name in names for w in words.match_words(name)
-                                if words.indexed(w)})
-            search_key, street_key, _terms = worked[key]
+                               {t for w in whole for t in words.index_terms(w)}, whole)
+            search_key, street_key, _terms, _whole = worked[key]
             bounds = geo.bbox(p.area_geojson) if p.area_geojson else (None, None, None, None)
             rows.append({
                 "tenant_id": tenant_id, "kind": p.kind, "names": p.names,
@@ -125,7 +126,8 @@ def add_places_of(session: Session, places: dict[int, list[NewPlace]], source: s
     vocabulary: set[tuple[int, str]] = set()
     for place_id, row, key in zip(ids, rows, keys, strict=True):
         mine = worked[key][2]
-        vocabulary |= {(row["tenant_id"], t) for t in mine}
+        # Misspellings are corrected to whole words, not to the endings of unspaced ones.
+        vocabulary |= {(row["tenant_id"], t) for t in worked[key][3]}
         terms.extend({"tenant_id": row["tenant_id"], "rank": row["rank"], "term": t,
                       "place_id": place_id} for t in mine)
     bulk.insert_rows(session, PlaceTerm.__table__, terms)
@@ -185,9 +187,10 @@ def _tokens(query: str) -> list[list[_Token]]:
             continue
         if form in words.STOPWORDS:
             continue
-        last = still_typing and i == len(raw) - 1
-        forms = (form, word) if last and form != word else (form,)
-        groups[-1].append(_Token(forms, last))
+        # A word written without spaces is matched from its start wherever it is in a name.
+        prefix = (still_typing and i == len(raw) - 1) or words.unspaced(form)
+        forms = (form, word) if prefix and form != word else (form,)
+        groups[-1].append(_Token(forms, prefix))
     return [g for g in groups if g]
 
 
@@ -215,10 +218,17 @@ def _term_range(sql: _Sql, token: _Token) -> str:
 
 
 def _word_check(sql: _Sql, token: _Token) -> str:
-    """A candidate's key holds the word (or, while typed, a word starting with it)."""
-    parts = [f"p.search_key LIKE {sql.bind(f'% {a}%' if token.prefix else f'% {a} %')}"
+    """A candidate's key holds the word (or, while typed, a word starting with it); a word
+    written without spaces, anywhere inside one."""
+    parts = [f"p.search_key LIKE {sql.bind(_pattern(a, token.prefix))}"
              for a in token.alternatives]
     return "(" + " OR ".join(parts) + ")"
+
+
+def _pattern(word: str, prefix: bool) -> str:
+    if words.unspaced(word):
+        return f"%{word}%"
+    return f"% {word}%" if prefix else f"% {word} %"
 
 
 # Statements are text, not ORM expressions: a suggestion is a few small indexed reads, and

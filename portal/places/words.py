@@ -3,8 +3,10 @@
 Both sides go through the same folding, so "CHAPEL ST", "Chapel Street" and "chapel st." are
 one name: lower case, accents removed ("Montréal" → "montreal"), punctuation split off,
 common street abbreviations written out ("st" → "street", "ave" → "avenue"), numbered
-streets in one form ("First", "1st" → "1st"), and "&" read as "and". Scripts without spaces
-(Chinese, Korean, …) keep each run of letters as one word, matched by prefix.
+streets in one form ("First", "1st" → "1st"), and "&" read as "and". Scripts that write a
+name without spaces (Chinese, Japanese, Korean) keep each run of letters as one word, indexed
+from every character on (`index_terms`), so any part of it finds it: "图书馆" finds
+"市立图书馆" as "Library" finds "City Library".
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ def _ordinal(number: int) -> str:
 
 ORDINALS = {word: _ordinal(n) for n, word in enumerate(_ORDINAL_WORDS, start=1)}
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Han, kana and Hangul: a name in them is one run of letters, its words not spaced apart.
+# Folding (NFKD) writes a Hangul syllable as its letters (jamo), so those count too.
+_UNSPACED = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf"
+                       "\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+# A folded syllable's vowel and final letters: a name is never read from inside a syllable.
+_INSIDE_SYLLABLE = re.compile("[\u1160-\u11ff]")
+MAX_UNSPACED = 24  # endings indexed per such word (names are short)
 
 
 def fold(text: str) -> str:
@@ -85,6 +94,20 @@ def _matched(text: str) -> tuple[str, ...]:
 
 
 UNINDEXED = STREET_TYPES | STOPWORDS
+
+
+def unspaced(word: str) -> bool:
+    """Whether the word is in a script written without spaces (matched anywhere inside)."""
+    return bool(_UNSPACED.search(word))
+
+
+def index_terms(word: str) -> list[str]:
+    """The index rows of one word: itself; and for a word written without spaces, also each
+    of its endings, so a prefix look-up finds it from any character on."""
+    if not unspaced(word):
+        return [word]
+    starts = [i for i, c in enumerate(word) if not _INSIDE_SYLLABLE.match(c)]
+    return [word[i:] for i in starts[:MAX_UNSPACED]]
 
 
 def indexed(word: str) -> bool:
