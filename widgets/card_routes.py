@@ -56,12 +56,11 @@ def _cached(request: Request, kind: str, options: tuple,
     portal = tenant(request)
     ancestors = _ancestors(request)
     settings = request.app.state.settings
-    tokens = themes.resolved_tokens(settings.themes_dir, portal.theme, portal.tokens)
+    look = themes.stylesheet(settings.themes_dir, portal).version  # the tokens, as a digest
     with request.app.state.db.session() as session:
         version = data_version.current(session, portal.id)
         areas = area_stats.areas_version(session, portal)
-    key = (portal.id, version, areas, kind, options, request.state.locale,
-           tuple(sorted(tokens.items())), ancestors)
+    key = (portal.id, version, areas, kind, options, request.state.locale, look, ancestors)
     etag = '"' + hashlib.sha256(repr(key).encode()).hexdigest()[:24] + '"'
     headers = {"etag": etag, "cache-control": f"public, max-age={MAX_AGE}",
                "vary": "Accept-Language, Referer",
@@ -147,7 +146,7 @@ def _svg_of(request: Request) -> tuple[str, area_stats.Card, CardText]:
     text = _card_text(request, figures, place, period)
     settings = request.app.state.settings
     portal = tenant(request)
-    tokens = themes.resolved_tokens(settings.themes_dir, portal.theme, portal.tokens)
+    tokens = themes.stylesheet(settings.themes_dir, portal).tokens
     rtl = text_direction(request.state.locale) == "rtl"
     return stats_svg(text, tokens, rtl), figures, text
 

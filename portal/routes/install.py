@@ -30,8 +30,7 @@ WORKER = REPO_ROOT / "static" / "js" / "service-worker.js"
 
 def _tokens(request: Request) -> dict[str, str]:
     portal = tenant(request)
-    return themes.resolved_tokens(request.app.state.settings.themes_dir, portal.theme,
-                                  portal.tokens)
+    return themes.stylesheet(request.app.state.settings.themes_dir, portal).tokens
 
 
 def manifest(request: Request) -> Response:

@@ -113,20 +113,25 @@ def css_custom_properties(tokens: dict[str, str]) -> str:
 
 
 def stylesheet(themes_dir: Path, portal: Tenant) -> Stylesheet:
-    """The portal's `/theme.css` and its version, once per settings object.
+    """The portal's tokens (its theme's, with its own overrides, checked), its `/theme.css`
+    and their version, once per settings object: the widgets, the cards and the app manifest
+    read them from here rather than resolving the theme again on every request.
 
     Pages link the stylesheet and the logo with their version in the URL, so a browser that
     kept the old ones (they are cached for minutes) asks again the moment a colour or the logo
     changes (`TenantCache` replaces the object on every process when a setting moves)."""
     found = _STYLESHEETS.get(portal)
     if found is None:
-        css = css_custom_properties(resolved_tokens(themes_dir, portal.theme, portal.tokens))
-        found = _STYLESHEETS[portal] = Stylesheet(css, _version(css), _version(portal.logo_svg))
+        tokens = resolved_tokens(themes_dir, portal.theme, portal.tokens)
+        css = css_custom_properties(tokens)
+        found = _STYLESHEETS[portal] = Stylesheet(tokens, css, _version(css),
+                                                  _version(portal.logo_svg))
     return found
 
 
 @dataclass(frozen=True)
 class Stylesheet:
+    tokens: dict[str, str]  # read, never changed: one copy serves every request
     css: str
     version: str
     logo_version: str
