@@ -8,13 +8,16 @@ for an issue the office cannot act on).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from portal.core.errors import NotFound, ValidationError
 from portal.core.localized import localized
-from portal.models import STATUSES
+from portal.models import STATUSES, Issue
 from portal.reports import status
 from portal.routes.guards import (
     back,
@@ -92,7 +95,11 @@ async def _office_form(request: Request):  # noqa: ANN202
     return form, None
 
 
-async def follow_up(request: Request) -> Response:
+async def _office_action(request: Request, field: str, done: str,
+                         act: Callable[[Session, Issue, str], object]) -> Response:
+    """A form the office posts about one issue of its district: `act` writes it; its errors
+    come back on the issue's page under `field`. An issue the portal does not show is the
+    hiding 404, whatever the office asked."""
     form, refusal = await _office_form(request)
     if refusal is not None:
         return refusal
@@ -100,32 +107,22 @@ async def follow_up(request: Request) -> Response:
     text = str(form.get("text", ""))
     try:
         with request.app.state.db.session() as session:
-            issue = get_public_issue(session, tenant(request), issue_id)
-            constituent_desk.follow_up(session, tenant(request), issue, text,
-                                       current_user(request).id)
-    except ValidationError as exc:
-        return _issue_response(request, issue_id, exc.errors, {"follow_up": text}, 400)
-    return back(request, "office_issue", done="follow-up", anchor="history",
-                issue_id=issue_id)
-
-
-async def escalate(request: Request) -> Response:
-    form, refusal = await _office_form(request)
-    if refusal is not None:
-        return refusal
-    issue_id = request.path_params["issue_id"]
-    text = str(form.get("text", ""))
-    try:
-        with request.app.state.db.session() as session:
-            issue = get_public_issue(session, tenant(request), issue_id)
-            constituent_desk.escalate(session, tenant(request), issue, text,
-                                      current_user(request))
+            act(session, get_public_issue(session, tenant(request), issue_id), text)
     except NotFound:
         return denied(request, hide=True)
     except ValidationError as exc:
-        return _issue_response(request, issue_id, exc.errors, {"escalate": text}, 400)
-    return back(request, "office_issue", done="escalated", anchor="history",
-                issue_id=issue_id)
+        return _issue_response(request, issue_id, exc.errors, {field: text}, 400)
+    return back(request, "office_issue", done=done, anchor="history", issue_id=issue_id)
+
+
+async def follow_up(request: Request) -> Response:
+    return await _office_action(request, "follow_up", "follow-up", lambda s, issue, text: (
+        constituent_desk.follow_up(s, tenant(request), issue, text, current_user(request).id)))
+
+
+async def escalate(request: Request) -> Response:
+    return await _office_action(request, "escalate", "escalated", lambda s, issue, text: (
+        constituent_desk.escalate(s, tenant(request), issue, text, current_user(request))))
 
 
 routes = [
