@@ -29,11 +29,15 @@ def start(label: str, env: dict[str, str], extra: list[str], temp: str) -> subpr
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
 
 
-def relay(label: str, process: subprocess.Popen) -> None:
-    """Print a run's output line by line, each line marked with the run it came from."""
+def relay(label: str, process: subprocess.Popen, failures: list[str]) -> None:
+    """Print a run's output line by line, each line marked with the run it came from, and
+    keep pytest's one-line FAILED/ERROR verdicts: the summary repeats them, because CI keeps
+    only the tail of a long log and the SQLite run usually finishes first."""
     assert process.stdout is not None
     for line in process.stdout:
         print(f"[{label}] {line}", end="", flush=True)
+        if line.startswith(("FAILED ", "ERROR ")):
+            failures.append(line.rstrip())
 
 
 def finish(label: str, process: subprocess.Popen, began: float) -> int:
@@ -45,14 +49,16 @@ def finish(label: str, process: subprocess.Popen, began: float) -> int:
     return code
 
 
-def run(runs: dict[str, dict[str, str]], extra: list[str], serial: bool) -> dict[str, int]:
+def run(runs: dict[str, dict[str, str]], extra: list[str], serial: bool,
+        failures: dict[str, list[str]]) -> dict[str, int]:
     results: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="reportal-tests-") as temp:
         groups = [[name] for name in runs] if serial else [list(runs)]
         for group in groups:
             began = time.monotonic()
             started = {name: start(name, runs[name], extra, temp) for name in group}
-            relays = [threading.Thread(target=relay, args=(name, p)) for name, p in started.items()]
+            relays = [threading.Thread(target=relay, args=(name, p, failures.setdefault(name, [])))
+                      for name, p in started.items()]
             for thread in relays:
                 thread.start()
             for name, process in started.items():
@@ -65,12 +71,15 @@ def run(runs: dict[str, dict[str, str]], extra: list[str], serial: bool) -> dict
 def main(argv: list[str]) -> int:
     env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
     serial = os.environ.get("SUITES_SERIAL") == "1"
+    failures: dict[str, list[str]] = {}
     with running_cluster() as url:
         results = run({"sqlite": env, "postgresql": {**env, "TEST_DATABASE_URL": url}},
-                      argv, serial)
+                      argv, serial, failures)
     print("\n=== summary ===")
     for name, code in results.items():
         print(f"{name}: {'passed' if code == 0 else f'FAILED (exit {code})'}")
+        for line in failures.get(name, []):
+            print(f"  {line}")
     return 0 if all(code == 0 for code in results.values()) else 1
 
 
