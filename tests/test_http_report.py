@@ -60,6 +60,7 @@ def test_double_submit_creates_one_issue(client, db):
     ({"lat": "", "lon": ""}, "lat", "Set the place"),
     ({"lat": "0.5"}, "lat", "outside the Northside area"),
     ({"request_type": "nope/unknown"}, "request_type", "Choose one of the request types"),
+    ({"request_type": ""}, "request_type", "Choose the kind of problem."),
     ({"description": ""}, "description", "Describe the problem"),
     ({"description": "x" * 5001}, "description", "under 5000 characters"),
     ({"title": "t" * 121}, "title", "under 120 characters"),

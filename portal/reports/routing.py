@@ -33,6 +33,8 @@ def route(session: Session, tenant: Tenant, lat: float, lon: float, key: str) ->
     A key naming another body's type with the same code (the pin moved after the list was
     drawn) is routed to the most local body offering that code here.
     """
+    if not key:
+        raise ValidationError({"request_type": Message(N_("Choose the kind of problem."))})
     offered = request_types_at(session, tenant, lat, lon)
     for rt in offered:
         if rt.key == key:

@@ -10,17 +10,24 @@
   var status = form.querySelector("#place-status");
   var mapEl = form.querySelector("#report-map");
   var locate = form.querySelector("#use-location");
-  var marker = null, map = null;
+  var marker = null, map = null, typesAsked = 0, typesPlace = null;
   var STREET_ZOOM = 18;
 
   function say(text) { if (status) status.textContent = text || ""; }
 
-  function typeOption(t, checkedKey) {
+  // The new list's option for a chosen key: the same key, or else the same kind of problem
+  // from the body that has it here (the server routes a moved pin's choice the same way).
+  function sameType(key, exact) {
+    var code = key.split("/").pop();
+    return Array.prototype.filter.call(options.querySelectorAll("input[name=request_type]"),
+      function (input) { return exact ? input.value === key : input.value.split("/").pop() === code; })[0];
+  }
+
+  function typeOption(t) {
     var label = document.createElement("label");
     label.className = "type-option";
     var input = document.createElement("input");
     input.type = "radio"; input.name = "request_type"; input.value = t.key; input.required = true;
-    if (t.key === checkedKey) input.checked = true;
     var name = document.createElement("span");
     name.className = "type-name"; name.textContent = t.name;
     label.appendChild(input); label.appendChild(name);
@@ -38,24 +45,33 @@
 
   function loadTypes() {
     if (!lat.value || !lon.value || !mapEl) return;
-    // The same place again (a change event after a drag, say): keep the list and the choice.
-    if (options.getAttribute("data-place") === lat.value + "," + lon.value) return;
+    // The same place again (a change event after a drag, say): keep the list and the choice,
+    // and ask nothing while the list for it is on its way.
+    var here = lat.value + "," + lon.value;
+    if (options.getAttribute("data-place") === here || typesPlace === here) return;
+    typesPlace = here;
     var url = mapEl.getAttribute("data-types-url") + "?" + new URLSearchParams({ lat: lat.value, lon: lon.value, lang: document.documentElement.lang.replace("-", "_") });
-    var checked = form.querySelector("input[name=request_type]:checked");
-    var checkedKey = checked ? checked.value : null;
+    var mine = ++typesAsked;
     fetch(url).then(function (r) { return r.json(); }).then(function (data) {
+      if (mine !== typesAsked) return;  // the place moved again; the later answer wins
+      typesPlace = null;
       if (data.errors) {
         say(data.errors.lat || data.errors.lon || "");
         return;
       }
       // The named announcement (below) says more; this one only when it has not come.
       if (named !== lat.value + "," + lon.value) say(options.getAttribute("data-place-set") || "");
+      // Read the choice now, not when asking: on a slow connection a resident often picks a
+      // type before the list for the new place arrives, and that choice must survive it.
+      var checked = form.querySelector("input[name=request_type]:checked");
       while (options.firstChild) options.removeChild(options.firstChild);
-      data.request_types.forEach(function (t) { options.appendChild(typeOption(t, checkedKey)); });
-      if (data.request_types.length === 1) options.querySelector("input").checked = true;
-      options.setAttribute("data-place", lat.value + "," + lon.value);
+      data.request_types.forEach(function (t) { options.appendChild(typeOption(t)); });
+      var keep = checked && (sameType(checked.value, true) || sameType(checked.value, false));
+      if (keep) keep.checked = true;
+      else if (data.request_types.length === 1) options.querySelector("input").checked = true;
+      options.setAttribute("data-place", here);
       loadNearby();
-    }).catch(function () {});
+    }).catch(function () { if (mine === typesAsked) typesPlace = null; });
   }
 
   // "Already reported?": once place and type are chosen, the issues of that type nearby, as

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 from playwright.sync_api import expect
 
@@ -88,4 +90,57 @@ def test_send_says_sending_and_refuses_a_second_press_while_the_report_uploads(a
         assert page.evaluate("sessionStorage.getItem('pressed again')") == "yes"
         assert page.evaluate("JSON.parse(sessionStorage.getItem('seen'))") == [
             "Sending…", "true"]
+    assert not page.errors
+
+
+class HeldTypeLists:
+    """The app, with the request-type lists asked for while `held` is set kept waiting until
+    it is cleared: the list for a new place on a slow connection."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app, self.held, self.waiting = app, threading.Event(), []
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "http" and scope["path"].endswith("/api/request-types") \
+                and self.held.is_set():
+            self.waiting.append(scope["query_string"].decode())
+            while self.held.is_set():
+                await asyncio.sleep(0.02)
+        await self.app(scope, receive, send)
+
+
+def test_a_type_chosen_while_the_new_places_list_is_on_its_way_stays_chosen(app, world, page):
+    """A resident moves the pin off the state road, and before the list for the new place
+    arrives picks "Pothole (state road)" from the list still shown: when the new list comes,
+    the pothole of the body that has that place (the city's) is chosen, and the report goes."""
+    slow = HeldTypeLists(app)
+    with LiveServer(slow) as server:
+        page.goto(f"{server.url}/t/northside/report")
+        page.wait_for_selector("#report-map.leaflet-container")
+        box = page.locator("#report-map").bounding_box()
+        middle = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.click(*middle)  # on the state road
+        state_pothole = page.locator("#type-options label", has_text="Pothole (state road)")
+        expect(state_pothole).to_have_count(1)
+        first = page.locator("#type-options").get_attribute("data-place")
+        slow.held.set()
+        page.mouse.click(middle[0] + 20, middle[1] + 20)  # off the road: the city's street
+        expect(page.locator("#lat")).not_to_have_value(first.split(",")[0])
+        asked = "lat=" + page.locator("#lat").input_value()
+        deadline = time.monotonic() + 10  # (the offline script may ask for the centre's too)
+        while not any(asked in q for q in slow.waiting) and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        assert any(asked in q for q in slow.waiting), "the new place's list is on its way"
+        state_pothole.click()
+        slow.held.clear()  # the new place's list arrives
+        moved = page.locator("#lat").input_value() + "," + page.locator("#lon").input_value()
+        expect(page.locator("#type-options")).to_have_attribute("data-place", moved)
+        expect(page.locator("#type-options label", has_text="Pothole (state road)")
+               ).to_have_count(0)
+        expect(page.locator("input[name=request_type]:checked")).to_have_value(
+            "city-works/pothole")
+        page.fill("#description", "Deep hole by the bus stop")
+        page.click("#send-report")
+        expect(page.locator(".alert-success")).to_contain_text("Your report was sent")
+        expect(page.locator("main")).to_contain_text("city-works")
     assert not page.errors
