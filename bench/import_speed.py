@@ -12,6 +12,11 @@ together, is what an idle machine would approach), and the growth of resident me
 import.
 
 Usage: python bench/import_speed.py [--rows 20000] [--db sqlite,postgresql] [--format csv,json]
+                                    [--pad BYTES]
+
+`--pad 2000` lengthens every description by that many bytes, for a file of a given size:
+`--rows 500000 --db sqlite --format json --pad 2000` imports a 1 GB document, to see that
+memory stays flat however large the file.
 """
 
 from __future__ import annotations
@@ -63,8 +68,9 @@ def mapping(fmt: str) -> import_mapping.Mapping:
             p: c for p, c in zip(scale_data.PHRASES, scale_data.CODES, strict=True)}}})
 
 
-def records(points: np.ndarray, seed: int = 1) -> Iterator[dict]:
+def records(points: np.ndarray, seed: int = 1, pad: int = 0) -> Iterator[dict]:
     rng = random.Random(seed)
+    padding = (" " + "lorem ipsum " * (pad // 12 + 1))[:pad] if pad else ""
     span = int((datetime(2025, 1, 1, tzinfo=UTC) - SINCE).total_seconds())
     for n, (lon, lat) in enumerate(points.tolist()):
         created = SINCE + timedelta(seconds=rng.randrange(span))
@@ -78,22 +84,22 @@ def records(points: np.ndarray, seed: int = 1) -> Iterator[dict]:
         words = " ".join(rng.choices(scale_data.VOCABULARY, k=rng.randint(6, 18)))
         yield {"id": f"b{n}", "created_at": created, "acknowledged_at": acknowledged,
                "closed_at": closed, "status": status, "summary": phrase,
-               "description": f"{phrase}: {words}", "address": f"{n % 900 + 1} Chapel St",
+               "description": f"{phrase}: {words}{padding}", "address": f"{n % 900 + 1} Chapel St",
                "lat": round(lat, 6), "lng": round(lon, 6),
                "html_url": f"https://example.org/issues/{n}"}
 
 
-def write(path: Path, fmt: str, points: np.ndarray) -> None:
+def write(path: Path, fmt: str, points: np.ndarray, pad: int = 0) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         if fmt == "csv":
             writer = csv.DictWriter(out, fieldnames=list(dict.fromkeys(COLUMNS.values())))
             writer.writeheader()
-            for r in records(points):
+            for r in records(points, pad=pad):
                 writer.writerow({k: v.isoformat() if isinstance(v, datetime) else
                                  ("" if v is None else v) for k, v in r.items()})
             return
         out.write('{"issues": [')
-        for n, r in enumerate(records(points)):
+        for n, r in enumerate(records(points, pad=pad)):
             out.write(("," if n else "") + json.dumps({
                 k: int(v.timestamp() * 1000) if isinstance(v, datetime) else v
                 for k, v in r.items()}))
@@ -128,7 +134,7 @@ def server_cpu(session) -> float:  # noqa: ANN001 - a Session
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(kind: str, fmt: str, rows: int, folder: Path) -> dict:
+def run(kind: str, fmt: str, rows: int, folder: Path, pad: int = 0) -> dict:
     with database(kind, folder) as url:
         upgrade(url)
         settings = Settings()
@@ -140,7 +146,8 @@ def run(kind: str, fmt: str, rows: int, folder: Path) -> dict:
             points = scale_data.sample_points(city.area_geojson, rows,
                                               np.random.default_rng(1))
             path = folder / f"records.{fmt}"
-            write(path, fmt, points)
+            write(path, fmt, points, pad)
+            size = path.stat().st_size
             before = resident_mb()
             peak = [before]
 
@@ -161,7 +168,7 @@ def run(kind: str, fmt: str, rows: int, folder: Path) -> dict:
         print(f"  skipped: {summary.skipped}", file=sys.stderr)
     return {"db": kind, "format": fmt, "rows": summary.total, "imported": summary.imported,
             "seconds": seconds, "rate": summary.total / seconds, "cpu": cpu, "server": server,
-            "memory_mb": peak[0] - before}
+            "memory_mb": peak[0] - before, "file_mb": size / 1e6}
 
 
 def main() -> int:
@@ -169,6 +176,7 @@ def main() -> int:
     p.add_argument("--rows", type=int, default=20_000)
     p.add_argument("--db", default="sqlite,postgresql")
     p.add_argument("--format", default="csv,json")
+    p.add_argument("--pad", type=int, default=0, help="bytes added to every description")
     args = p.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="import-speed-") as tmp:
@@ -176,12 +184,14 @@ def main() -> int:
             for fmt in args.format.split(","):
                 folder = Path(tmp) / f"{kind}-{fmt}"
                 folder.mkdir()
-                results.append(run(kind, fmt, args.rows, folder))
-    print(f"{'database':<11} {'format':<6} {'rows':>8} {'imported':>9} {'seconds':>8} "
+                results.append(run(kind, fmt, args.rows, folder, args.pad))
+    print(f"{'database':<11} {'format':<6} {'file MB':>8} {'rows':>8} {'imported':>9} "
+          f"{'seconds':>8} "
           f"{'rows/s':>8} {'importer CPU s':>15} {'server CPU s':>13} {'rows/CPU s':>11} "
           f"{'memory growth':>14}")
     for r in results:
-        print(f"{r['db']:<11} {r['format']:<6} {r['rows']:>8,} {r['imported']:>9,} "
+        print(f"{r['db']:<11} {r['format']:<6} {r['file_mb']:>8,.0f} {r['rows']:>8,} "
+              f"{r['imported']:>9,} "
               f"{r['seconds']:>8.1f} {r['rate']:>8,.0f} {r['cpu']:>15.1f} {r['server']:>13.1f} "
               f"{r['rows'] / (r['cpu'] + r['server']):>11,.0f} {r['memory_mb']:>11.1f} MB")
     return 0
