@@ -113,9 +113,10 @@ def _pg_clean_sql(conn, tables: list[str]) -> str:  # noqa: ANN001
 @pytest.fixture(autouse=True)
 def _steady_page_cache_minute(monkeypatch: pytest.MonkeyPatch) -> None:
     """A kept page's key holds the minute, so a test that warms a page and then expects a hit
-    failed whenever the minute turned between its requests (about one run in fifty, over
-    the suite). The page cache's clock runs on from one second into the current minute: a
-    test has 59 s before its minute turns, and one that turns it on purpose still can."""
+    failed whenever the minute turned between its requests: rare for one test, but there are
+    some twenty such tests in each suite. The page cache's clock runs on from one second into
+    the current minute: a test has 59 s before its minute turns, and one that turns it on
+    purpose still can."""
     start = time.time()
     steady = types.SimpleNamespace()
     steady.time = lambda: start - start % 60 + 1 + (time.time() - start)

@@ -17,10 +17,14 @@
 
   // The new list's option for a chosen key: the same key, or else the same kind of problem
   // from the body that has it here (the server routes a moved pin's choice the same way).
-  function sameType(key, exact) {
-    var code = key.split("/").pop();
-    return Array.prototype.filter.call(options.querySelectorAll("input[name=request_type]"),
-      function (input) { return exact ? input.value === key : input.value.split("/").pop() === code; })[0];
+  function optionFor(key) {
+    var inputs = options.querySelectorAll("input[name=request_type]");
+    var code = key.split("/").pop(), sameKind = null;
+    for (var i = 0; i < inputs.length; i++) {
+      if (inputs[i].value === key) return inputs[i];
+      if (!sameKind && inputs[i].value.split("/").pop() === code) sameKind = inputs[i];
+    }
+    return sameKind;
   }
 
   function typeOption(t) {
@@ -66,7 +70,7 @@
       var checked = form.querySelector("input[name=request_type]:checked");
       while (options.firstChild) options.removeChild(options.firstChild);
       data.request_types.forEach(function (t) { options.appendChild(typeOption(t)); });
-      var keep = checked && (sameType(checked.value, true) || sameType(checked.value, false));
+      var keep = checked && optionFor(checked.value);
       if (keep) keep.checked = true;
       else if (data.request_types.length === 1) options.querySelector("input").checked = true;
       options.setAttribute("data-place", here);
