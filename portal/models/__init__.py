@@ -2,7 +2,8 @@
 
 `core` holds portals, bodies, issues and what every reader needs; `engagement` what residents
 follow and earn; `accounts` who may do what, and the audit of it; `dashboard` the counters the
-dashboard reads instead of the issues. Import from here.
+dashboard reads instead of the issues; `announcements` a portal's or body's news. Import
+from here.
 """
 
 from portal.models.accounts import (
@@ -17,10 +18,9 @@ from portal.models.accounts import (
     User,
     UserSession,
 )
+from portal.models.announcements import Announcement, AnnouncementPortal
 from portal.models.core import (
     STATUSES,
-    Announcement,
-    AnnouncementPortal,
     Base,
     Body,
     Issue,
